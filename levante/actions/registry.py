@@ -1,0 +1,48 @@
+"""Where action names resolve: built-ins, then Python plug-ins by entry point."""
+from __future__ import annotations
+
+import logging
+from importlib import metadata
+
+from levante.actions import std
+from levante.actions.base import ActionDef
+
+log = logging.getLogger("levante.actions")
+
+ENTRY_POINT_GROUPS = ("levante.actions", "mistral.actions")
+
+_BUILTINS = {
+    "std.echo": (std.EchoAction, True),
+    "std.noop": (std.NoOpAction, True),
+    "std.async_noop": (std.AsyncNoOpAction, False),
+    "std.fail": (std.FailAction, True),
+    "std.sleep": (std.SleepAction, True),
+}
+
+
+class Registry:
+    def __init__(self, load_plugins: bool = True):
+        self._defs: dict[str, ActionDef] = {}
+        for name, (cls, safe) in _BUILTINS.items():
+            self._defs[name] = ActionDef.from_class(name, cls, safe_rerun=safe)
+        if load_plugins:
+            self.load_plugins()
+
+    def load_plugins(self) -> None:
+        for group in ENTRY_POINT_GROUPS:
+            for ep in metadata.entry_points(group=group):
+                if ep.name in self._defs:
+                    continue
+                try:
+                    self._defs[ep.name] = ActionDef.from_class(ep.name, ep.load())
+                except Exception as e:   # a broken plug-in must not stop the server
+                    log.warning("cannot load action %s from %s: %s", ep.name, ep.value, e)
+
+    def get(self, name: str) -> ActionDef | None:
+        return self._defs.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._defs)
+
+    def all(self) -> list[ActionDef]:
+        return [self._defs[n] for n in self.names()]

@@ -1,0 +1,110 @@
+"""The in-memory picture of one workflow execution that the conductor works on.
+
+The runtime builds an :class:`ExecState` from storage (or keeps it cached), the
+conductor changes it, and the runtime writes back what is marked dirty. Nothing
+here does I/O: results that live outside the hot rows are fetched through the
+loader callables the runtime passes in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from levante.lang.spec import WorkflowSpec
+
+
+class _NotLoaded:
+    def __repr__(self) -> str:
+        return "NOT_LOADED"
+
+
+NOT_LOADED: Any = _NotLoaded()
+
+
+@dataclass
+class TaskEx:
+    id: str
+    name: str
+    state: str
+    state_info: str | None = None
+    published: dict = field(default_factory=dict)
+    result: Any = NOT_LOADED
+    in_tasks: list[str] = field(default_factory=list)   # ids of the tasks that led here
+    runtime: dict = field(default_factory=dict)         # with-items counters, join arrivals, ...
+    type: str = "ACTION"
+    processed: bool = False     # transitions evaluated (False while paused)
+    seq: int = 0                # creation order within the execution
+    new: bool = False           # not yet stored
+
+
+@dataclass
+class ActionRequest:
+    """Run action ``name`` with ``input`` for task ``task_id`` (item ``index``)."""
+
+    id: str
+    task_id: str
+    task_name: str
+    name: str
+    input: dict
+    index: int = 0
+    safe_rerun: bool = False
+    timeout: float | None = None
+
+
+@dataclass
+class ExecState:
+    id: str
+    workflow_name: str
+    spec: WorkflowSpec
+    input: dict
+    params: dict = field(default_factory=dict)
+    context: dict = field(default_factory=dict)     # evaluated vars
+    state: str = "RUNNING"
+    state_info: str | None = None
+    output: Any = None
+    published_global: dict = field(default_factory=dict)
+    tasks: dict[str, TaskEx] = field(default_factory=dict)   # by id, creation order
+    # Callables supplied by the runtime: task id -> stored result; task id ->
+    # [(index, ok, result_or_error, action_id)] of a with-items task's actions.
+    load_result: Callable[[str], Any] | None = None
+    load_item_results: Callable[[str], list] | None = None
+    root_execution_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    # change tracking for the runtime
+    dirty_tasks: set = field(default_factory=set)
+    exec_dirty: bool = False
+    actions_to_run: list[ActionRequest] = field(default_factory=list)
+    cancel_actions_of: list[str] = field(default_factory=list)
+    _out_ctx_cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def env(self) -> dict:
+        return self.params.get("env") or {}
+
+    def task_by_name(self, name: str) -> TaskEx | None:
+        """The latest execution of task ``name``."""
+        found = None
+        for t in self.tasks.values():
+            if t.name == name:
+                found = t
+        return found
+
+    def result_of(self, task: TaskEx) -> Any:
+        if task.result is NOT_LOADED:
+            task.result = self.load_result(task.id) if self.load_result else None
+        return task.result
+
+    def mark(self, task: TaskEx) -> None:
+        self.dirty_tasks.add(task.id)
+
+    def take_changes(self) -> tuple[list[TaskEx], bool, list[ActionRequest], list[str]]:
+        """Hand the pending changes to the runtime and reset the trackers."""
+        tasks = [self.tasks[i] for i in self.dirty_tasks if i in self.tasks]
+        tasks.sort(key=lambda t: t.seq)
+        out = (tasks, self.exec_dirty, self.actions_to_run, self.cancel_actions_of)
+        self.dirty_tasks = set()
+        self.exec_dirty = False
+        self.actions_to_run = []
+        self.cancel_actions_of = []
+        return out

@@ -1,0 +1,83 @@
+"""Connections, transactions and schema upgrades.
+
+SQLite allows one writer at a time; rather than let threads collide on
+"database is locked" (the failure that loses executions on Mistral), every
+write transaction in this process takes one lock and starts with BEGIN
+IMMEDIATE. PostgreSQL needs neither: row locks and SKIP LOCKED do the work.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+DEFAULT_URL = "sqlite:///levante.sqlite"
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = sa.create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 60},
+                pool_size=8, max_overflow=16)
+            event.listen(self.engine, "connect", _sqlite_on_connect)
+            event.listen(self.engine, "begin", _sqlite_on_begin)
+        else:
+            self.engine = sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self._write_lock = threading.RLock() if self.is_sqlite else None
+
+    @contextmanager
+    def tx(self) -> Iterator[sa.Connection]:
+        """A write transaction, committed on success, rolled back on error."""
+        if self._write_lock is not None:
+            with self._write_lock:
+                with self.engine.connect() as conn:
+                    conn.info["immediate"] = True
+                    with conn.begin():
+                        yield conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            conn.info["immediate"] = False
+            with conn.begin():
+                yield conn
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", os.path.join(os.path.dirname(__file__), "migrations"))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_on_connect(dbapi_conn, _record) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own
+    # transaction handling would defer it and break BEGIN IMMEDIATE).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=60000")
+    cur.close()
+
+
+def _sqlite_on_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")

@@ -1,0 +1,66 @@
+"""The jobs table: durable work items written in the same transaction as the
+state change that causes them.
+
+kinds: ``engine`` (an event for one workflow execution, key = execution id),
+``action`` (run one action execution, key = action execution id), ``timer``
+(complete a waiting action at ``due_at``, key = action execution id).
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+
+from levante.store.schema import jobs
+
+ENGINE = "engine"
+ACTION = "action"
+TIMER = "timer"
+
+
+def enqueue(conn: sa.Connection, kind: str, key: str, payload: dict | None = None,
+            delay: float = 0.0, now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    conn.execute(jobs.insert().values(kind=kind, key=key, payload=json.dumps(payload or {}),
+                                      due_at=now + delay, created_at=now))
+
+
+def enqueue_many(conn: sa.Connection, rows: Iterable[tuple[str, str, dict, float]],
+                 now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    values = [dict(kind=k, key=key, payload=json.dumps(p), due_at=now + d, created_at=now)
+              for k, key, p, d in rows]
+    if values:
+        conn.execute(jobs.insert(), values)
+
+
+def due(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked: bool) -> list[Any]:
+    """Due jobs of ``kind`` that nobody holds a live lease on, oldest first."""
+    q = (sa.select(jobs.c.id, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.lease_until)
+         .where(jobs.c.kind == kind, jobs.c.due_at <= now,
+                sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now))
+         .order_by(jobs.c.id).limit(limit))
+    if skip_locked:
+        q = q.with_for_update(skip_locked=True)
+    return conn.execute(q).fetchall()
+
+
+def lease(conn: sa.Connection, ids: list[int], owner: str, until: float) -> None:
+    if ids:
+        conn.execute(jobs.update().where(jobs.c.id.in_(ids))
+                     .values(lease_until=until, owner=owner, attempts=jobs.c.attempts + 1))
+
+
+def delete(conn: sa.Connection, ids: list[int]) -> None:
+    if ids:
+        conn.execute(jobs.delete().where(jobs.c.id.in_(ids)))
+
+
+def delete_by_key(conn: sa.Connection, kind: str, key: str) -> None:
+    conn.execute(jobs.delete().where(jobs.c.kind == kind, jobs.c.key == key))
+
+
+def next_due(conn: sa.Connection, kind: str) -> float | None:
+    return conn.execute(sa.select(sa.func.min(jobs.c.due_at)).where(jobs.c.kind == kind)).scalar()

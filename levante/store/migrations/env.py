@@ -1,0 +1,9 @@
+from alembic import context
+
+from levante.store.schema import metadata
+
+connection = context.config.attributes.get("connection")
+context.configure(connection=connection, target_metadata=metadata,
+                  render_as_batch=connection.dialect.name == "sqlite")
+with context.begin_transaction():
+    context.run_migrations()
