@@ -1,0 +1,69 @@
+"""The ASGI application: Mistral's REST API v2 over a :class:`Runtime`."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import levante
+from levante.api import definitions, executions
+from levante.api.errors import ApiError, fault
+from levante.runtime.errors import LevanteError
+
+log = logging.getLogger("levante.api")
+
+
+def create_app(runtime) -> FastAPI:
+    app = FastAPI(title="Levante", version=levante.__version__,
+                  description="Mistral-compatible workflow service (REST API v2)",
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    app.state.runtime = runtime
+    app.include_router(definitions.router)
+    app.include_router(executions.router)
+
+    @app.get("/")
+    def versions(request: Request):
+        base = _base(request)
+        return {"versions": [{"id": "v2.0", "status": "CURRENT",
+                              "links": [{"href": f"{base}/v2", "target": "v2", "rel": "self"}]}]}
+
+    @app.get("/v2", include_in_schema=False)
+    def v2_redirect(request: Request):
+        return RedirectResponse(f"{_base(request)}/v2/", status_code=302)
+
+    @app.get("/v2/")
+    def v2_root(request: Request):
+        return {"uri": f"{_base(request)}/v2"}
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return fault(exc.status, str(exc), exc.yaml_endpoint)
+
+    @app.exception_handler(LevanteError)
+    async def _runtime_error(request: Request, exc: LevanteError):
+        return fault(exc.status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        return fault(400, f"Invalid request: {exc.errors()}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        msg = "The resource could not be found." if exc.status_code == 404 else str(exc.detail)
+        return fault(exc.status_code, msg)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception):
+        log.exception("role=api %s %s failed", request.method, request.url.path)
+        return JSONResponse({"faultcode": "Server", "faultstring": f"Internal error: {type(exc).__name__}: {exc}",
+                             "debuginfo": None}, status_code=500)
+
+    return app
+
+
+def _base(request: Request) -> str:
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    return f"{request.url.scheme}://{host}"

@@ -1,0 +1,442 @@
+"""Workflows, workbooks, ad-hoc actions and environments: the definitions a user stores."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from levante import lang
+from levante.api import render
+from levante.api.errors import YAML_CONTENT_TYPE, ApiError
+from levante.api.listing import list_response
+from levante.lang.spec import ActionSpec, WorkflowSpec
+from levante.runtime import specs
+from levante.store.schema import action_definitions as AD
+from levante.store.schema import environments as ENV
+from levante.store.schema import workbooks as WB
+from levante.store.schema import workflow_definitions as WD
+
+router = APIRouter()
+
+
+def _rt(request: Request):
+    return request.app.state.runtime
+
+
+async def _text(request: Request) -> str:
+    body = await request.body()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "Definition must be UTF-8 text.", yaml_endpoint=True)
+    if not text.strip():
+        raise ApiError(400, "Definition is empty.", yaml_endpoint=True)
+    return text
+
+
+def _yaml_json(body: dict, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=YAML_CONTENT_TYPE)
+
+
+def _input_display(params) -> str:
+    parts = []
+    for p in params:
+        parts.append(p.name if p.required else f'{p.name}="{_py_str(p.default)}"')
+    return ", ".join(parts)
+
+
+def _py_str(value) -> str:
+    # Mistral shows defaults with Python's str(): False, [2, 0, 1], {'a': 1}.
+    return str(value)
+
+
+def _interface(spec: WorkflowSpec) -> str:
+    inputs = [p.name if p.required else {p.name: p.default} for p in spec.input]
+    output = list(spec.output.keys()) if isinstance(spec.output, dict) else []
+    return json.dumps({"input": inputs, "output": output})
+
+
+def _parse(fn, text: str, request: Request):
+    try:
+        return fn(text, known_action=_known_action(request))
+    except lang.DSLError as e:
+        raise ApiError(400, f"Invalid DSL: {e}", yaml_endpoint=True)
+
+
+def _known_action(request: Request):
+    return _rt(request).resolver.exists
+
+
+def _wf_values(spec: WorkflowSpec, namespace: str, scope: str, wb: str | None, now: float) -> dict:
+    return dict(name=spec.name, namespace=namespace, definition=spec.definition,
+                input=_input_display(spec.input), interface=_interface(spec),
+                checksum=specs.checksum(spec.definition), workbook_name=wb,
+                tags=json.dumps(list(spec.tags)), scope=scope)
+
+
+def _action_values(spec: ActionSpec, namespace: str, scope: str, wb: str | None) -> dict:
+    return dict(name=spec.name, namespace=namespace, definition=spec.definition or "",
+                input=_input_display(spec.input), description=spec.description,
+                workbook_name=wb, tags=json.dumps(list(spec.tags)), scope=scope)
+
+
+def _duplicate(kind: str, cols: str, name: str, namespace: str) -> ApiError:
+    return ApiError(409, f"Duplicate entry for {kind} [{cols}]: {name}, {namespace}, None",
+                    yaml_endpoint=True)
+
+
+# ---------------------------------------------------------------- workflows
+
+@router.post("/v2/workflows/validate")
+@router.post("/v2/workbooks/validate")
+@router.post("/v2/actions/validate")
+async def validate_definition(request: Request):
+    body = await request.body()
+    text = body.decode("utf-8", errors="replace")
+    errors = lang.validate(text, known_action=_known_action(request))
+    if not errors:
+        return JSONResponse({"valid": True})
+    return JSONResponse({"valid": False, "error": "\n".join(str(e) for e in errors)})
+
+
+@router.post("/v2/workflows", status_code=201)
+async def create_workflows(request: Request):
+    text = await _text(request)
+    namespace = request.query_params.get("namespace", "")
+    scope = request.query_params.get("scope", "private")
+    parsed = _parse(lang.parse_workflows, text, request)
+    now = time.time()
+    db = _rt(request).db
+    with db.tx() as conn:
+        for spec in parsed:
+            if conn.execute(sa.select(WD.c.id).where(WD.c.name == spec.name, WD.c.namespace == namespace)).first():
+                raise _duplicate("WorkflowDefinition", "'name', 'namespace', 'project_id'", spec.name, namespace)
+        ids = []
+        for spec in parsed:
+            wid = str(uuid.uuid4())
+            conn.execute(WD.insert().values(id=wid, created_at=now, updated_at=None,
+                                            **_wf_values(spec, namespace, scope, None, now)))
+            ids.append(wid)
+        rows = [conn.execute(sa.select(WD).where(WD.c.id == i)).first() for i in ids]
+    return _yaml_json({"workflows": [render.workflow_created(r) for r in rows]}, 201)
+
+
+@router.put("/v2/workflows")
+async def update_workflows(request: Request):
+    text = await _text(request)
+    namespace = request.query_params.get("namespace", "")
+    scope = request.query_params.get("scope", "private")
+    parsed = _parse(lang.parse_workflows, text, request)
+    now = time.time()
+    with _rt(request).db.tx() as conn:
+        rows = []
+        for spec in parsed:
+            row = conn.execute(sa.select(WD.c.id).where(WD.c.name == spec.name, WD.c.namespace == namespace)).first()
+            if row is None:
+                raise ApiError(404, f"Workflow not found [workflow_identifier={spec.name}, namespace={namespace}]",
+                               yaml_endpoint=True)
+            conn.execute(WD.update().where(WD.c.id == row.id).values(
+                updated_at=now, **_wf_values(spec, namespace, scope, None, now)))
+            rows.append(conn.execute(sa.select(WD).where(WD.c.id == row.id)).first())
+    return _yaml_json({"workflows": [render.workflow_created(r) for r in rows]})
+
+
+def _find_workflow(conn, identifier: str, namespace: str):
+    row = conn.execute(sa.select(WD).where(sa.or_(WD.c.id == identifier, WD.c.name == identifier),
+                                           WD.c.namespace == namespace)).first()
+    if row is None:
+        raise ApiError(404, f"Workflow not found [workflow_identifier={identifier}, namespace={namespace}]")
+    return row
+
+
+@router.get("/v2/workflows")
+def list_workflows(request: Request):
+    with _rt(request).db.read() as conn:
+        return list_response(request, conn, WD, "workflows", render.workflow)
+
+
+@router.get("/v2/workflows/{identifier}")
+def get_workflow(identifier: str, request: Request):
+    with _rt(request).db.read() as conn:
+        return render.workflow(_find_workflow(conn, identifier, request.query_params.get("namespace", "")))
+
+
+@router.delete("/v2/workflows/{identifier}", status_code=204)
+def delete_workflow(identifier: str, request: Request):
+    with _rt(request).db.tx() as conn:
+        row = _find_workflow(conn, identifier, request.query_params.get("namespace", ""))
+        conn.execute(WD.delete().where(WD.c.id == row.id))
+    return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- workbooks
+
+def _store_workbook(conn, wb, namespace: str, scope: str, now: float) -> None:
+    for spec in wb.workflows.values():
+        conn.execute(WD.insert().values(id=str(uuid.uuid4()), created_at=now, updated_at=None,
+                                        **_wf_values(spec, namespace, scope, wb.name, now)))
+    for spec in wb.actions.values():
+        conn.execute(AD.insert().values(id=str(uuid.uuid4()), created_at=now, updated_at=None,
+                                        **dict(_action_values(spec, namespace, scope, wb.name),
+                                               definition=wb.definition)))
+
+
+def _check_free_names(conn, wb, namespace: str) -> None:
+    for name in wb.workflows:
+        if conn.execute(sa.select(WD.c.id).where(WD.c.name == name, WD.c.namespace == namespace)).first():
+            raise _duplicate("WorkflowDefinition", "'name', 'namespace', 'project_id'", name, namespace)
+    for name in wb.actions:
+        if conn.execute(sa.select(AD.c.id).where(AD.c.name == name, AD.c.namespace == namespace)).first():
+            raise _duplicate("ActionDefinition", "'name', 'namespace', 'project_id'", name, namespace)
+
+
+@router.post("/v2/workbooks", status_code=201)
+async def create_workbook(request: Request):
+    text = await _text(request)
+    namespace = request.query_params.get("namespace", "")
+    scope = request.query_params.get("scope", "private")
+    wb = _parse(lang.parse_workbook, text, request)
+    now = time.time()
+    with _rt(request).db.tx() as conn:
+        if conn.execute(sa.select(WB.c.id).where(WB.c.name == wb.name, WB.c.namespace == namespace)).first():
+            raise _duplicate("Workbook", "'name', 'namespace', 'project_id'", wb.name, namespace)
+        _check_free_names(conn, wb, namespace)
+        wid = str(uuid.uuid4())
+        conn.execute(WB.insert().values(id=wid, name=wb.name, namespace=namespace, definition=text,
+                                        checksum=specs.checksum(text), tags=json.dumps(list(wb.tags)),
+                                        scope=scope, created_at=now, updated_at=None))
+        _store_workbook(conn, wb, namespace, scope, now)
+        row = conn.execute(sa.select(WB).where(WB.c.id == wid)).first()
+    return _yaml_json(render.workbook(row), 201)
+
+
+@router.put("/v2/workbooks")
+async def update_workbook(request: Request):
+    text = await _text(request)
+    namespace = request.query_params.get("namespace", "")
+    scope = request.query_params.get("scope", "private")
+    wb = _parse(lang.parse_workbook, text, request)
+    now = time.time()
+    with _rt(request).db.tx() as conn:
+        row = conn.execute(sa.select(WB).where(WB.c.name == wb.name, WB.c.namespace == namespace)).first()
+        if row is None:
+            raise ApiError(404, f"Workbook not found [name={wb.name}, namespace={namespace}]", yaml_endpoint=True)
+        conn.execute(WD.delete().where(WD.c.workbook_name == wb.name, WD.c.namespace == namespace))
+        conn.execute(AD.delete().where(AD.c.workbook_name == wb.name, AD.c.namespace == namespace))
+        _check_free_names(conn, wb, namespace)
+        conn.execute(WB.update().where(WB.c.id == row.id).values(
+            definition=text, checksum=specs.checksum(text), tags=json.dumps(list(wb.tags)),
+            scope=scope, updated_at=now))
+        _store_workbook(conn, wb, namespace, scope, now)
+        row = conn.execute(sa.select(WB).where(WB.c.id == row.id)).first()
+    return _yaml_json(render.workbook(row))
+
+
+@router.get("/v2/workbooks")
+def list_workbooks(request: Request):
+    with _rt(request).db.read() as conn:
+        return list_response(request, conn, WB, "workbooks", render.workbook)
+
+
+def _find_workbook(conn, name: str, namespace: str):
+    row = conn.execute(sa.select(WB).where(WB.c.name == name, WB.c.namespace == namespace)).first()
+    if row is None:
+        raise ApiError(404, f"Workbook not found [name={name}, namespace={namespace}]")
+    return row
+
+
+@router.get("/v2/workbooks/{name}")
+def get_workbook(name: str, request: Request):
+    with _rt(request).db.read() as conn:
+        return render.workbook(_find_workbook(conn, name, request.query_params.get("namespace", "")))
+
+
+@router.delete("/v2/workbooks/{name}", status_code=204)
+def delete_workbook(name: str, request: Request):
+    namespace = request.query_params.get("namespace", "")
+    with _rt(request).db.tx() as conn:
+        _find_workbook(conn, name, namespace)
+        conn.execute(WD.delete().where(WD.c.workbook_name == name, WD.c.namespace == namespace))
+        conn.execute(AD.delete().where(AD.c.workbook_name == name, AD.c.namespace == namespace))
+        conn.execute(WB.delete().where(WB.c.name == name, WB.c.namespace == namespace))
+    return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- actions
+
+@router.get("/v2/actions")
+def list_actions(request: Request):
+    rt = _rt(request)
+    items = [render.builtin_action(d) for d in rt.registry.all()]
+    with rt.db.read() as conn:
+        items += [render.action_definition(r) for r in conn.execute(sa.select(AD).order_by(AD.c.created_at))]
+    fields = [f for f in (request.query_params.get("fields") or "").split(",") if f]
+    if fields:
+        known = set(items[0].keys())
+        bad = [f for f in fields if f not in known]
+        if bad:
+            raise ApiError(400, f"Some fields do not exist  {bad}, please choose from {sorted(known)}")
+        items = [{f: it.get(f) for f in ["id"] + [x for x in fields if x != "id"]} for it in items]
+    return {"actions": items}
+
+
+@router.get("/v2/actions/{identifier}")
+@router.get("/v2/actions/{identifier}/")
+@router.get("/v2/actions/{identifier}/{namespace}")
+def get_action(identifier: str, request: Request, namespace: str = ""):
+    rt = _rt(request)
+    d = rt.registry.get(identifier)
+    if d is not None:
+        return render.builtin_action(d)
+    with rt.db.read() as conn:
+        row = conn.execute(sa.select(AD).where(sa.or_(AD.c.id == identifier, AD.c.name == identifier))).first()
+    if row is None:
+        raise ApiError(404, f"Action not found [action_name={identifier}, namespace={namespace}]")
+    return render.action_definition(row)
+
+
+@router.post("/v2/actions", status_code=201)
+async def create_actions(request: Request):
+    text = await _text(request)
+    namespace = request.query_params.get("namespace", "")
+    scope = request.query_params.get("scope", "private")
+    parsed = _parse(lang.parse_actions, text, request)
+    rt = _rt(request)
+    now = time.time()
+    with rt.db.tx() as conn:
+        ids = []
+        for spec in parsed:
+            if rt.registry.get(spec.name) or conn.execute(
+                    sa.select(AD.c.id).where(AD.c.name == spec.name, AD.c.namespace == namespace)).first():
+                raise _duplicate("ActionDefinition", "'name', 'namespace', 'project_id'", spec.name, namespace)
+            aid = str(uuid.uuid4())
+            conn.execute(AD.insert().values(id=aid, created_at=now, updated_at=None,
+                                            **dict(_action_values(spec, namespace, scope, None), definition=text)))
+            ids.append(aid)
+        rows = [conn.execute(sa.select(AD).where(AD.c.id == i)).first() for i in ids]
+    return _yaml_json({"actions": [render.action_definition(r) for r in rows]}, 201)
+
+
+@router.put("/v2/actions")
+async def update_actions(request: Request):
+    text = await _text(request)
+    namespace = request.query_params.get("namespace", "")
+    scope = request.query_params.get("scope", "private")
+    parsed = _parse(lang.parse_actions, text, request)
+    now = time.time()
+    with _rt(request).db.tx() as conn:
+        rows = []
+        for spec in parsed:
+            row = conn.execute(sa.select(AD.c.id).where(AD.c.name == spec.name, AD.c.namespace == namespace)).first()
+            if row is None:
+                raise ApiError(404, f"Action not found [action_name={spec.name}, namespace={namespace}]",
+                               yaml_endpoint=True)
+            conn.execute(AD.update().where(AD.c.id == row.id).values(
+                updated_at=now, **dict(_action_values(spec, namespace, scope, None), definition=text)))
+            rows.append(conn.execute(sa.select(AD).where(AD.c.id == row.id)).first())
+    return _yaml_json({"actions": [render.action_definition(r) for r in rows]})
+
+
+@router.delete("/v2/actions/{identifier}", status_code=204)
+@router.delete("/v2/actions/{identifier}/{namespace}", status_code=204)
+def delete_action(identifier: str, request: Request, namespace: str = ""):
+    rt = _rt(request)
+    if rt.registry.get(identifier):
+        raise ApiError(400, f"Attempt to delete a system action: {identifier}")
+    with rt.db.tx() as conn:
+        res = conn.execute(AD.delete().where(sa.or_(AD.c.id == identifier, AD.c.name == identifier)))
+    if res.rowcount == 0:
+        raise ApiError(404, f"Action not found [action_name={identifier}, namespace={namespace}]")
+    return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- environments
+
+async def _json_body(request: Request) -> dict:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise ApiError(400, "Request is not in valid JSON format")
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object")
+    return body
+
+
+def _variables(value) -> str:
+    if value is None:
+        return "{}"
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ApiError(400, "Environment variables must be a JSON object")
+    if not isinstance(value, dict):
+        raise ApiError(400, "Environment variables must be a JSON object")
+    return json.dumps(value)
+
+
+@router.post("/v2/environments", status_code=201)
+async def create_environment(request: Request):
+    body = await _json_body(request)
+    name = body.get("name")
+    if not name:
+        raise ApiError(400, "Environment name is required")
+    now = time.time()
+    with _rt(request).db.tx() as conn:
+        if conn.execute(sa.select(ENV.c.id).where(ENV.c.name == name)).first():
+            raise ApiError(409, f"Duplicate entry for Environment ['name', 'project_id']: {name}, None")
+        eid = str(uuid.uuid4())
+        conn.execute(ENV.insert().values(id=eid, name=name, description=body.get("description"),
+                                         variables=_variables(body.get("variables")),
+                                         scope=body.get("scope") or "private", created_at=now, updated_at=None))
+        row = conn.execute(sa.select(ENV).where(ENV.c.id == eid)).first()
+    return JSONResponse(render.environment(row), status_code=201)
+
+
+@router.put("/v2/environments")
+async def update_environment(request: Request):
+    body = await _json_body(request)
+    name = body.get("name")
+    if not name:
+        raise ApiError(400, "Environment name is required")
+    values = {"updated_at": time.time()}
+    if "variables" in body:
+        values["variables"] = _variables(body["variables"])
+    if "description" in body:
+        values["description"] = body["description"]
+    if body.get("scope"):
+        values["scope"] = body["scope"]
+    with _rt(request).db.tx() as conn:
+        res = conn.execute(ENV.update().where(ENV.c.name == name).values(**values))
+        if res.rowcount == 0:
+            raise ApiError(404, f"Environment not found [name={name}]")
+        row = conn.execute(sa.select(ENV).where(ENV.c.name == name)).first()
+    return render.environment(row)
+
+
+@router.get("/v2/environments")
+def list_environments(request: Request):
+    with _rt(request).db.read() as conn:
+        return list_response(request, conn, ENV, "environments", render.environment)
+
+
+@router.get("/v2/environments/{name}")
+def get_environment(name: str, request: Request):
+    with _rt(request).db.read() as conn:
+        row = conn.execute(sa.select(ENV).where(sa.or_(ENV.c.name == name, ENV.c.id == name))).first()
+    if row is None:
+        raise ApiError(404, f"Environment not found [name={name}]")
+    return render.environment(row)
+
+
+@router.delete("/v2/environments/{name}", status_code=204)
+def delete_environment(name: str, request: Request):
+    with _rt(request).db.tx() as conn:
+        res = conn.execute(ENV.delete().where(ENV.c.name == name))
+    if res.rowcount == 0:
+        raise ApiError(404, f"Environment not found [name={name}]")
+    return Response(status_code=204)

@@ -1,0 +1,280 @@
+"""Executions, tasks and action executions: the running side of the API."""
+from __future__ import annotations
+
+import json
+import time
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from levante.api import render
+from levante.api.errors import ApiError
+from levante.api.listing import list_response
+from levante.engine import states
+from levante.store import jobs
+from levante.store.schema import action_executions as AE
+from levante.store.schema import task_executions as TE
+from levante.store.schema import workflow_executions as WE
+
+router = APIRouter()
+
+# Columns listed without the big JSON blobs (definition, context, output, result).
+EXEC_LIST_COLUMNS = [c for c in WE.c if c.name not in ("definition", "context")]
+TASK_LIST_COLUMNS = [c for c in TE.c if c.name not in ("result",)]
+
+
+def _rt(request: Request):
+    return request.app.state.runtime
+
+
+async def _json_body(request: Request) -> dict:
+    raw = await request.body()
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise ApiError(400, "Request is not in valid JSON format")
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request is not in valid JSON format")
+    return body
+
+
+def _json_field(body: dict, key: str, default):
+    """Mistral's clients send JSON fields as JSON text; accept objects too."""
+    value = body.get(key)
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ApiError(400, f"Field '{key}' must be JSON, got: {value[:200]}")
+    if not isinstance(value, dict):
+        raise ApiError(400, f"Field '{key}' must be a JSON object")
+    return value
+
+
+def _only_fields(request: Request, item: dict) -> dict:
+    fields = [f for f in (request.query_params.get("fields") or "").split(",") if f]
+    if not fields:
+        return item
+    bad = [f for f in fields if f not in item]
+    if bad:
+        raise ApiError(400, f"Some fields do not exist  {bad}, please choose from {sorted(item)}")
+    return {f: item[f] for f in ["id"] + [f for f in fields if f != "id"]}
+
+
+# ---------------------------------------------------------------- executions
+
+def _get_execution(conn, exec_id: str):
+    row = conn.execute(sa.select(WE).where(WE.c.id == exec_id)).first()
+    if row is None:
+        raise ApiError(404, f"WorkflowExecution not found [id={exec_id}]")
+    return row
+
+
+@router.post("/v2/executions", status_code=201)
+async def create_execution(request: Request):
+    body = await _json_body(request)
+    rt = _rt(request)
+    identifier = body.get("workflow_id") or body.get("workflow_name")
+    if not identifier:
+        raise ApiError(400, "Workflow name or id must be provided [workflow_name, workflow_id]")
+    given_input = _json_field(body, "input", {})
+    params = _json_field(body, "params", {})
+    namespace = body.get("workflow_namespace") or params.get("namespace") or ""
+    if body.get("id"):
+        with rt.db.read() as conn:
+            existing = conn.execute(sa.select(WE).where(WE.c.id == body["id"])).first()
+        if existing is not None:
+            item = render.execution(existing)
+            item.pop("published_global")
+            return JSONResponse(item, status_code=200)
+        params["execution_id"] = body["id"]
+    exec_id = rt.create_execution(identifier, given_input, params, body.get("description") or "", namespace)
+    with rt.db.read() as conn:
+        item = render.execution(_get_execution(conn, exec_id))
+    item.pop("published_global")
+    return JSONResponse(item, status_code=201)
+
+
+@router.get("/v2/executions")
+def list_executions(request: Request):
+    include_output = request.query_params.get("include_output", "").lower() == "true"
+    drop = ("published_global",) if include_output else ("output", "published_global")
+    with _rt(request).db.read() as conn:
+        return list_response(request, conn, WE, "executions", render.execution, drop=drop,
+                             columns=EXEC_LIST_COLUMNS)
+
+
+@router.get("/v2/executions/{exec_id}")
+def get_execution(exec_id: str, request: Request):
+    with _rt(request).db.read() as conn:
+        return _only_fields(request, render.execution(_get_execution(conn, exec_id)))
+
+
+@router.put("/v2/executions/{exec_id}")
+async def update_execution(exec_id: str, request: Request):
+    body = await _json_body(request)
+    rt = _rt(request)
+    with rt.db.read() as conn:
+        _get_execution(conn, exec_id)
+    if "description" in body and body["description"] is not None:
+        with rt.db.tx() as conn:
+            conn.execute(WE.update().where(WE.c.id == exec_id).values(
+                description=str(body["description"]), updated_at=time.time()))
+    params = _json_field(body, "params", {})
+    env = params.get("env")
+    if env is not None:
+        with rt.db.tx() as conn:
+            row = _get_execution(conn, exec_id)
+            p = json.loads(row.params)
+            p["env"] = dict(p.get("env") or {}, **env) if isinstance(env, dict) else env
+            conn.execute(WE.update().where(WE.c.id == exec_id).values(params=json.dumps(p)))
+    if body.get("state"):
+        rt.set_execution_state(exec_id, body["state"], body.get("state_info"))
+    with rt.db.read() as conn:
+        item = render.execution(_get_execution(conn, exec_id))
+    if "state" not in body:
+        for k in ("params", "input", "output"):
+            item.pop(k, None)
+    return item
+
+
+@router.delete("/v2/executions/{exec_id}", status_code=204)
+def delete_execution(exec_id: str, request: Request):
+    force = request.query_params.get("force", "").lower() == "true"
+    with _rt(request).db.tx() as conn:
+        row = _get_execution(conn, exec_id)
+        if not states.is_completed(row.state) and not force:
+            raise ApiError(403, "Only completed executions can be deleted. Use --force to override this. "
+                                f"Execution {exec_id} is in {row.state} state")
+        task_ids = [r.id for r in conn.execute(sa.select(TE.c.id).where(TE.c.workflow_execution_id == exec_id))]
+        action_ids = [r.id for r in conn.execute(sa.select(AE.c.id).where(AE.c.workflow_execution_id == exec_id))]
+        if action_ids:
+            conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key.in_(action_ids)))
+            conn.execute(AE.delete().where(AE.c.id.in_(action_ids)))
+        if task_ids:
+            conn.execute(TE.delete().where(TE.c.id.in_(task_ids)))
+        conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key == exec_id))
+        conn.execute(WE.delete().where(WE.c.id == exec_id))
+    _rt(request).engine.forget(exec_id)
+    return Response(status_code=204)
+
+
+@router.get("/v2/executions/{exec_id}/tasks")
+def list_execution_tasks(exec_id: str, request: Request):
+    with _rt(request).db.read() as conn:
+        _get_execution(conn, exec_id)
+        return list_response(request, conn, TE, "tasks", render.task, drop=("result",),
+                             base_where=[TE.c.workflow_execution_id == exec_id], columns=TASK_LIST_COLUMNS)
+
+
+# ---------------------------------------------------------------- tasks
+
+def _get_task(conn, task_id: str):
+    row = conn.execute(sa.select(TE).where(TE.c.id == task_id)).first()
+    if row is None:
+        raise ApiError(404, f"Task execution not found [id={task_id}]")
+    return row
+
+
+@router.get("/v2/tasks")
+def list_tasks(request: Request):
+    with _rt(request).db.read() as conn:
+        return list_response(request, conn, TE, "tasks", render.task, drop=("result",),
+                             columns=TASK_LIST_COLUMNS)
+
+
+@router.get("/v2/tasks/{task_id}")
+def get_task(task_id: str, request: Request):
+    with _rt(request).db.read() as conn:
+        return _only_fields(request, render.task(_get_task(conn, task_id)))
+
+
+@router.put("/v2/tasks/{task_id}")
+async def update_task(task_id: str, request: Request):
+    await _json_body(request)
+    with _rt(request).db.read() as conn:
+        _get_task(conn, task_id)
+    raise ApiError(400, "Rerunning or skipping a task is not supported by this Levante version yet.")
+
+
+@router.get("/v2/tasks/{task_id}/action_executions")
+def list_task_actions(task_id: str, request: Request):
+    with _rt(request).db.read() as conn:
+        _get_task(conn, task_id)
+        return list_response(request, conn, AE, "action_executions", render.action_execution,
+                             drop=("output",), base_where=[AE.c.task_execution_id == task_id])
+
+
+# ---------------------------------------------------------------- action executions
+
+def _get_action(conn, action_id: str):
+    row = conn.execute(sa.select(AE).where(AE.c.id == action_id)).first()
+    if row is None:
+        raise ApiError(404, f"ActionExecution not found [id={action_id}]")
+    return row
+
+
+@router.post("/v2/action_executions", status_code=201)
+async def run_action(request: Request):
+    body = await _json_body(request)
+    name = body.get("name")
+    if not name:
+        raise ApiError(400, "Action name must be provided [name]")
+    given = _json_field(body, "input", {})
+    params = _json_field(body, "params", {})
+    rt = _rt(request)
+    res = rt.run_action(name, given, params)
+    if not res["saved"]:
+        return JSONResponse({
+            "id": None, "workflow_name": None, "workflow_namespace": "", "task_execution_id": None,
+            "state": res["state"], "state_info": None, "tags": None, "name": name, "description": None,
+            "project_id": None, "accepted": None, "input": json.dumps(given),
+            "output": json.dumps(res["output"]) if res["output"] is not None else None,
+            "created_at": None, "updated_at": None}, status_code=201)
+    with rt.db.read() as conn:
+        item = render.action_execution(_get_action(conn, res["id"]))
+    return JSONResponse(item, status_code=201)
+
+
+@router.get("/v2/action_executions")
+def list_action_executions(request: Request):
+    with _rt(request).db.read() as conn:
+        return list_response(request, conn, AE, "action_executions", render.action_execution, drop=("output",))
+
+
+@router.get("/v2/action_executions/{action_id}")
+def get_action_execution(action_id: str, request: Request):
+    with _rt(request).db.read() as conn:
+        return _only_fields(request, render.action_execution(_get_action(conn, action_id)))
+
+
+@router.put("/v2/action_executions/{action_id}")
+async def update_action_execution(action_id: str, request: Request):
+    body = await _json_body(request)
+    rt = _rt(request)
+    output = body.get("output")
+    if isinstance(output, str):
+        try:
+            output = json.loads(output)
+        except ValueError:
+            pass
+    state = body.get("state")
+    if not state:
+        raise ApiError(400, "Action execution state must be provided [state]")
+    rt.complete_action(action_id, state, output)
+    with rt.db.read() as conn:
+        return render.action_execution(_get_action(conn, action_id))
+
+
+@router.delete("/v2/action_executions/{action_id}", status_code=204)
+def delete_action_execution(action_id: str, request: Request):
+    with _rt(request).db.tx() as conn:
+        row = _get_action(conn, action_id)
+        if row.task_execution_id:
+            raise ApiError(403, "Only ad-hoc action executions can be deleted.")
+        conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key == action_id))
+        conn.execute(AE.delete().where(AE.c.id == action_id))
+    return Response(status_code=204)

@@ -1,0 +1,87 @@
+"""Resolve an action name to something runnable: a Python action (built-in or
+plug-in) or an ad-hoc action stored in the database (YAML on top of another)."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import sqlalchemy as sa
+
+from levante import expr, lang
+from levante.actions.base import Outcome
+from levante.actions.registry import Registry
+from levante.lang.spec import ActionSpec
+from levante.runtime import specs
+from levante.store.db import Database
+from levante.store.schema import action_definitions as AD
+
+MAX_DEPTH = 10
+
+
+class ActionResolver:
+    def __init__(self, db: Database, registry: Registry):
+        self.db = db
+        self.registry = registry
+        self._adhoc: dict[str, tuple[float, ActionSpec]] = {}
+        self._lock = threading.Lock()
+
+    def exists(self, name: str) -> bool:
+        return self.registry.get(name) is not None or self._adhoc_spec(name) is not None
+
+    def is_safe(self, name: str) -> bool:
+        d = self.registry.get(name)
+        return bool(d and d.safe_rerun)
+
+    def run(self, name: str, given: dict, context: Any, depth: int = 0) -> Outcome:
+        d = self.registry.get(name)
+        if d is not None:
+            return d.run(given, context)
+        spec = self._adhoc_spec(name)
+        if spec is None:
+            return Outcome("error", f"Failed to find action [action_name={name}]")
+        if depth >= MAX_DEPTH:
+            return Outcome("error", f"Ad-hoc action '{name}' nests more than {MAX_DEPTH} levels deep.")
+        data = {}
+        for p in spec.input:
+            if p.name in given:
+                data[p.name] = given[p.name]
+            elif not p.required:
+                data[p.name] = p.default
+        missing = [p.name for p in spec.input if p.required and p.name not in given]
+        unexpected = [k for k in given if k not in {p.name for p in spec.input}]
+        if missing or unexpected:
+            parts = ([f"missing={missing}"] if missing else []) + ([f"unexpected={unexpected}"] if unexpected else [])
+            return Outcome("error", f"Invalid input [name={name}, class=ad-hoc action, {', '.join(parts)}]")
+        try:
+            base_input = expr.evaluate(spec.base_input or {}, data)
+        except expr.ExpressionError as e:
+            return Outcome("error", f"Failed to evaluate base-input of action '{name}': {e}")
+        outcome = self.run(spec.base, base_input or {}, context, depth + 1)
+        if outcome.kind == "ok" and spec.output is not None:
+            try:
+                # The output transform sees the base action's result as ``$``.
+                outcome = Outcome("ok", expr.evaluate(spec.output, outcome.value))
+            except expr.ExpressionError as e:
+                return Outcome("error", f"Failed to evaluate output of action '{name}': {e}")
+        return outcome
+
+    def _adhoc_spec(self, name: str) -> ActionSpec | None:
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(AD.c.definition, AD.c.updated_at, AD.c.created_at)
+                               .where(AD.c.name == name)).first()
+        if row is None:
+            return None
+        stamp = row.updated_at or row.created_at
+        with self._lock:
+            hit = self._adhoc.get(name)
+            if hit and hit[0] == stamp:
+                return hit[1]
+        if specs.is_workbook(row.definition):
+            spec = lang.parse_workbook(row.definition).actions.get(name)
+        else:
+            spec = {a.name: a for a in lang.parse_actions(row.definition)}.get(name)
+        if spec is not None:
+            with self._lock:
+                self._adhoc[name] = (stamp, spec)
+        return spec
+

@@ -1,0 +1,183 @@
+"""The executor loop: claim action jobs, run the actions, report the outcomes.
+
+A claimed job carries a lease that a heartbeat renews while the action runs.
+If the process dies, the lease runs out and the job is claimed again: an
+action that is safe to rerun runs again; any other fails with a clear
+``state_info`` instead of running twice.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from mistral_lib.actions import context as ml_context
+
+from levante.actions.base import Outcome
+from levante.engine import states
+from levante.runtime.action_resolver import ActionResolver
+from levante.store import jobs
+from levante.store.db import Database
+from levante.store.schema import action_executions as AE
+
+log = logging.getLogger("levante.executor")
+
+LEASE = 30.0
+
+
+class Executor:
+    def __init__(self, db: Database, resolver: ActionResolver, workers: int = 16,
+                 on_engine_event: Callable[[], None] = lambda: None,
+                 on_timer: Callable[[], None] = lambda: None, poll: float = 0.5):
+        self.db = db
+        self.resolver = resolver
+        self.workers = workers
+        self.on_engine_event = on_engine_event
+        self.on_timer = on_timer
+        self.poll = poll
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="levante-action")
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self._inflight: dict[int, str] = {}     # job id -> action id
+        self._lock = threading.Lock()
+
+    def run_forever(self) -> None:
+        last_beat = time.time()
+        while not self._stop.is_set():
+            try:
+                n = self.claim_and_submit()
+            except Exception:
+                log.exception("role=executor claim failed; retrying")
+                n = 0
+                time.sleep(0.2)
+            if time.time() - last_beat > LEASE / 3:
+                self._heartbeat()
+                last_beat = time.time()
+            if n == 0:
+                self.wake.wait(self.poll)
+                self.wake.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------ claiming
+
+    def claim_and_submit(self) -> int:
+        with self._lock:
+            free = self.workers - len(self._inflight)
+        if free <= 0:
+            return 0
+        now = time.time()
+        with self.db.tx() as conn:
+            rows = jobs.due(conn, jobs.ACTION, free, now, skip_locked=not self.db.is_sqlite)
+            if not rows:
+                return 0
+            ids = [r.key for r in rows]
+            actions = {a.id: a for a in conn.execute(sa.select(AE).where(AE.c.id.in_(ids)))}
+            to_run, interrupted, gone = [], [], []
+            for r in rows:
+                a = actions.get(r.key)
+                if a is None or a.state != states.RUNNING:
+                    gone.append(r.id)
+                elif r.attempts > 0 and not (a.safe_rerun or self.resolver.is_safe(a.name)):
+                    interrupted.append((r, a))
+                else:
+                    to_run.append((r, a))
+            jobs.delete(conn, gone)
+            jobs.lease(conn, [r.id for r, _ in to_run], self.owner, now + LEASE)
+            for r, a in interrupted:
+                self._finish(conn, a, Outcome(
+                    "error", "The executor running this action stopped before it finished; the "
+                             "action is not safe to run again, so it was not retried (mark the task "
+                             "'safe-rerun: true' to allow that)."), r.id, now)
+        if interrupted:
+            self.on_engine_event()
+        with self._lock:
+            for r, a in to_run:
+                self._inflight[r.id] = a.id
+        for r, a in to_run:
+            self.pool.submit(self._run, r.id, a)
+        return len(rows)
+
+    def _heartbeat(self) -> None:
+        with self._lock:
+            ids = list(self._inflight)
+        if ids:
+            with self.db.tx() as conn:
+                conn.execute(jobs.jobs.update().where(jobs.jobs.c.id.in_(ids))
+                             .values(lease_until=time.time() + LEASE))
+
+    # ------------------------------------------------------------ running
+
+    def _run(self, job_id: int, a: Any) -> None:
+        try:
+            outcome = self.run_action(a.name, json.loads(a.input), a)
+            with self.db.tx() as conn:
+                self._finish(conn, a, outcome, job_id, time.time())
+            if outcome.kind == "delay":
+                self.on_timer()
+            elif outcome.kind != "async":
+                self.on_engine_event()
+        except Exception:
+            log.exception("role=executor action=%s failed to report; the lease will expire", a.id)
+        finally:
+            with self._lock:
+                self._inflight.pop(job_id, None)
+
+    def run_action(self, name: str, given: dict, a: Any = None) -> Outcome:
+        ctx = ml_context.ActionContext(execution_ctx=ml_context.ExecutionContext(
+            workflow_execution_id=getattr(a, "workflow_execution_id", None),
+            task_execution_id=getattr(a, "task_execution_id", None),
+            action_execution_id=getattr(a, "id", None),
+            workflow_name=getattr(a, "workflow_name", None),
+            with_items_index=getattr(a, "idx", 0)))
+        started = time.time()
+        outcome = self.resolver.run(name, given, ctx)
+        log.info("role=executor execution=%s task=%s action=%s name=%s outcome=%s %.3fs",
+                 getattr(a, "workflow_execution_id", None), getattr(a, "task_execution_id", None),
+                 getattr(a, "id", None), name, outcome.kind, time.time() - started)
+        return outcome
+
+    def _finish(self, conn: sa.Connection, a: Any, outcome: Outcome, job_id: int, now: float) -> None:
+        jobs.delete(conn, [job_id])
+        if outcome.kind == "async":
+            conn.execute(AE.update().where(AE.c.id == a.id).values(accepted=True, updated_at=now))
+            return
+        if outcome.kind == "delay":
+            conn.execute(AE.update().where(AE.c.id == a.id).values(accepted=True, updated_at=now))
+            jobs.enqueue(conn, jobs.TIMER, a.id, {"result": outcome.value}, delay=outcome.delay, now=now)
+            return
+        complete_action(conn, a.id, a.task_execution_id, a.workflow_execution_id,
+                        outcome.kind == "ok", outcome.value, now)
+
+
+def complete_action(conn: sa.Connection, action_id: str, task_id: str | None, exec_id: str | None,
+                    ok: bool, value: Any, now: float) -> bool:
+    """Store an action's outcome and, for a workflow's action, queue the engine event.
+
+    Returns False when the action was no longer running (already completed or cancelled).
+    """
+    res = conn.execute(AE.update().where(AE.c.id == action_id, AE.c.state == states.RUNNING).values(
+        state=states.SUCCESS if ok else states.ERROR, accepted=True,
+        state_info=None if ok else _text(value),
+        output=json.dumps({"result": value}), updated_at=now))
+    if res.rowcount == 0:
+        return False
+    if task_id and exec_id:
+        jobs.enqueue(conn, jobs.ENGINE, exec_id,
+                     {"event": "action", "task_id": task_id, "action_id": action_id}, now=now)
+    return True
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,72 @@
+"""``levante server``: every role in one process by default."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8989
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="levante server", description="Run the Levante service.")
+    p.add_argument("--host", default=os.environ.get("LEVANTE_HOST", DEFAULT_HOST),
+                   help="address to listen on (default 127.0.0.1; env LEVANTE_HOST)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("LEVANTE_PORT", DEFAULT_PORT)),
+                   help="port to listen on (default 8989; env LEVANTE_PORT)")
+    p.add_argument("--db", default=os.environ.get("LEVANTE_DB"),
+                   help="SQLAlchemy database URL (env LEVANTE_DB; default sqlite:///levante.sqlite "
+                        "in the current directory)")
+    p.add_argument("--role", action="append", choices=["all", "api", "engine", "executor", "scheduler"],
+                   help="roles to run in this process (repeatable; default all)")
+    p.add_argument("--executor-workers", type=int, default=int(os.environ.get("LEVANTE_EXECUTOR_WORKERS", 16)),
+                   help="threads that run actions (default 16)")
+    p.add_argument("--log-file", default=os.environ.get("LEVANTE_LOG_FILE"),
+                   help="write logs to this file (default stderr)")
+    p.add_argument("--log-level", default=os.environ.get("LEVANTE_LOG_LEVEL", "INFO"))
+    return p
+
+
+def setup_logging(log_file: str | None, level: str) -> None:
+    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access",):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_server(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_file, args.log_level)
+    from levante.runtime.service import ROLES, Runtime
+    from levante.store.db import DEFAULT_URL
+
+    roles = tuple(ROLES) if not args.role or "all" in args.role else tuple(args.role)
+    db_url = args.db or DEFAULT_URL
+    runtime = Runtime(db_url, roles=roles, executor_workers=args.executor_workers)
+    runtime.start()
+    log = logging.getLogger("levante.server")
+    try:
+        if "api" in roles:
+            import uvicorn
+
+            from levante.api.app import create_app
+
+            log.info("role=api listening on http://%s:%d/v2", args.host, args.port)
+            uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_config=None,
+                        access_log=False, server_header=False)
+        else:
+            import signal
+            import threading
+
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            signal.signal(signal.SIGINT, lambda *_: stop.set())
+            stop.wait()
+    finally:
+        runtime.stop()
+    return 0

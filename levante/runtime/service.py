@@ -1,0 +1,258 @@
+"""The runtime: the worker loops of one process plus the operations the API
+needs that go through the engine (start, pause/resume/cancel, run an action,
+complete an asynchronous action)."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from levante.actions.registry import Registry
+from levante.engine import states
+from levante.engine.conductor import Conductor
+from levante.engine.model import ExecState
+from levante.runtime import specs, state_store
+from levante.runtime.action_resolver import ActionResolver
+from levante.runtime.engine_worker import EngineWorker
+from levante.runtime.errors import BadRequest, NotFound
+from levante.runtime.executor import Executor, complete_action
+from levante.runtime.scheduler import Scheduler
+from levante.store import jobs
+from levante.store.db import Database
+from levante.store.schema import action_executions as AE
+from levante.store.schema import environments as ENV
+from levante.store.schema import workbooks as WB
+from levante.store.schema import workflow_definitions as WD
+from levante.store.schema import workflow_executions as WE
+
+log = logging.getLogger("levante.runtime")
+
+ROLES = ("api", "engine", "executor", "scheduler")
+
+
+class Runtime:
+    def __init__(self, db_url: str, roles: tuple[str, ...] = ROLES, executor_workers: int = 16):
+        self.db = Database(db_url)
+        self.db.upgrade()
+        self.roles = roles
+        self.registry = Registry()
+        self.resolver = ActionResolver(self.db, self.registry)
+        self.engine = EngineWorker(self.db, on_actions_queued=self._wake_executor)
+        self.executor = Executor(self.db, self.resolver, workers=executor_workers,
+                                 on_engine_event=self._wake_engine, on_timer=self._wake_scheduler)
+        self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine)
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        if self.db.is_sqlite and "executor" in self.roles:
+            self._recover_leases()
+        loops = {"engine": self.engine, "executor": self.executor, "scheduler": self.scheduler}
+        for role, loop in loops.items():
+            if role in self.roles:
+                t = threading.Thread(target=loop.run_forever, name=f"levante-{role}", daemon=True)
+                t.start()
+                self._threads.append(t)
+        log.info("role=runtime started roles=%s db=%s", ",".join(self.roles), _safe_url(self.db.url))
+
+    def stop(self) -> None:
+        for loop in (self.engine, self.executor, self.scheduler):
+            loop.stop()
+        for t in self._threads:
+            t.join(timeout=5)
+        self.db.dispose()
+
+    def _recover_leases(self) -> None:
+        # On SQLite this process is the only executor: leases left in the table
+        # belong to a previous run that is gone, so take them over now rather
+        # than waiting for them to run out.
+        with self.db.tx() as conn:
+            n = conn.execute(jobs.jobs.update().where(jobs.jobs.c.kind == jobs.ACTION,
+                                                      jobs.jobs.c.lease_until.is_not(None))
+                             .values(lease_until=0.0)).rowcount
+        if n:
+            log.info("role=runtime recovered %d action job(s) left by a previous run", n)
+
+    def _wake_engine(self) -> None:
+        self.engine.wake.set()
+
+    def _wake_executor(self) -> None:
+        self.executor.wake.set()
+
+    def _wake_scheduler(self) -> None:
+        self.scheduler.wake.set()
+
+    # ------------------------------------------------------------ executions
+
+    def create_execution(self, workflow_identifier: str, given_input: dict, params: dict,
+                         description: str = "", namespace: str = "") -> str:
+        """Store a new execution and start it; returns its id."""
+        with self.db.read() as conn:
+            wf = conn.execute(sa.select(WD).where(
+                sa.or_(WD.c.id == workflow_identifier, WD.c.name == workflow_identifier),
+                WD.c.namespace == namespace)).first()
+            if wf is None:
+                # The crash course runs a workbook's workflow by its short name
+                # (`execution-create flow_control`); accept that when it is unambiguous.
+                hits = conn.execute(sa.select(WD).where(
+                    WD.c.workbook_name.is_not(None), WD.c.namespace == namespace,
+                    WD.c.name == sa.func.concat(WD.c.workbook_name, "." + workflow_identifier))).fetchall()
+                wf = hits[0] if len(hits) == 1 else None
+            if wf is None:
+                raise NotFound(f"Workflow not found [workflow_identifier={workflow_identifier}, "
+                               f"namespace={namespace}]")
+            source = wf.definition
+            if wf.workbook_name:
+                wb = conn.execute(sa.select(WB.c.definition).where(WB.c.name == wf.workbook_name,
+                                                                    WB.c.namespace == namespace)).first()
+                if wb is not None:
+                    source = wb.definition
+            env = params.get("env")
+            if isinstance(env, str):
+                env_row = conn.execute(sa.select(ENV.c.variables).where(ENV.c.name == env)).first()
+                if env_row is None:
+                    raise NotFound(f"Environment not found [name={env}]")
+                params = dict(params, env=json.loads(env_row.variables))
+        spec = specs.workflow(source, wf.name)
+        full_input = self._check_input(spec, given_input)
+        params = dict(params)
+        params.setdefault("namespace", namespace)
+        params.setdefault("env", {})
+        exec_id = params.pop("execution_id", None) or state_store.new_id()
+        now = time.time()
+        with self.db.tx() as conn:
+            conn.execute(WE.insert().values(
+                id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
+                description=description or "", state=states.RUNNING, state_info=None,
+                input=json.dumps(full_input), output="{}", params=json.dumps(params), context="{}",
+                published_global="{}", definition=source, tags=wf.tags, project_id=wf.project_id,
+                scope="private", created_at=now, updated_at=now, version=0))
+            queued = self.engine.apply(conn, exec_id, lambda c, s: c.start(), now)
+        log.info("role=api execution=%s workflow=%s created", exec_id, wf.name)
+        if queued:
+            self._wake_executor()
+        return exec_id
+
+    @staticmethod
+    def _check_input(spec, given: dict) -> dict:
+        declared = {p.name for p in spec.input}
+        missing = [p.name for p in spec.input if p.required and p.name not in given]
+        unexpected = [k for k in given if k not in declared]
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append(f"missing={missing}")
+            if unexpected:
+                parts.append(f"unexpected={unexpected}")
+            raise BadRequest(f"Invalid input [name={spec.name}, class=DirectWorkflowSpec, "
+                             + ", ".join(parts) + "]")
+        full = {}
+        for p in spec.input:
+            full[p.name] = given[p.name] if p.name in given else p.default
+        return full
+
+    def set_execution_state(self, exec_id: str, new_state: str, info: str | None = None) -> None:
+        """Pause, resume, cancel, or force SUCCESS/ERROR, through the conductor."""
+        if new_state not in states.API_WORKFLOW_STATES:
+            raise BadRequest(f"Cannot change state to {new_state}. Allowed states are: "
+                             f"'{', '.join(states.API_WORKFLOW_STATES)}")
+        with self.db.tx() as conn:
+            row = conn.execute(sa.select(WE.c.state, WE.c.workflow_name).where(WE.c.id == exec_id)).first()
+            if row is None:
+                raise NotFound(f"WorkflowExecution not found [id={exec_id}]")
+            if row.state == new_state:
+                return
+            if not states.can_workflow_move(row.state, new_state) or (
+                    row.state == states.ERROR and new_state == states.RUNNING):
+                raise BadRequest(f"Can't change workflow execution state from {row.state} to "
+                                 f"{new_state}. [workflow={row.workflow_name}, execution_id={exec_id}]")
+
+            def act(c: Conductor, s: ExecState) -> None:
+                if new_state == states.PAUSED:
+                    c.pause()
+                elif new_state == states.RUNNING:
+                    c.resume()
+                elif new_state == states.CANCELLED:
+                    c.cancel(info)
+                else:
+                    c.force(new_state, info)
+
+            queued = self.engine.apply(conn, exec_id, act)
+        if queued:
+            self._wake_executor()
+
+    # ------------------------------------------------------------ actions
+
+    def run_action(self, name: str, given: dict, params: dict) -> dict:
+        """POST /v2/action_executions: run an action outside any workflow."""
+        if not self.resolver.exists(name):
+            raise BadRequest(f"Failed to find action [action_name={name}]")
+        d = self.registry.get(name)
+        if d is not None:
+            try:
+                d.check_input(given)
+            except Exception as e:
+                raise BadRequest(str(e)) from e
+        save = bool(params.get("save_result"))
+        run_sync = params.get("run_sync")
+        if d is not None and not d.cls(**given).is_sync():
+            run_sync = False
+        if not save:
+            outcome = self.executor.run_action(name, given)
+            if outcome.kind == "delay":
+                time.sleep(outcome.delay)
+                outcome.kind = "ok"
+            return {"id": None, "state": states.SUCCESS if outcome.kind == "ok" else
+                    (states.RUNNING if outcome.kind == "async" else states.ERROR),
+                    "output": {"result": outcome.value} if outcome.kind != "async" else None,
+                    "saved": False}
+        action_id = state_store.new_id()
+        now = time.time()
+        with self.db.tx() as conn:
+            conn.execute(AE.insert().values(
+                id=action_id, name=name, state=states.RUNNING, input=json.dumps(given),
+                output=None, accepted=False, idx=0, params=json.dumps(params), description="",
+                safe_rerun=False, tags="[]", created_at=now, updated_at=None))
+            if not run_sync:
+                jobs.enqueue(conn, jobs.ACTION, action_id, {}, now=now)
+        if not run_sync:
+            self._wake_executor()
+            return {"id": action_id, "saved": True}
+        outcome = self.executor.run_action(name, given)
+        with self.db.tx() as conn:
+            if outcome.kind == "delay":
+                jobs.enqueue(conn, jobs.TIMER, action_id, {"result": outcome.value}, delay=outcome.delay)
+            elif outcome.kind != "async":
+                complete_action(conn, action_id, None, None, outcome.kind == "ok", outcome.value, time.time())
+        return {"id": action_id, "saved": True, "sync": True}
+
+    def complete_action(self, action_id: str, new_state: str, output: Any) -> None:
+        """PUT /v2/action_executions/{id}: a client reports an async action's result."""
+        if new_state not in (states.SUCCESS, states.ERROR, states.CANCELLED):
+            raise BadRequest(f"Action execution state must be SUCCESS, ERROR or CANCELLED, got {new_state}")
+        with self.db.tx() as conn:
+            a = conn.execute(sa.select(AE).where(AE.c.id == action_id)).first()
+            if a is None:
+                raise NotFound(f"ActionExecution not found [id={action_id}]")
+            if states.is_completed(a.state):
+                raise BadRequest(f"Action execution {action_id} is already {a.state}.")
+            value = output.get("result", output) if isinstance(output, dict) and new_state == states.SUCCESS else output
+            if isinstance(output, dict) and new_state != states.SUCCESS:
+                value = output.get("result", output)
+            jobs.delete_by_key(conn, jobs.TIMER, action_id)
+            jobs.delete_by_key(conn, jobs.ACTION, action_id)
+            complete_action(conn, action_id, a.task_execution_id, a.workflow_execution_id,
+                            new_state == states.SUCCESS, value, time.time())
+        self._wake_engine()
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

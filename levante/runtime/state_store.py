@@ -1,0 +1,141 @@
+"""Load an execution into an :class:`ExecState` and write back what changed.
+
+Everything happens inside the caller's transaction, so a state change and the
+jobs it causes are committed together or not at all.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import sqlalchemy as sa
+
+from levante.engine import states
+from levante.engine.model import NOT_LOADED, ExecState, TaskEx
+from levante.runtime import specs
+from levante.store import jobs
+from levante.store.schema import action_executions as AE
+from levante.store.schema import task_executions as TE
+from levante.store.schema import workflow_executions as WE
+
+_dumps = json.dumps
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def lock_execution(conn: sa.Connection, exec_id: str, for_update: bool):
+    q = sa.select(WE).where(WE.c.id == exec_id)
+    if for_update:
+        q = q.with_for_update()
+    return conn.execute(q).first()
+
+
+def load(conn: sa.Connection, row) -> ExecState:
+    """Build the in-memory state of execution ``row`` (task results stay lazy)."""
+    spec = specs.workflow(row.definition, row.workflow_name)
+    state = ExecState(
+        id=row.id, workflow_name=row.workflow_name, spec=spec,
+        input=json.loads(row.input), params=json.loads(row.params),
+        context=json.loads(row.context), state=row.state, state_info=row.state_info,
+        output=json.loads(row.output) if row.output else None,
+        published_global=json.loads(row.published_global),
+        root_execution_id=row.root_execution_id,
+    )
+    q = (sa.select(TE.c.id, TE.c.name, TE.c.state, TE.c.state_info, TE.c.published, TE.c.runtime,
+                   TE.c.in_tasks, TE.c.type, TE.c.processed, TE.c.seq)
+         .where(TE.c.workflow_execution_id == row.id).order_by(TE.c.seq))
+    for t in conn.execute(q):
+        state.tasks[t.id] = TaskEx(
+            id=t.id, name=t.name, state=t.state, state_info=t.state_info,
+            published=json.loads(t.published), runtime=json.loads(t.runtime),
+            in_tasks=json.loads(t.in_tasks), type=t.type, processed=bool(t.processed),
+            seq=t.seq, result=NOT_LOADED)
+    return state
+
+
+def bind_loaders(conn: sa.Connection, state: ExecState) -> None:
+    """Give the state the lazy loaders it needs for this transaction."""
+
+    def load_result(task_id: str):
+        raw = conn.execute(sa.select(TE.c.result).where(TE.c.id == task_id)).scalar()
+        return json.loads(raw) if raw else None
+
+    def load_item_results(task_id: str):
+        rows = conn.execute(sa.select(AE.c.idx, AE.c.state, AE.c.output, AE.c.id)
+                            .where(AE.c.task_execution_id == task_id)).fetchall()
+        out = []
+        for r in rows:
+            res = json.loads(r.output).get("result") if r.output else None
+            out.append((r.idx, r.state == states.SUCCESS, res, r.id))
+        return out
+
+    state.load_result = load_result
+    state.load_item_results = load_item_results
+
+
+def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | None = None) -> int:
+    """Write the state's pending changes; returns how many action jobs were queued.
+
+    ``row_meta`` carries the execution's static columns (workflow id,
+    namespace, project) copied onto new task and action rows.
+    """
+    now = time.time() if now is None else now
+    tasks, exec_dirty, actions, cancel_of = state.take_changes()
+    new_rows = []
+    for t in tasks:
+        done = states.is_completed(t.state)
+        values = dict(state=t.state, state_info=t.state_info, published=_dumps(t.published),
+                      runtime=_dumps(t.runtime), in_tasks=_dumps(t.in_tasks),
+                      processed=t.processed, updated_at=now)
+        if t.result is not NOT_LOADED and (done or t.new):
+            values["result"] = _dumps(t.result) if t.result is not None else None
+        if done:
+            values["finished_at"] = now
+        if t.new:
+            values.update(id=t.id, workflow_execution_id=state.id, name=t.name,
+                          workflow_name=state.workflow_name, workflow_id=row_meta.get("workflow_id"),
+                          workflow_namespace=row_meta.get("workflow_namespace", ""),
+                          project_id=row_meta.get("project_id", "<default-project>"),
+                          type=t.type, seq=t.seq, created_at=now,
+                          started_at=now if t.state != states.WAITING else None)
+            values.setdefault("result", None)
+            new_rows.append(values)
+            t.new = False
+        else:
+            if t.state == states.RUNNING:
+                values["started_at"] = sa.func.coalesce(TE.c.started_at, now)
+            conn.execute(TE.update().where(TE.c.id == t.id).values(**values))
+    if new_rows:
+        keys = set().union(*(r.keys() for r in new_rows))
+        for r in new_rows:
+            for k in keys:
+                r.setdefault(k, None)
+        conn.execute(TE.insert(), new_rows)
+    if actions:
+        conn.execute(AE.insert(), [dict(
+            id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
+            workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
+            task_name=a.task_name, state=states.RUNNING, state_info=None, input=_dumps(a.input),
+            output=None, accepted=False, idx=a.index,
+            params=_dumps({"timeout": a.timeout} if a.timeout else {}), description="",
+            safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", "<default-project>"),
+            tags="[]", scope="private", created_at=now, updated_at=None) for a in actions])
+        jobs.enqueue_many(conn, [(jobs.ACTION, a.id, {}, 0.0) for a in actions], now=now)
+    if cancel_of:
+        ids = [r.id for r in conn.execute(sa.select(AE.c.id).where(
+            AE.c.task_execution_id.in_(cancel_of), AE.c.state == states.RUNNING))]
+        if ids:
+            conn.execute(AE.update().where(AE.c.id.in_(ids))
+                         .values(state=states.CANCELLED, updated_at=now))
+            conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key.in_(ids),
+                                                  jobs.jobs.c.kind.in_((jobs.ACTION, jobs.TIMER))))
+    values = dict(version=WE.c.version + 1, updated_at=now)
+    if exec_dirty:
+        values.update(state=state.state, state_info=state.state_info,
+                      output=_dumps(state.output if state.output is not None else {}),
+                      context=_dumps(state.context), published_global=_dumps(state.published_global))
+    conn.execute(WE.update().where(WE.c.id == state.id).values(**values))
+    return len(actions)
