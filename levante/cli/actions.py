@@ -39,9 +39,12 @@ def _format_list(action: dict) -> tuple:
 
 
 def _path(name: str, namespace: str | None) -> str:
-    # mistralclient addresses one action as /actions/<name>/<namespace>
-    # (a trailing slash when the namespace is empty).
-    return "/actions/%s/%s" % (seg(name), seg(namespace or ""))
+    # One action is /actions/<name>/<namespace>; mistralclient keeps a
+    # trailing slash when the namespace is empty, we send /actions/<name>
+    # then (both forms are valid Mistral routes).
+    if namespace:
+        return "/actions/%s/%s" % (seg(name), seg(namespace))
+    return "/actions/%s" % seg(name)
 
 
 def _as_list(body) -> list:

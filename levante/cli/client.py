@@ -91,6 +91,7 @@ class Client:
         self._http = httpx.Client(
             transport=transport,
             timeout=timeout,
+            follow_redirects=True,  # like requests (mistralclient)
             headers={"User-Agent": "levante-cli/%s" % __version__,
                      "Accept": "application/json"},
         )

@@ -580,9 +580,10 @@ def test_action_commands(tmp_path):
               "tags": None, "created_at": "", "updated_at": ""}
     api = FakeAPI({
         ("GET", "/v2/actions"): (200, {"actions": [action]}),
-        ("GET", "/v2/actions/std.echo/"): (200, action),
+        ("GET", "/v2/actions/std.echo"): (200, action),
+        ("GET", "/v2/actions/std.echo/ns1"): (200, action),
         ("POST", "/v2/actions"): (201, {"actions": [dict(action, name="my.act", id="u1")]}),
-        ("DELETE", "/v2/actions/my.act/"): (204, None),
+        ("DELETE", "/v2/actions/my.act"): (204, None),
     })
     rc, out, _ = run(["action-list", "-f", "json"], api)
     assert json.loads(out) == [{
@@ -593,7 +594,8 @@ def test_action_commands(tmp_path):
         ("fields", "id,name,is_system,input,description,tags,created_at,updated_at")]
     rc, out, _ = run(["action-get", "std.echo"], api)
     assert rc == 0 and "| Is system   | False" in out
-    assert api.last.url.path == "/v2/actions/std.echo/"
+    assert api.last.url.path == "/v2/actions/std.echo"
+    assert run(["action-get", "std.echo", "--namespace", "ns1"], api)[0] == 0
     path = tmp_path / "act.yaml"
     path.write_text("---\nversion: '2.0'\nmy.act:\n  base: std.echo\n")
     assert run(["action-create", str(path)], api)[0] == 0
