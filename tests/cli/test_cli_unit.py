@@ -441,12 +441,11 @@ def test_workflow_delete_many_with_failure():
                    "ERROR: Unable to delete the specified workflow(s).\n")
 
 
-def test_workflow_validate():
+def test_workflow_validate(tmp_path):
     api = FakeAPI({("POST", "/v2/workflows/validate"): (200, {"valid": False, "error": "boom"})})
-    import tempfile
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
-        fh.write("x: 1\n")
-    rc, out, _ = run(["workflow-validate", fh.name, "-f", "json"], api)
+    path = tmp_path / "wf.yaml"
+    path.write_text("x: 1\n")
+    rc, out, _ = run(["workflow-validate", str(path), "-f", "json"], api)
     assert json.loads(out) == {"Valid": False, "Error": "boom"}
 
 
