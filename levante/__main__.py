@@ -1,0 +1,3 @@
+from levante.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Shared fixtures: a real Levante server in a subprocess on a free port."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT.parent / "shared" / "seed-examples"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``levante server`` as a user starts it, on its own SQLite file."""
+
+    def __init__(self, workdir: Path, db_url: str | None = None):
+        self.workdir = workdir
+        self.port = free_port()
+        self.db_url = db_url or f"sqlite:///{workdir / 'levante.sqlite'}"
+        self.url = f"http://127.0.0.1:{self.port}/v2"
+        self.log = workdir / "server.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> "Server":
+        cmd = [sys.executable, "-m", "levante", "server", "--port", str(self.port),
+               "--db", self.db_url, "--log-file", str(self.log)]
+        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text() if self.log.exists() else ''}")
+            try:
+                if httpx.get(self.url + "/", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        """Stop abruptly, as a crash would (SIGKILL: no clean shutdown)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Server:
+    srv = Server(tmp_path_factory.mktemp("levante-server")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def fresh_server(tmp_path) -> Server:
+    srv = Server(tmp_path)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def mistral(server):
+    """The real python-mistralclient library, pointed at Levante (no keystone)."""
+    from mistralclient.api import client
+
+    return client.client(mistral_url=server.url)
+
+
+def wait_for_state(get, states=("SUCCESS", "ERROR", "CANCELLED"), timeout: float = 30.0):
+    """Poll ``get()`` until its ``.state`` is one of ``states``; return the object."""
+    deadline = time.time() + timeout
+    while True:
+        obj = get()
+        if obj.state in states:
+            return obj
+        if time.time() > deadline:
+            raise AssertionError(f"still {obj.state} after {timeout}s")
+        time.sleep(0.05)
