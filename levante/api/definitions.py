@@ -342,6 +342,7 @@ async def update_actions(request: Request):
 
 
 @router.delete("/v2/actions/{identifier}", status_code=204)
+@router.delete("/v2/actions/{identifier}/", status_code=204)
 @router.delete("/v2/actions/{identifier}/{namespace}", status_code=204)
 def delete_action(identifier: str, request: Request, namespace: str = ""):
     rt = _rt(request)

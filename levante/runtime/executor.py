@@ -133,6 +133,7 @@ class Executor:
         finally:
             with self._lock:
                 self._inflight.pop(job_id, None)
+            self.wake.set()     # a slot is free: claim the next job now, not at the next poll
 
     def run_action(self, name: str, given: dict, a: Any = None) -> Outcome:
         ctx = ml_context.ActionContext(execution_ctx=ml_context.ExecutionContext(
