@@ -101,7 +101,7 @@ class Runtime:
                 # (`execution-create flow_control`); accept that when it is unambiguous.
                 hits = conn.execute(sa.select(WD).where(
                     WD.c.workbook_name.is_not(None), WD.c.namespace == namespace,
-                    WD.c.name == sa.func.concat(WD.c.workbook_name, "." + workflow_identifier))).fetchall()
+                    WD.c.name == WD.c.workbook_name + ("." + workflow_identifier))).fetchall()
                 wf = hits[0] if len(hits) == 1 else None
             if wf is None:
                 raise NotFound(f"Workflow not found [workflow_identifier={workflow_identifier}, "
