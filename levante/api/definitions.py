@@ -97,7 +97,9 @@ def _duplicate(kind: str, cols: str, name: str, namespace: str) -> ApiError:
 async def validate_definition(request: Request):
     body = await request.body()
     text = body.decode("utf-8", errors="replace")
-    errors = lang.validate(text, known_action=_known_action(request))
+    path = request.url.path
+    kind = "actions" if "/actions/" in path else "workbook" if "/workbooks/" in path else "workflows"
+    errors = lang.validate(text, known_action=_known_action(request), kind=kind)
     if not errors:
         return JSONResponse({"valid": True})
     return JSONResponse({"valid": False, "error": "\n".join(str(e) for e in errors)})
