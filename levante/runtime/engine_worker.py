@@ -114,10 +114,15 @@ class EngineWorker:
             state = state_store.load(conn, row)
         state_store.bind_loaders(conn, state)
         before = state.state
-        action(Conductor(state, state_store.new_id), state)
         meta = {"workflow_id": row.workflow_id, "workflow_namespace": row.workflow_namespace,
                 "project_id": row.project_id}
-        queued = state_store.persist(conn, state, meta, now)
+        try:
+            action(Conductor(state, state_store.new_id), state)
+            queued = state_store.persist(conn, state, meta, now)
+        except BaseException:
+            # The object may be half-changed while the transaction rolls back.
+            self.forget(exec_id)
+            raise
         if state.state != before:
             log.info("role=engine execution=%s workflow=%s state %s -> %s%s", exec_id,
                      state.workflow_name, before, state.state,
