@@ -146,4 +146,6 @@ jobs = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Index("ix_jobs_kind_due", "kind", "due_at"),
+    # Never reuse a deleted job's id: a lease renewal by id must not hit a newer job.
+    sqlite_autoincrement=True,
 )
