@@ -78,10 +78,18 @@ async def create_execution(request: Request):
     body = await _json_body(request)
     rt = _rt(request)
     identifier = body.get("workflow_id") or body.get("workflow_name")
-    if not identifier:
-        raise ApiError(400, "Workflow name or id must be provided [workflow_name, workflow_id]")
     given_input = _json_field(body, "input", {})
     params = _json_field(body, "params", {})
+    if body.get("source_execution_id"):
+        # Run again what an earlier execution ran; fields given here win.
+        with rt.db.read() as conn:
+            src = _get_execution(conn, body["source_execution_id"])
+        identifier = identifier or src.workflow_id
+        given_input = given_input or json.loads(src.input)
+        params = dict(json.loads(src.params), **params)
+        body.setdefault("description", src.description)
+    if not identifier:
+        raise ApiError(400, "Workflow name or id must be provided [workflow_name, workflow_id]")
     namespace = body.get("workflow_namespace") or params.get("namespace") or ""
     if body.get("id"):
         with rt.db.read() as conn:
@@ -194,10 +202,102 @@ def get_task(task_id: str, request: Request):
 
 @router.put("/v2/tasks/{task_id}")
 async def update_task(task_id: str, request: Request):
-    await _json_body(request)
+    """Rerun a failed task (``state: RUNNING``, ``reset``, ``env``) or skip it (``SKIPPED``)."""
+    body = await _json_body(request)
+    rt = _rt(request)
+    with rt.db.read() as conn:
+        _get_task(conn, task_id)
+    if not body.get("state"):
+        raise ApiError(400, "Task state must be provided [state]")
+    reset = body.get("reset", True)
+    if isinstance(reset, str):
+        reset = reset.lower() != "false"
+    rt.update_task(task_id, body["state"], bool(reset), _json_field(body, "env", {}))
+    with rt.db.read() as conn:
+        return render.task(_get_task(conn, task_id))
+
+
+@router.get("/v2/tasks/{task_id}/workflow_executions")
+def list_task_workflow_executions(task_id: str, request: Request):
     with _rt(request).db.read() as conn:
         _get_task(conn, task_id)
-    raise ApiError(400, "Rerunning or skipping a task is not supported by this Levante version yet.")
+        return list_response(request, conn, WE, "executions", render.execution,
+                             drop=("output", "published_global"), columns=EXEC_LIST_COLUMNS,
+                             base_where=[WE.c.task_execution_id == task_id])
+
+
+def _sub_executions(conn, exec_id: str, errors_only: bool, max_depth: int, depth: int = 1) -> list:
+    rows = conn.execute(sa.select(*EXEC_LIST_COLUMNS).where(WE.c.task_execution_id.in_(
+        sa.select(TE.c.id).where(TE.c.workflow_execution_id == exec_id))).order_by(WE.c.created_at)).fetchall()
+    out = []
+    for r in rows:
+        if not errors_only or r.state == states.ERROR:
+            out.append(r)
+        if max_depth < 0 or depth < max_depth:
+            out.extend(_sub_executions(conn, r.id, errors_only, max_depth, depth + 1))
+    return out
+
+
+@router.get("/v2/executions/{exec_id}/executions")
+def list_sub_executions(exec_id: str, request: Request):
+    q = request.query_params
+    errors_only = q.get("errors_only", "").lower() == "true"
+    try:
+        max_depth = int(q.get("max_depth", -1))
+    except ValueError:
+        raise ApiError(400, f"max_depth must be an integer, got {q.get('max_depth')!r}")
+    with _rt(request).db.read() as conn:
+        _get_execution(conn, exec_id)
+        items = [render.execution(r) for r in _sub_executions(conn, exec_id, errors_only, max_depth)]
+    for it in items:
+        it.pop("output", None)
+        it.pop("published_global", None)
+    return {"executions": items}
+
+
+@router.get("/v2/executions/{exec_id}/report")
+def execution_report(exec_id: str, request: Request):
+    """The execution as a tree of tasks, actions and sub-workflows, with counts."""
+    q = request.query_params
+    errors_only = q.get("errors_only", "").lower() == "true"
+    try:
+        max_depth = int(q.get("max_depth", -1))
+    except ValueError:
+        raise ApiError(400, f"max_depth must be an integer, got {q.get('max_depth')!r}")
+    stats = {k: 0 for k in ("total_tasks_count", "running_tasks_count", "success_tasks_count",
+                            "error_tasks_count", "idle_tasks_count", "paused_tasks_count")}
+    with _rt(request).db.read() as conn:
+        root = _report_node(conn, _get_execution(conn, exec_id), errors_only, max_depth, 0, stats)
+    return {"root_workflow_execution": root, "statistics": stats}
+
+
+def _report_node(conn, ex, errors_only: bool, max_depth: int, depth: int, stats: dict) -> dict:
+    node = render.execution(ex)
+    node.pop("published_global", None)
+    tasks = []
+    for t in conn.execute(sa.select(*TASK_LIST_COLUMNS).where(TE.c.workflow_execution_id == ex.id)
+                          .order_by(TE.c.seq)):
+        stats["total_tasks_count"] += 1
+        key = {states.RUNNING: "running", states.SUCCESS: "success", states.ERROR: "error",
+               states.IDLE: "idle", states.PAUSED: "paused"}.get(t.state)
+        if key:
+            stats[f"{key}_tasks_count"] += 1
+        if errors_only and t.state != states.ERROR:
+            continue
+        tn = render.task(t)
+        tn.pop("result", None)
+        if t.type == "WORKFLOW":
+            subs = []
+            if max_depth < 0 or depth < max_depth:
+                for sub in conn.execute(sa.select(WE).where(WE.c.task_execution_id == t.id)):
+                    subs.append(_report_node(conn, sub, errors_only, max_depth, depth + 1, stats))
+            tn["workflow_executions"] = subs
+        else:
+            acts = conn.execute(sa.select(AE).where(AE.c.task_execution_id == t.id).order_by(AE.c.idx))
+            tn["action_executions"] = [render.action_execution(a) for a in acts]
+        tasks.append(tn)
+    node["task_executions"] = tasks
+    return node
 
 
 @router.get("/v2/tasks/{task_id}/action_executions")

@@ -1,19 +1,23 @@
-"""The conductor: pure decisions for direct workflows.
+"""The conductor: pure decisions for direct and reverse workflows.
 
-Each public method takes an event (start, an action's outcome, pause, resume,
-cancel), changes the :class:`ExecState` it was given and records what must
-happen next (tasks to store, actions to run). It never touches storage, the
-clock or the network; ids come from the ``new_id`` callable.
+Each public method takes an event (start, an action's or a sub-workflow's
+outcome, a timer, pause, resume, cancel, rerun, skip), changes the
+:class:`ExecState` it was given and records what must happen next (tasks to
+store, actions to run, sub-workflows to start, timers to set). It never
+touches storage, the clock or the network; ids come from ``new_id``.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 from levante import expr
-from levante.engine import dataflow, states
-from levante.engine.model import ActionRequest, ExecState, TaskEx
+from levante.engine import dataflow, policies, reverse, states
+from levante.engine.model import ActionRequest, ExecState, SubWorkflowRequest, TaskEx, Timer
 from levante.engine.with_items import WithItemsError, expand
 from levante.lang.spec import OnClause, TaskSpec, Transition
+
+_EVAL_ERRORS = (expr.ExpressionError, policies.PolicyError, WithItemsError)
 
 
 class Conductor:
@@ -21,10 +25,10 @@ class Conductor:
         self.s = state
         self.new_id = new_id
 
-    # ------------------------------------------------------------------ events
+    # ================================================================ events
 
     def start(self) -> None:
-        """Begin the execution: evaluate vars, start the start tasks."""
+        """Begin the execution: evaluate vars, start the first tasks."""
         s = self.s
         s.state = states.RUNNING
         s.exec_dirty = True
@@ -33,30 +37,67 @@ class Conductor:
         except expr.ExpressionError as e:
             self._fail_workflow(f"Failed to evaluate workflow vars: {e}")
             return
-        if s.spec.type != "direct":
-            self._fail_workflow(f"Workflow type '{s.spec.type}' is not supported yet.")
-            return
-        for tspec in s.spec.start_tasks():
-            if s.state != states.RUNNING:
-                return
-            self._schedule(tspec, pred=None)
+        if s.spec.type == "reverse":
+            self._start_reverse()
+        else:
+            for tspec in s.spec.start_tasks():
+                if s.state != states.RUNNING:
+                    return
+                self._schedule(tspec, pred=None)
         self._check_completion()
 
     def on_action_complete(self, task_id: str, action_id: str, index: int, ok: bool,
                            result: Any) -> None:
-        """An action finished: ``result`` is its result, or its error text when not ok."""
+        """An action (or sub-workflow) finished: ``result`` is its result, or its error."""
         s = self.s
         task = s.tasks.get(task_id)
         if task is None or task.state != states.RUNNING:
-            return      # stale: the task was cancelled or already decided
+            return      # stale: the task was cancelled, timed out or already decided
         tspec = s.spec.tasks[task.name]
         if tspec.with_items is not None:
             self._on_item_complete(task, tspec, action_id, index, ok, result)
         elif ok:
-            self._complete_task(task, tspec, True, result)
+            self._on_outcome(task, tspec, True, result)
         else:
             task.runtime["failed_actions"] = [[action_id, index, _as_text(result)]]
-            self._complete_task(task, tspec, False, result, info=_as_text(result))
+            self._on_outcome(task, tspec, False, result, info=_as_text(result))
+        self._check_completion()
+
+    on_subworkflow_complete = on_action_complete
+
+    def on_timer(self, payload: dict) -> None:
+        """A delay set by a policy ran out."""
+        s = self.s
+        task = s.tasks.get(payload.get("task_id", ""))
+        if task is None or payload.get("attempt", 0) != task.runtime.get("attempt", 0):
+            return      # the task moved on since the timer was set
+        tspec = s.spec.tasks[task.name]
+        kind = payload.get("kind")
+        if kind == "timeout":
+            if task.state in (states.RUNNING, states.RUNNING_DELAYED):
+                s.cancel_actions_of.append(task.id)
+                task.runtime["timed_out"] = True
+                info = f"Task '{task.name}' timed out after {payload.get('seconds')} seconds."
+                task.runtime["failed_actions"] = []
+                task.state = states.RUNNING
+                self._on_outcome(task, tspec, False, None, info=info)
+        elif task.state != states.RUNNING_DELAYED or s.state != states.RUNNING:
+            if task.state == states.RUNNING_DELAYED:
+                task.runtime["wake_on_resume"] = payload
+                s.mark(task)
+            return
+        elif kind == "wait_before":
+            task.state = states.RUNNING
+            task.runtime["waited_before"] = True
+            self._start_task(task, tspec)
+        elif kind == "retry":
+            task.state = states.RUNNING
+            self._run_units(task, tspec)
+        elif kind == "wait_after":
+            pending = task.runtime.pop("pending_outcome", {"ok": True})
+            task.state = states.RUNNING
+            task.runtime["waited_after"] = True
+            self._complete_task(task, tspec, pending["ok"], s.result_of(task), pending.get("info"))
         self._check_completion()
 
     def pause(self) -> None:
@@ -66,9 +107,9 @@ class Conductor:
             s.exec_dirty = True
 
     def resume(self) -> None:
-        """Continue a paused execution: decide what paused tasks left undecided."""
+        """Continue: decide what was left undecided while paused."""
         s = self.s
-        if s.state != states.PAUSED:
+        if states.is_completed(s.state):
             return
         s.state = states.RUNNING
         s.state_info = None
@@ -77,10 +118,15 @@ class Conductor:
             if s.state != states.RUNNING:
                 return
             tspec = s.spec.tasks[task.name]
-            if task.state == states.RUNNING and tspec.with_items is not None:
+            if task.state == states.IDLE and task.runtime.get("paused_before"):
+                task.state = states.RUNNING
+                self._start_task(task, tspec)
+            elif task.state == states.RUNNING_DELAYED and "wake_on_resume" in task.runtime:
+                self.on_timer(task.runtime.pop("wake_on_resume"))
+            elif task.state == states.RUNNING and tspec.with_items is not None and "with_items" in task.runtime:
                 self._launch_items(task, tspec)
             elif states.is_completed(task.state) and not task.processed:
-                self._process_transitions(task, tspec)
+                self._after(task, tspec)
         self._check_completion()
 
     def cancel(self, info: str | None = None) -> None:
@@ -90,6 +136,7 @@ class Conductor:
         for task in s.tasks.values():
             if task.state in states.ACTIVE:
                 task.state = states.CANCELLED
+                task.processed = True
                 s.mark(task)
                 s.cancel_actions_of.append(task.id)
         s.state = states.CANCELLED
@@ -104,6 +151,7 @@ class Conductor:
             if task.state in states.ACTIVE:
                 task.state = states.CANCELLED if state == states.SUCCESS else states.ERROR
                 task.state_info = info
+                task.processed = True
                 s.mark(task)
                 s.cancel_actions_of.append(task.id)
         if state == states.SUCCESS:
@@ -111,7 +159,48 @@ class Conductor:
         else:
             self._fail_workflow(info or "Execution was set to ERROR by a client.")
 
-    # ------------------------------------------------------------ scheduling
+    def rerun(self, task_id: str, reset: bool = True) -> None:
+        """Run a failed task again (``reset=False``: only its failed items)."""
+        s = self.s
+        task = s.tasks[task_id]
+        tspec = s.spec.tasks[task.name]
+        failed_items = sorted({int(f[1]) for f in task.runtime.get("failed_actions", [])})
+        s.state = states.RUNNING
+        s.state_info = None
+        s.output = None
+        s.exec_dirty = True
+        task.state = states.RUNNING
+        task.state_info = None
+        task.processed = False
+        for key in ("failed_actions", "triggered", "timed_out", "waited_before", "waited_after",
+                    "retry_no", "paused_before"):
+            task.runtime.pop(key, None)
+        task.runtime["attempt"] = task.runtime.get("attempt", 0) + 1
+        task.runtime["reruns"] = task.runtime.get("reruns", 0) + 1
+        s.mark(task)
+        s._out_ctx_cache.clear()
+        if tspec.with_items is not None and not reset and failed_items:
+            self._start_task(task, tspec, only_items=failed_items)
+        else:
+            self._start_task(task, tspec)
+        self._check_completion()
+
+    def skip(self, task_id: str) -> None:
+        """Mark a failed task SKIPPED and go on as its ``on-skip`` says."""
+        s = self.s
+        task = s.tasks[task_id]
+        s.state = states.RUNNING
+        s.state_info = None
+        s.output = None
+        s.exec_dirty = True
+        task.state = states.SKIPPED
+        task.processed = False
+        task.runtime.pop("triggered", None)
+        s.mark(task)
+        self._after(task, s.spec.tasks[task.name])
+        self._check_completion()
+
+    # ================================================================ starting tasks
 
     def _schedule(self, tspec: TaskSpec, pred: TaskEx | None) -> None:
         """Start ``tspec`` because ``pred`` led to it (or at workflow start)."""
@@ -148,61 +237,98 @@ class Conductor:
         s = self.s
         task = TaskEx(id=self.new_id(), name=name, state=state, in_tasks=in_tasks,
                       seq=len(s.tasks), new=True, result=None)
-        tspec = s.spec.tasks[name]
-        if tspec.workflow:
+        if s.spec.tasks[name].workflow:
             task.type = "WORKFLOW"
         s.tasks[task.id] = task
         s.mark(task)
         return task
 
-    def _start_task(self, task: TaskEx, tspec: TaskSpec) -> None:
+    def _task_eval(self, task: TaskEx, result: Any = None) -> Callable[[Any], Any]:
+        data = dataflow.view(self.s, dataflow.in_context(self.s, task))
+        return lambda v: dataflow.evaluate(v, self.s, data, task, result)
+
+    def _start_task(self, task: TaskEx, tspec: TaskSpec, only_items: list[int] | None = None) -> None:
+        """Apply the start policies, then run the task's action(s) or sub-workflow(s)."""
         s = self.s
-        if tspec.workflow:
-            self._complete_task(task, tspec, False, None,
-                                info=f"Sub-workflow tasks are not supported yet [task={tspec.name}].")
+        ev = self._task_eval(task)
+        try:
+            if not task.runtime.get("paused_before") and policies.flag(tspec.pause_before, ev):
+                task.runtime["paused_before"] = True
+                task.state = states.IDLE
+                s.mark(task)
+                s.state = states.PAUSED
+                s.exec_dirty = True
+                return
+            wait = 0.0 if task.runtime.get("waited_before") else policies.number(tspec.wait_before, ev, "wait-before")
+            timeout = policies.number(tspec.timeout, ev, "timeout")
+        except _EVAL_ERRORS as e:
+            self._complete_task(task, tspec, False, None, info=str(e))
             return
-        if not tspec.action:
+        if wait > 0:
+            task.state = states.RUNNING_DELAYED
+            s.mark(task)
+            self._timer(task, "wait_before", wait)
+            return
+        if timeout > 0:
+            self._timer(task, "timeout", timeout, seconds=timeout)
+        self._run_units(task, tspec, only_items)
+
+    def _run_units(self, task: TaskEx, tspec: TaskSpec, only_items: list[int] | None = None) -> None:
+        s = self.s
+        if not tspec.action and not tspec.workflow:
             # A task without an action succeeds at once (it may still publish).
-            self._complete_task(task, tspec, True, None)
+            self._on_outcome(task, tspec, True, None)
             return
         if tspec.with_items is not None:
-            data = dataflow.view(s, dataflow.in_context(s, task))
+            ev = self._task_eval(task)
             try:
-                items = expand(tspec.with_items, lambda v: dataflow.evaluate(v, s, data, task))
-            except (WithItemsError, expr.ExpressionError) as e:
-                self._complete_task(task, tspec, False, None, info=str(e))
+                items = expand(tspec.with_items, ev)
+            except _EVAL_ERRORS as e:
+                self._on_outcome(task, tspec, False, None, info=str(e))
                 return
-            task.runtime["with_items"] = {"count": len(items), "launched": 0, "done": 0}
+            wi = {"count": len(items), "launched": 0, "done": 0}
+            if only_items is not None:
+                wi["indices"] = only_items
+            task.runtime["with_items"] = wi
+            task.runtime.pop("failed_actions", None)
             s.mark(task)
             if not items:
-                self._complete_task(task, tspec, True, [])
+                self._on_outcome(task, tspec, True, [])
                 return
             self._launch_items(task, tspec, items)
             return
         data = dataflow.view(s, dataflow.in_context(s, task))
-        req = self._action_request(task, tspec, data, 0)
-        if req is not None:
-            s.actions_to_run.append(req)
+        self._dispatch(task, tspec, data, 0)
 
-    def _action_request(self, task: TaskEx, tspec: TaskSpec, data: dict, index: int) -> ActionRequest | None:
+    def _dispatch(self, task: TaskEx, tspec: TaskSpec, data: dict, index: int) -> bool:
+        """Request one action run or one sub-workflow for ``task``; False if it failed early."""
         s = self.s
         try:
-            name = dataflow.evaluate(tspec.action, s, data, task)
-            action_input = dataflow.evaluate(tspec.input, s, data, task) or {}
-            safe_rerun = bool(dataflow.evaluate(tspec.safe_rerun, s, data, task))
-            timeout = dataflow.evaluate(tspec.timeout, s, data, task) if tspec.timeout else None
-        except expr.ExpressionError as e:
-            self._complete_task(task, tspec, False, None, info=str(e))
-            return None
-        if not isinstance(action_input, dict):
-            self._complete_task(task, tspec, False, None,
-                                info=f"Action input must be a mapping, got {action_input!r}")
-            return None
-        return ActionRequest(id=self.new_id(), task_id=task.id, task_name=task.name, name=str(name),
-                             input=action_input, index=index, safe_rerun=safe_rerun,
-                             timeout=float(timeout) if timeout else None)
+            target = dataflow.evaluate(tspec.workflow or tspec.action, s, data, task)
+            given = dataflow.evaluate(tspec.input, s, data, task) or {}
+            if not isinstance(given, dict):
+                raise policies.PolicyError(f"Task input must be a mapping, got {given!r}")
+            if tspec.workflow:
+                params = {"env": s.env, "namespace": s.params.get("namespace", ""), "index": index}
+                s.subworkflows_to_start.append(SubWorkflowRequest(
+                    id=self.new_id(), task_id=task.id, task_name=task.name, name=str(target),
+                    input=given, params=params, index=index))
+                return True
+            safe = policies.flag(tspec.safe_rerun, lambda v: dataflow.evaluate(v, s, data, task))
+        except _EVAL_ERRORS as e:
+            self._on_outcome(task, tspec, False, None, info=str(e))
+            return False
+        s.actions_to_run.append(ActionRequest(id=self.new_id(), task_id=task.id, task_name=task.name,
+                                              name=str(target), input=given, index=index,
+                                              safe_rerun=safe))
+        return True
 
-    # ------------------------------------------------------------ with-items
+    def _timer(self, task: TaskEx, kind: str, delay: float, **extra) -> None:
+        payload = {"event": "timer", "kind": kind, "task_id": task.id,
+                   "attempt": task.runtime.get("attempt", 0), **extra}
+        self.s.timers.append(Timer(delay, payload))
+
+    # ================================================================ with-items
 
     def _launch_items(self, task: TaskEx, tspec: TaskSpec, items: list[dict] | None = None) -> None:
         s = self.s
@@ -210,29 +336,29 @@ class Conductor:
             return
         wi = task.runtime["with_items"]
         base = dataflow.view(s, dataflow.in_context(s, task))
+        ev = lambda v: dataflow.evaluate(v, s, base, task)   # noqa: E731
         if items is None:
             try:
-                items = expand(tspec.with_items, lambda v: dataflow.evaluate(v, s, base, task))
-            except (WithItemsError, expr.ExpressionError) as e:
-                self._complete_task(task, tspec, False, None, info=str(e))
+                items = expand(tspec.with_items, ev)
+            except _EVAL_ERRORS as e:
+                self._on_outcome(task, tspec, False, None, info=str(e))
                 return
-        limit = len(items)
-        if tspec.concurrency:
-            try:
-                conc = int(dataflow.evaluate(tspec.concurrency, s, base, task) or 0)
-            except (expr.ExpressionError, TypeError, ValueError):
-                conc = 0
-            if conc > 0:
-                limit = min(limit, wi["done"] + conc)
+        indices = wi.get("indices")
+        total = len(indices) if indices is not None else len(items)
+        limit = total
+        try:
+            conc = int(policies.number(tspec.concurrency, ev, "concurrency"))
+        except _EVAL_ERRORS:
+            conc = 0
+        if conc > 0:
+            limit = min(limit, wi["done"] + conc)
         while wi["launched"] < limit:
-            i = wi["launched"]
+            i = indices[wi["launched"]] if indices is not None else wi["launched"]
             data = dict(base)
             data.update(items[i])
-            req = self._action_request(task, tspec, data, i)
-            if req is None:
-                return
-            s.actions_to_run.append(req)
             wi["launched"] += 1
+            if not self._dispatch(task, tspec, data, i):
+                return
         s.mark(task)
 
     def _on_item_complete(self, task: TaskEx, tspec: TaskSpec, action_id: str, index: int,
@@ -243,29 +369,72 @@ class Conductor:
         if not ok:
             task.runtime.setdefault("failed_actions", []).append([action_id, index, _as_text(result)])
         s.mark(task)
-        if wi["done"] < wi["count"]:
-            if wi["launched"] < wi["count"] and not task.runtime.get("failed_actions"):
-                self._launch_items(task, tspec)
-            if wi["done"] < wi["launched"] or not task.runtime.get("failed_actions"):
-                return
+        total = len(wi["indices"]) if "indices" in wi else wi["count"]
         failed = task.runtime.get("failed_actions")
+        if wi["done"] < total:
+            if not failed:
+                if wi["launched"] < total:
+                    self._launch_items(task, tspec)
+                return
+            if wi["done"] < wi["launched"]:
+                return      # let the running items finish before failing the task
         rows = s.load_item_results(task.id) if s.load_item_results else []
-        results = [r[2] if r[1] else None for r in sorted(rows, key=lambda r: r[0])]
+        latest: dict[int, tuple] = {}
+        for r in rows:      # rows come oldest first: a rerun's result replaces the earlier one
+            latest[r[0]] = r
+        results = [latest[i][2] if i in latest and latest[i][1] else None for i in range(wi["count"])]
         if failed:
-            info = failed[0][2]
-            self._complete_task(task, tspec, False, results, info=info)
+            self._on_outcome(task, tspec, False, results, info=failed[0][2])
         else:
-            self._complete_task(task, tspec, True, results)
+            self._on_outcome(task, tspec, True, results)
 
-    # ------------------------------------------------------------ completion
+    # ================================================================ finishing tasks
+
+    def _on_outcome(self, task: TaskEx, tspec: TaskSpec, ok: bool, result: Any,
+                    info: str | None = None) -> None:
+        """The task's work ended: apply fail-on, retry and wait-after, then complete it."""
+        s = self.s
+        ev = self._task_eval(task, result)
+        try:
+            if ok and tspec.fail_on is not None and not task.runtime.get("timed_out") \
+                    and policies.flag(tspec.fail_on, ev):
+                ok, info = False, f"Task '{task.name}' failed because its fail-on condition is true."
+            if not task.runtime.get("timed_out"):
+                attempt = task.runtime.get("retry_no", 0)
+                again, delay = policies.should_retry(tspec.retry, ok, attempt, ev)
+                if again:
+                    task.runtime["retry_no"] = attempt + 1
+                    task.runtime["attempt"] = task.runtime.get("attempt", 0) + 1
+                    task.runtime.pop("failed_actions", None)
+                    s.mark(task)
+                    if delay > 0:
+                        task.state = states.RUNNING_DELAYED
+                        self._timer(task, "retry", delay)
+                    else:
+                        self._run_units(task, tspec)
+                    return
+            wait = 0.0 if task.runtime.get("waited_after") else policies.number(tspec.wait_after, ev, "wait-after")
+        except _EVAL_ERRORS as e:
+            ok, info, wait = False, str(e), 0.0
+        if wait > 0:
+            task.result = result if ok or tspec.with_items is not None else (result if result is not None else info)
+            task.runtime["pending_outcome"] = {"ok": ok, "info": info}
+            task.runtime["attempt"] = task.runtime.get("attempt", 0) + 1   # void a pending timeout
+            task.state = states.RUNNING_DELAYED
+            s.mark(task)
+            self._timer(task, "wait_after", wait)
+            return
+        self._complete_task(task, tspec, ok, result, info)
 
     def _complete_task(self, task: TaskEx, tspec: TaskSpec, ok: bool, result: Any,
                        info: str | None = None) -> None:
         s = self.s
-        task.result = result if ok or tspec.with_items is not None else None
-        if not ok and tspec.with_items is None:
+        if ok or tspec.with_items is not None:
+            task.result = result
+        else:
             task.result = result if result is not None else info
-        data = dataflow.view(s, dataflow.in_context(s, task), {"__task_execution": {"id": task.id, "name": task.name}})
+        data = dataflow.view(s, dataflow.in_context(s, task),
+                             {"__task_execution": {"id": task.id, "name": task.name}})
         try:
             publish = tspec.publish if ok else tspec.publish_on_error
             clause = tspec.on_success if ok else tspec.on_error
@@ -281,11 +450,20 @@ class Conductor:
         except expr.ExpressionError as e:
             ok = False
             info = f"Failed to publish variables of task '{task.name}': {e}"
+        if not _truthy_policy(tspec.keep_result):
+            task.result = None
         task.state = states.SUCCESS if ok else states.ERROR
         task.state_info = None if ok else info
         s._out_ctx_cache.pop(task.id, None)
         s.mark(task)
         if s.state == states.RUNNING:
+            self._after(task, tspec)
+
+    def _after(self, task: TaskEx, tspec: TaskSpec) -> None:
+        """What a completed task leads to."""
+        if self.s.spec.type == "reverse":
+            self._reverse_after(task)
+        else:
             self._process_transitions(task, tspec)
 
     def _process_transitions(self, task: TaskEx, tspec: TaskSpec) -> None:
@@ -299,12 +477,14 @@ class Conductor:
             clauses.append(tspec.on_error)
         if task.state in (states.SUCCESS, states.ERROR) and tspec.on_complete:
             clauses.append(tspec.on_complete)
+        if task.state == states.SKIPPED and tspec.on_skip:
+            clauses.append(tspec.on_skip)
         data = dataflow.view(s, dataflow.out_context(s, task))
         chosen: list[Transition] = []
         try:
             for clause in clauses:
                 for tr in clause.next:
-                    if tr.condition is None or _truthy(dataflow.evaluate(tr.condition, s, data, task)):
+                    if tr.condition is None or bool(dataflow.evaluate(tr.condition, s, data, task)):
                         chosen.append(tr)
         except expr.ExpressionError as e:
             task.state = states.ERROR
@@ -337,6 +517,51 @@ class Conductor:
             s.state_info = msg
             s.exec_dirty = True
 
+    # ================================================================ reverse workflows
+
+    def _target_closure(self) -> set[str]:
+        return reverse.closure(self.s.spec, self.s.params.get("task_name"))
+
+    def _start_reverse(self) -> None:
+        s = self.s
+        target = s.params.get("task_name")
+        if not target:
+            self._fail_workflow("A reverse workflow needs the 'task_name' parameter: the task to run.")
+            return
+        if target not in s.spec.tasks:
+            self._fail_workflow(f"Task '{target}' not found in workflow '{s.spec.name}'.")
+            return
+        names = self._target_closure()
+        cycle = reverse.find_cycle(s.spec, names)
+        if cycle:
+            self._fail_workflow("Reverse workflow has a dependency cycle: " + " -> ".join(cycle))
+            return
+        for name in [n for n in s.spec.tasks if n in names]:     # document order
+            if not s.spec.tasks[name].requires and s.state == states.RUNNING:
+                self._schedule(s.spec.tasks[name], None)
+
+    def _reverse_after(self, task: TaskEx) -> None:
+        s = self.s
+        task.processed = True
+        task.runtime["triggered"] = 0
+        s.mark(task)
+        if task.state not in (states.SUCCESS, states.SKIPPED):
+            return
+        done = {t.name: t for t in s.tasks.values() if t.state in (states.SUCCESS, states.SKIPPED)}
+        started = {t.name for t in s.tasks.values()}
+        for name in [n for n in s.spec.tasks if n in self._target_closure()]:
+            spec = s.spec.tasks[name]
+            if name in started or task.name not in spec.requires:
+                continue
+            if all(r in done for r in spec.requires):
+                task.runtime["triggered"] += 1
+                new = self._new_task(name, states.RUNNING, [done[r].id for r in spec.requires])
+                self._start_task(new, spec)
+                if s.state != states.RUNNING:
+                    return
+
+    # ================================================================ the workflow's end
+
     def _check_completion(self) -> None:
         s = self.s
         if s.state != states.RUNNING:
@@ -358,6 +583,10 @@ class Conductor:
                      if t.state == states.ERROR and not t.runtime.get("triggered")]
         if unhandled:
             self._fail_workflow(self._failure_text(unhandled))
+        elif s.spec.type == "reverse" and not any(
+                t.name == s.params.get("task_name") and t.state in (states.SUCCESS, states.SKIPPED)
+                for t in s.tasks.values()):
+            self._fail_workflow(f"Target task '{s.params.get('task_name')}' could not run.")
         else:
             self._succeed_workflow()
 
@@ -373,7 +602,7 @@ class Conductor:
         s = self.s
         ctx: dict = {}
         for t in s.tasks.values():
-            if t.state == states.SUCCESS and not t.runtime.get("triggered"):
+            if t.state in (states.SUCCESS, states.SKIPPED) and not t.runtime.get("triggered"):
                 ctx = dataflow.merge_dicts(ctx, dataflow.out_context(s, t))
             elif t.state == states.ERROR and t.runtime.get("triggered") == 0:
                 ctx = dataflow.merge_dicts(ctx, dataflow.out_context(s, t))
@@ -411,8 +640,10 @@ class Conductor:
         s.exec_dirty = True
 
 
-def _truthy(value: Any) -> bool:
-    return bool(value)
+def _truthy_policy(value: Any) -> bool:
+    if isinstance(value, str) and not expr.is_expression(value):
+        return value.strip().lower() not in ("false", "no", "0", "")
+    return value is None or bool(value)
 
 
 def _as_text(value: Any) -> str:
@@ -420,7 +651,6 @@ def _as_text(value: Any) -> str:
         return value
     if value is None:
         return "None"
-    import json
     try:
         return json.dumps(value)
     except (TypeError, ValueError):

@@ -52,6 +52,39 @@ class ActionRequest:
 
 
 @dataclass
+class SubWorkflowRequest:
+    """Start workflow ``name`` as a child of task ``task_id`` (item ``index``)."""
+
+    id: str
+    task_id: str
+    task_name: str
+    name: str
+    input: dict
+    params: dict
+    index: int = 0
+
+
+@dataclass
+class Timer:
+    """Deliver engine event ``payload`` to this execution after ``delay`` seconds."""
+
+    delay: float
+    payload: dict
+
+
+@dataclass
+class Changes:
+    """What one conductor step decided, for the runtime to store in one transaction."""
+
+    tasks: list
+    exec_dirty: bool
+    actions: list
+    subworkflows: list
+    timers: list
+    cancel_actions_of: list
+
+
+@dataclass
 class ExecState:
     id: str
     workflow_name: str
@@ -69,12 +102,15 @@ class ExecState:
     load_result: Callable[[str], Any] | None = None
     load_item_results: Callable[[str], list] | None = None
     root_execution_id: str | None = None
+    task_execution_id: str | None = None      # the parent task, for a sub-workflow
     created_at: str | None = None
     updated_at: str | None = None
     # change tracking for the runtime
     dirty_tasks: set = field(default_factory=set)
     exec_dirty: bool = False
     actions_to_run: list[ActionRequest] = field(default_factory=list)
+    subworkflows_to_start: list[SubWorkflowRequest] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
     cancel_actions_of: list[str] = field(default_factory=list)
     _out_ctx_cache: dict = field(default_factory=dict, repr=False)
 
@@ -98,13 +134,16 @@ class ExecState:
     def mark(self, task: TaskEx) -> None:
         self.dirty_tasks.add(task.id)
 
-    def take_changes(self) -> tuple[list[TaskEx], bool, list[ActionRequest], list[str]]:
+    def take_changes(self) -> Changes:
         """Hand the pending changes to the runtime and reset the trackers."""
         tasks = [self.tasks[i] for i in self.dirty_tasks if i in self.tasks]
         tasks.sort(key=lambda t: t.seq)
-        out = (tasks, self.exec_dirty, self.actions_to_run, self.cancel_actions_of)
+        out = Changes(tasks, self.exec_dirty, self.actions_to_run, self.subworkflows_to_start,
+                      self.timers, self.cancel_actions_of)
         self.dirty_tasks = set()
         self.exec_dirty = False
         self.actions_to_run = []
+        self.subworkflows_to_start = []
+        self.timers = []
         self.cancel_actions_of = []
         return out

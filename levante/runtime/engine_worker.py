@@ -50,11 +50,24 @@ class EngineWorker:
                 n = self.run_once()
             except Exception:   # keep the loop alive; the jobs stay in the table
                 log.exception("role=engine batch failed; retrying")
+                with self._cache_lock:
+                    self._cache.clear()
                 n = 0
                 time.sleep(0.2)
             if n == 0:
-                self.wake.wait(self.poll)
+                self.wake.wait(self._idle_wait())
                 self.wake.clear()
+
+    def _idle_wait(self) -> float:
+        """Sleep until the next delayed event is due, at most ``poll`` seconds."""
+        try:
+            with self.db.read() as conn:
+                due = jobs.next_due(conn, jobs.ENGINE)
+        except Exception:
+            return self.poll
+        if due is None:
+            return self.poll
+        return max(0.0, min(self.poll, due - time.time()))
 
     def stop(self) -> None:
         self._stop.set()
@@ -155,6 +168,18 @@ def _dispatch(conn: sa.Connection, cond: Conductor, state: ExecState, events: li
                       ev["action_id"], row.state)
             cond.on_action_complete(ev["task_id"], ev["action_id"], row.idx,
                                     row.state == states.SUCCESS, result)
+        elif kind == "subworkflow":
+            row = conn.execute(sa.select(WE.c.state, WE.c.output, WE.c.state_info, WE.c.params)
+                               .where(WE.c.id == ev["child_id"])).first()
+            if row is None or not states.is_completed(row.state):
+                continue
+            ok = row.state == states.SUCCESS
+            output = json.loads(row.output) if row.output else {}
+            index = json.loads(row.params).get("index", 0)
+            info = row.state_info or (f"Sub-workflow {ev['child_id']} ended in state {row.state}.")
+            cond.on_subworkflow_complete(ev["task_id"], ev["child_id"], index, ok, output if ok else info)
+        elif kind == "timer":
+            cond.on_timer(ev)
         elif kind == "start":
             cond.start()
         elif kind == "resume":

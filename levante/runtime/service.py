@@ -15,7 +15,7 @@ from levante.actions.registry import Registry
 from levante.engine import states
 from levante.engine.conductor import Conductor
 from levante.engine.model import ExecState
-from levante.runtime import specs, state_store
+from levante.runtime import definitions, specs, state_store
 from levante.runtime.action_resolver import ActionResolver
 from levante.runtime.engine_worker import EngineWorker
 from levante.runtime.errors import BadRequest, NotFound
@@ -93,25 +93,11 @@ class Runtime:
                          description: str = "", namespace: str = "") -> str:
         """Store a new execution and start it; returns its id."""
         with self.db.read() as conn:
-            wf = conn.execute(sa.select(WD).where(
-                sa.or_(WD.c.id == workflow_identifier, WD.c.name == workflow_identifier),
-                WD.c.namespace == namespace)).first()
-            if wf is None:
-                # The crash course runs a workbook's workflow by its short name
-                # (`execution-create flow_control`); accept that when it is unambiguous.
-                hits = conn.execute(sa.select(WD).where(
-                    WD.c.workbook_name.is_not(None), WD.c.namespace == namespace,
-                    WD.c.name == WD.c.workbook_name + ("." + workflow_identifier))).fetchall()
-                wf = hits[0] if len(hits) == 1 else None
+            wf = definitions.resolve_workflow(conn, workflow_identifier, namespace)
             if wf is None:
                 raise NotFound(f"Workflow not found [workflow_identifier={workflow_identifier}, "
                                f"namespace={namespace}]")
-            source = wf.definition
-            if wf.workbook_name:
-                wb = conn.execute(sa.select(WB.c.definition).where(WB.c.name == wf.workbook_name,
-                                                                    WB.c.namespace == namespace)).first()
-                if wb is not None:
-                    source = wb.definition
+            source = wf.source
             env = params.get("env")
             if isinstance(env, str):
                 env_row = conn.execute(sa.select(ENV.c.variables).where(ENV.c.name == env)).first()
@@ -140,21 +126,10 @@ class Runtime:
 
     @staticmethod
     def _check_input(spec, given: dict) -> dict:
-        declared = {p.name for p in spec.input}
-        missing = [p.name for p in spec.input if p.required and p.name not in given]
-        unexpected = [k for k in given if k not in declared]
-        if missing or unexpected:
-            parts = []
-            if missing:
-                parts.append(f"missing={missing}")
-            if unexpected:
-                parts.append(f"unexpected={unexpected}")
-            raise BadRequest(f"Invalid input [name={spec.name}, class=DirectWorkflowSpec, "
-                             + ", ".join(parts) + "]")
-        full = {}
-        for p in spec.input:
-            full[p.name] = given[p.name] if p.name in given else p.default
-        return full
+        try:
+            return definitions.check_input(spec, given)
+        except ValueError as e:
+            raise BadRequest(str(e)) from e
 
     def set_execution_state(self, exec_id: str, new_state: str, info: str | None = None) -> None:
         """Pause, resume, cancel, or force SUCCESS/ERROR, through the conductor."""
@@ -183,8 +158,57 @@ class Runtime:
                     c.force(new_state, info)
 
             queued = self.engine.apply(conn, exec_id, act)
+            if new_state in (states.PAUSED, states.RUNNING):
+                queued += self._cascade(conn, exec_id, new_state)
         if queued:
             self._wake_executor()
+        self._wake_engine()
+
+    def _cascade(self, conn, exec_id: str, new_state: str) -> int:
+        """Pause or resume the running sub-workflows of an execution, all the way down."""
+        from levante.store.schema import task_executions as TE
+
+        want = states.RUNNING if new_state == states.PAUSED else states.PAUSED
+        children = conn.execute(sa.select(WE.c.id).where(
+            WE.c.task_execution_id.in_(sa.select(TE.c.id).where(TE.c.workflow_execution_id == exec_id)),
+            WE.c.state == want)).fetchall()
+        queued = 0
+        for (child_id,) in children:
+            queued += self.engine.apply(
+                conn, child_id, lambda c, s: c.pause() if new_state == states.PAUSED else c.resume())
+            queued += self._cascade(conn, child_id, new_state)
+        return queued
+
+    def update_task(self, task_id: str, new_state: str, reset: bool = True, env: dict | None = None) -> None:
+        """PUT /v2/tasks/{id}: rerun a failed task (RUNNING) or skip it (SKIPPED)."""
+        from levante.store.schema import task_executions as TE
+
+        if new_state not in (states.RUNNING, states.SKIPPED):
+            raise BadRequest(f"Task state can only be set to RUNNING (rerun) or SKIPPED, not {new_state}.")
+        with self.db.tx() as conn:
+            t = conn.execute(sa.select(TE.c.state, TE.c.name, TE.c.workflow_execution_id)
+                             .where(TE.c.id == task_id)).first()
+            if t is None:
+                raise NotFound(f"Task execution not found [id={task_id}]")
+            if t.state != states.ERROR:
+                raise BadRequest(f"Only failed tasks can be rerun or skipped: task '{t.name}' "
+                                 f"[id={task_id}] is in state {t.state}.")
+            ex = conn.execute(sa.select(WE.c.state, WE.c.params).where(WE.c.id == t.workflow_execution_id)).first()
+            if ex.state in (states.SUCCESS, states.CANCELLED):
+                raise BadRequest(f"Can't change task '{t.name}': its workflow execution is {ex.state}.")
+            if env:
+                p = json.loads(ex.params)
+                p["env"] = dict(p.get("env") or {}, **env)
+                conn.execute(WE.update().where(WE.c.id == t.workflow_execution_id)
+                             .values(params=json.dumps(p), version=WE.c.version + 1))
+            if new_state == states.RUNNING:
+                act = lambda c, s: c.rerun(task_id, reset)   # noqa: E731
+            else:
+                act = lambda c, s: c.skip(task_id)   # noqa: E731
+            queued = self.engine.apply(conn, t.workflow_execution_id, act)
+        if queued:
+            self._wake_executor()
+        self._wake_engine()
 
     # ------------------------------------------------------------ actions
 

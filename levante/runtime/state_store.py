@@ -42,7 +42,7 @@ def load(conn: sa.Connection, row) -> ExecState:
         context=json.loads(row.context), state=row.state, state_info=row.state_info,
         output=json.loads(row.output) if row.output else None,
         published_global=json.loads(row.published_global),
-        root_execution_id=row.root_execution_id,
+        root_execution_id=row.root_execution_id, task_execution_id=row.task_execution_id,
     )
     q = (sa.select(TE.c.id, TE.c.name, TE.c.state, TE.c.state_info, TE.c.published, TE.c.runtime,
                    TE.c.in_tasks, TE.c.type, TE.c.processed, TE.c.seq)
@@ -64,12 +64,17 @@ def bind_loaders(conn: sa.Connection, state: ExecState) -> None:
         return json.loads(raw) if raw else None
 
     def load_item_results(task_id: str):
-        rows = conn.execute(sa.select(AE.c.idx, AE.c.state, AE.c.output, AE.c.id)
-                            .where(AE.c.task_execution_id == task_id)).fetchall()
+        # Oldest first, so a rerun's result for an index replaces the earlier one.
         out = []
-        for r in rows:
+        for r in conn.execute(sa.select(AE.c.idx, AE.c.state, AE.c.output, AE.c.id, AE.c.created_at)
+                              .where(AE.c.task_execution_id == task_id)):
             res = json.loads(r.output).get("result") if r.output else None
-            out.append((r.idx, r.state == states.SUCCESS, res, r.id))
+            out.append((r.idx, r.state == states.SUCCESS, res, r.id, r.created_at))
+        for r in conn.execute(sa.select(WE.c.id, WE.c.state, WE.c.output, WE.c.params, WE.c.created_at)
+                              .where(WE.c.task_execution_id == task_id)):
+            idx = json.loads(r.params).get("index", 0)
+            out.append((idx, r.state == states.SUCCESS, json.loads(r.output), r.id, r.created_at))
+        out.sort(key=lambda r: r[4])
         return out
 
     state.load_result = load_result
@@ -83,14 +88,16 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     namespace, project) copied onto new task and action rows.
     """
     now = time.time() if now is None else now
-    tasks, exec_dirty, actions, cancel_of = state.take_changes()
+    changes = state.take_changes()
+    tasks, exec_dirty, actions, cancel_of = (changes.tasks, changes.exec_dirty, changes.actions,
+                                             changes.cancel_actions_of)
     new_rows = []
     for t in tasks:
         done = states.is_completed(t.state)
         values = dict(state=t.state, state_info=t.state_info, published=_dumps(t.published),
                       runtime=_dumps(t.runtime), in_tasks=_dumps(t.in_tasks),
                       processed=t.processed, updated_at=now)
-        if t.result is not NOT_LOADED and (done or t.new):
+        if t.result is not NOT_LOADED and (done or t.new or "pending_outcome" in t.runtime):
             values["result"] = _dumps(t.result) if t.result is not None else None
         if done:
             values["finished_at"] = now
@@ -124,6 +131,11 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", "<default-project>"),
             tags="[]", scope="private", created_at=now, updated_at=None) for a in actions])
         jobs.enqueue_many(conn, [(jobs.ACTION, a.id, {}, 0.0) for a in actions], now=now)
+    if changes.timers:
+        jobs.enqueue_many(conn, [(jobs.ENGINE, state.id, tm.payload, tm.delay) for tm in changes.timers],
+                          now=now)
+    for sub in changes.subworkflows:
+        start_child(conn, state, sub, row_meta, now)
     if cancel_of:
         ids = [r.id for r in conn.execute(sa.select(AE.c.id).where(
             AE.c.task_execution_id.in_(cancel_of), AE.c.state == states.RUNNING))]
@@ -132,10 +144,64 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
                          .values(state=states.CANCELLED, updated_at=now))
             conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key.in_(ids),
                                                   jobs.jobs.c.kind.in_((jobs.ACTION, jobs.TIMER))))
+        # Sub-workflows of cancelled tasks are cancelled too (each by its own engine event).
+        children = conn.execute(sa.select(WE.c.id).where(
+            WE.c.task_execution_id.in_(cancel_of),
+            WE.c.state.in_([states.RUNNING, states.PAUSED]))).fetchall()
+        jobs.enqueue_many(conn, [(jobs.ENGINE, c.id, {"event": "cancel"}, 0.0) for c in children], now=now)
     values = dict(version=WE.c.version + 1, updated_at=now)
+    if exec_dirty and states.is_completed(state.state) and state.task_execution_id:
+        notify_parent(conn, state.task_execution_id, state.id, now)
     if exec_dirty:
         values.update(state=state.state, state_info=state.state_info,
                       output=_dumps(state.output if state.output is not None else {}),
                       context=_dumps(state.context), published_global=_dumps(state.published_global))
     conn.execute(WE.update().where(WE.c.id == state.id).values(**values))
     return len(actions)
+
+
+def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now: float) -> None:
+    """Store a sub-workflow execution and queue its start, in the parent's transaction.
+
+    A child that cannot be created (unknown workflow, bad input) is stored in
+    ERROR with the reason, so the parent task fails the usual way.
+    """
+    from levante.runtime.definitions import resolve_workflow, check_input
+
+    namespace = row_meta.get("workflow_namespace", "")
+    params = dict(sub.params)
+    state_info = None
+    wf = resolve_workflow(conn, sub.name, namespace)
+    full_input = sub.input
+    if wf is None:
+        state_info = f"Workflow not found [workflow_identifier={sub.name}, namespace={namespace}]"
+        source, wf_id, wf_name = "", None, sub.name
+    else:
+        source, wf_id, wf_name = wf.source, wf.id, wf.name
+        try:
+            full_input = check_input(specs.workflow(source, wf.name), sub.input)
+        except ValueError as e:
+            state_info = str(e)
+    conn.execute(WE.insert().values(
+        id=sub.id, workflow_id=wf_id, workflow_name=wf_name, workflow_namespace=namespace,
+        description="", state=states.ERROR if state_info else states.RUNNING, state_info=state_info,
+        input=_dumps(full_input), output=_dumps({"result": state_info} if state_info else {}),
+        params=_dumps(params), context="{}", published_global="{}", definition=source,
+        task_execution_id=sub.task_id, root_execution_id=parent.root_execution_id or parent.id,
+        tags="[]", project_id=row_meta.get("project_id", "<default-project>"), scope="private",
+        created_at=now, updated_at=now, version=0))
+    if state_info:
+        notify_parent(conn, sub.task_id, sub.id, now, parent_exec_id=parent.id)
+    else:
+        jobs.enqueue(conn, jobs.ENGINE, sub.id, {"event": "start"}, now=now)
+
+
+def notify_parent(conn: sa.Connection, task_id: str, child_id: str, now: float,
+                  parent_exec_id: str | None = None) -> None:
+    """Queue the event that tells the parent execution its sub-workflow ended."""
+    if parent_exec_id is None:
+        parent_exec_id = conn.execute(sa.select(TE.c.workflow_execution_id)
+                                      .where(TE.c.id == task_id)).scalar()
+    if parent_exec_id:
+        jobs.enqueue(conn, jobs.ENGINE, parent_exec_id,
+                     {"event": "subworkflow", "task_id": task_id, "child_id": child_id}, now=now)

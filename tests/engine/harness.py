@@ -26,6 +26,8 @@ class Harness:
         self.conductor = Conductor(self.state, lambda: f"id-{next(counter)}")
         self.run = run or default_run
         self.pending: list = []
+        self.timers: list = []          # Timer objects set and not fired yet
+        self.children: list = []        # SubWorkflowRequest objects
         self.ran: list[tuple[str, str, dict]] = []   # (task name, action, input)
 
     def start(self) -> "Harness":
@@ -34,8 +36,20 @@ class Harness:
         return self
 
     def _collect(self) -> None:
-        _, _, actions, _ = self.state.take_changes()
-        self.pending.extend(actions)
+        changes = self.state.take_changes()
+        self.pending.extend(changes.actions)
+        self.timers.extend(changes.timers)
+        self.children.extend(changes.subworkflows)
+
+    def fire(self, kind: str | None = None) -> bool:
+        """Deliver the oldest timer (of ``kind``), as if its delay ran out."""
+        for i, t in enumerate(self.timers):
+            if kind is None or t.payload["kind"] == kind:
+                self.timers.pop(i)
+                self.conductor.on_timer(t.payload)
+                self._collect()
+                return True
+        return False
 
     def step(self) -> bool:
         """Complete the oldest pending action; False when none is left."""

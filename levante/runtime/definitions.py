@@ -1,0 +1,57 @@
+"""Finding a stored workflow and checking an execution's input against it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from levante.lang.spec import WorkflowSpec
+from levante.store.schema import workbooks as WB
+from levante.store.schema import workflow_definitions as WD
+
+
+@dataclass
+class StoredWorkflow:
+    id: str
+    name: str
+    source: str        # the text to parse it from: the workbook's, for a workbook workflow
+    tags: str
+    project_id: str
+
+
+def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "") -> StoredWorkflow | None:
+    """A workflow by id or name; a workbook's workflow also by its short name when unambiguous."""
+    wf = conn.execute(sa.select(WD).where(sa.or_(WD.c.id == identifier, WD.c.name == identifier),
+                                          WD.c.namespace == namespace)).first()
+    if wf is None:
+        # The crash course runs a workbook's workflow by its short name
+        # (`execution-create flow_control`); accept that when it is unambiguous.
+        hits = conn.execute(sa.select(WD).where(
+            WD.c.workbook_name.is_not(None), WD.c.namespace == namespace,
+            WD.c.name == WD.c.workbook_name + ("." + identifier))).fetchall()
+        wf = hits[0] if len(hits) == 1 else None
+    if wf is None:
+        return None
+    source = wf.definition
+    if wf.workbook_name:
+        wb = conn.execute(sa.select(WB.c.definition).where(WB.c.name == wf.workbook_name,
+                                                            WB.c.namespace == namespace)).first()
+        if wb is not None:
+            source = wb.definition
+    return StoredWorkflow(id=wf.id, name=wf.name, source=source, tags=wf.tags, project_id=wf.project_id)
+
+
+def check_input(spec: WorkflowSpec, given: dict) -> dict:
+    """The full input (defaults filled in); ValueError naming what is missing or unexpected."""
+    declared = {p.name for p in spec.input}
+    missing = [p.name for p in spec.input if p.required and p.name not in given]
+    unexpected = [k for k in given if k not in declared]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing={missing}")
+        if unexpected:
+            parts.append(f"unexpected={unexpected}")
+        kind = "ReverseWorkflowSpec" if spec.type == "reverse" else "DirectWorkflowSpec"
+        raise ValueError(f"Invalid input [name={spec.name}, class={kind}, " + ", ".join(parts) + "]")
+    return {p.name: given[p.name] if p.name in given else p.default for p in spec.input}
