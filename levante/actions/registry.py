@@ -4,26 +4,18 @@ from __future__ import annotations
 import logging
 from importlib import metadata
 
-from levante.actions import std
 from levante.actions.base import ActionDef
+from levante.actions.std import BUILTINS
 
 log = logging.getLogger("levante.actions")
 
 ENTRY_POINT_GROUPS = ("levante.actions", "mistral.actions")
 
-_BUILTINS = {
-    "std.echo": (std.EchoAction, True),
-    "std.noop": (std.NoOpAction, True),
-    "std.async_noop": (std.AsyncNoOpAction, False),
-    "std.fail": (std.FailAction, True),
-    "std.sleep": (std.SleepAction, True),
-}
-
 
 class Registry:
     def __init__(self, load_plugins: bool = True):
         self._defs: dict[str, ActionDef] = {}
-        for name, (cls, safe) in _BUILTINS.items():
+        for name, (cls, safe) in BUILTINS.items():
             self._defs[name] = ActionDef.from_class(name, cls, safe_rerun=safe)
         if load_plugins:
             self.load_plugins()

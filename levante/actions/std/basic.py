@@ -62,3 +62,18 @@ class SleepAction(actions.Action):
         except (TypeError, ValueError):
             seconds = 0.0
         raise Deferred(max(seconds, 0.0), None)
+
+
+class TestDictAction(actions.Action):
+    """Test dict action: returns a dict of ``size`` keys ``key_prefix + i`` with ``val``.
+
+    Meant for tests and benchmarks of large results.
+    """
+
+    def __init__(self, size=0, key_prefix="", val=""):
+        self.size = size
+        self.key_prefix = key_prefix
+        self.val = val
+
+    def run(self, context):
+        return {f"{self.key_prefix}{i}": self.val for i in range(int(self.size))}
