@@ -127,6 +127,10 @@ class Conductor:
                 self._launch_items(task, tspec)
             elif states.is_completed(task.state) and not task.processed:
                 self._after(task, tspec)
+            elif "resume_next" in task.runtime:
+                rest = task.runtime.pop("resume_next")
+                s.mark(task)
+                self._follow(task, rest, dataflow.view(s, dataflow.out_context(s, task)))
         self._check_completion()
 
     def cancel(self, info: str | None = None) -> None:
@@ -172,8 +176,8 @@ class Conductor:
         task.state = states.RUNNING
         task.state_info = None
         task.processed = False
-        for key in ("failed_actions", "triggered", "timed_out", "waited_before", "waited_after",
-                    "retry_no", "paused_before"):
+        for key in ("failed_actions", "next", "handled", "timed_out", "waited_before", "waited_after",
+                    "retry_no", "paused_before", "resume_next"):
             task.runtime.pop(key, None)
         task.runtime["attempt"] = task.runtime.get("attempt", 0) + 1
         task.runtime["reruns"] = task.runtime.get("reruns", 0) + 1
@@ -195,7 +199,8 @@ class Conductor:
         s.exec_dirty = True
         task.state = states.SKIPPED
         task.processed = False
-        task.runtime.pop("triggered", None)
+        task.runtime.pop("next", None)
+        task.runtime.pop("handled", None)
         s.mark(task)
         self._after(task, s.spec.tasks[task.name])
         self._check_completion()
@@ -206,15 +211,18 @@ class Conductor:
         """Start ``tspec`` because ``pred`` led to it (or at workflow start)."""
         s = self.s
         if tspec.join is not None and pred is not None:
-            task = self._waiting_join(tspec.name)
+            task = self._join_task(tspec.name)
             if task is None:
                 task = self._new_task(tspec.name, states.WAITING, [])
-            if pred.id not in task.in_tasks:
-                task.in_tasks.append(pred.id)
+            arrivals = task.runtime.setdefault("arrivals", [])
+            if pred.id not in arrivals:
+                arrivals.append(pred.id)
             s.mark(task)
-            if len(task.in_tasks) >= self._join_needed(tspec):
-                task.state = states.RUNNING
-                self._start_task(task, tspec)
+            if task.state == states.WAITING:
+                task.in_tasks.append(pred.id)
+                if len(arrivals) >= self._join_needed(tspec):
+                    task.state = states.RUNNING
+                    self._start_task(task, tspec)
             return
         task = self._new_task(tspec.name, states.RUNNING, [pred.id] if pred else [])
         self._start_task(task, tspec)
@@ -227,11 +235,20 @@ class Conductor:
             return 1
         return min(int(tspec.join), inbound) if inbound else int(tspec.join)
 
-    def _waiting_join(self, name: str) -> TaskEx | None:
+    def _join_task(self, name: str) -> TaskEx | None:
+        """The join task an arriving branch belongs to: the latest one of this name,
+        unless every inbound branch already arrived there (then a new round starts,
+        as in a loop)."""
+        latest = None
         for t in self.s.tasks.values():
-            if t.name == name and t.state == states.WAITING:
-                return t
-        return None
+            if t.name == name:
+                latest = t
+        if latest is None:
+            return None
+        if latest.state == states.WAITING:
+            return latest
+        inbound = len(self.s.spec.inbound(name))
+        return latest if len(latest.runtime.get("arrivals", [])) < inbound else None
 
     def _new_task(self, name: str, state: str, in_tasks: list[str]) -> TaskEx:
         s = self.s
@@ -435,17 +452,21 @@ class Conductor:
             task.result = result if result is not None else info
         data = dataflow.view(s, dataflow.in_context(s, task),
                              {"__task_execution": {"id": task.id, "name": task.name}})
+        # Publishing sees the task in its final state, as in Mistral.
+        task.state = states.SUCCESS if ok else states.ERROR
+        task.state_info = None if ok else info
         try:
             publish = tspec.publish if ok else tspec.publish_on_error
-            clause = tspec.on_success if ok else tspec.on_error
             published = dataflow.evaluate(publish or {}, s, data, task, result) or {}
-            if clause and clause.publish:
-                published = dataflow.merge_dicts(
-                    published, dataflow.evaluate(clause.publish, s, data, task, result) or {})
-            if clause and clause.publish_global:
-                s.published_global.update(
-                    dataflow.evaluate(clause.publish_global, s, data, task, result) or {})
-                s.exec_dirty = True
+            # on-complete first: the clause of the outcome (on-success/on-error) wins.
+            for clause in (tspec.on_complete, tspec.on_success if ok else tspec.on_error):
+                if clause and clause.publish:
+                    published = dataflow.merge_dicts(
+                        published, dataflow.evaluate(clause.publish, s, data, task, result) or {})
+                if clause and clause.publish_global:
+                    s.published_global.update(
+                        dataflow.evaluate(clause.publish_global, s, data, task, result) or {})
+                    s.exec_dirty = True
             task.published = published if isinstance(published, dict) else {"published": published}
         except expr.ExpressionError as e:
             ok = False
@@ -481,23 +502,37 @@ class Conductor:
             clauses.append(tspec.on_skip)
         data = dataflow.view(s, dataflow.out_context(s, task))
         chosen: list[Transition] = []
+        handled = False
         try:
             for clause in clauses:
                 for tr in clause.next:
                     if tr.condition is None or bool(dataflow.evaluate(tr.condition, s, data, task)):
                         chosen.append(tr)
+                        # Only on-error handles an error (Mistral's all_errors_handled).
+                        handled = handled or clause is tspec.on_error
         except expr.ExpressionError as e:
             task.state = states.ERROR
             task.state_info = f"Failed to evaluate transitions of task '{task.name}': {e}"
-            task.runtime["triggered"] = 0
+            task.runtime["next"] = 0
             return
-        task.runtime["triggered"] = len(chosen)
-        for tr in chosen:
+        task.runtime["handled"] = handled
+        # Tasks this one led to; engine commands do not count (see _final_context).
+        task.runtime["next"] = sum(1 for tr in chosen if not tr.is_command)
+        self._follow(task, [[tr.target, tr.params] for tr in chosen], data)
+
+    def _follow(self, task: TaskEx, targets: list, data: dict) -> None:
+        """Take the chosen transitions in order; a ``pause`` keeps the rest for resume."""
+        s = self.s
+        for i, (target, params) in enumerate(targets):
+            tr = Transition(target, None, params or {})
             if tr.is_command:
                 self._engine_command(task, tr, data)
             else:
-                self._schedule(s.spec.tasks[tr.target], task)
+                self._schedule(s.spec.tasks[target], task)
             if s.state != states.RUNNING:
+                if s.state == states.PAUSED and targets[i + 1:]:
+                    task.runtime["resume_next"] = targets[i + 1:]
+                    s.mark(task)
                 return
 
     def _engine_command(self, task: TaskEx, tr: Transition, data: dict) -> None:
@@ -543,7 +578,7 @@ class Conductor:
     def _reverse_after(self, task: TaskEx) -> None:
         s = self.s
         task.processed = True
-        task.runtime["triggered"] = 0
+        task.runtime["next"] = 0
         s.mark(task)
         if task.state not in (states.SUCCESS, states.SKIPPED):
             return
@@ -554,7 +589,7 @@ class Conductor:
             if name in started or task.name not in spec.requires:
                 continue
             if all(r in done for r in spec.requires):
-                task.runtime["triggered"] += 1
+                task.runtime["next"] += 1
                 new = self._new_task(name, states.RUNNING, [done[r].id for r in spec.requires])
                 self._start_task(new, spec)
                 if s.state != states.RUNNING:
@@ -575,12 +610,13 @@ class Conductor:
         for t in waiting:   # nothing left that could ever satisfy these joins
             t.state = states.ERROR
             t.state_info = (f"Failed to satisfy join: task '{t.name}' received "
-                            f"{len(t.in_tasks)} of {self._join_needed(s.spec.tasks[t.name])} inbound transitions.")
+                            f"{len(t.runtime.get('arrivals', []))} of {self._join_needed(s.spec.tasks[t.name])} "
+                            "inbound transitions.")
             t.processed = True
-            t.runtime["triggered"] = 0
+            t.runtime["next"] = 0
             s.mark(t)
         unhandled = [t for t in s.tasks.values()
-                     if t.state == states.ERROR and not t.runtime.get("triggered")]
+                     if t.state == states.ERROR and not t.runtime.get("handled")]
         if unhandled:
             self._fail_workflow(self._failure_text(unhandled))
         elif s.spec.type == "reverse" and not any(
@@ -602,9 +638,8 @@ class Conductor:
         s = self.s
         ctx: dict = {}
         for t in s.tasks.values():
-            if t.state in (states.SUCCESS, states.SKIPPED) and not t.runtime.get("triggered"):
-                ctx = dataflow.merge_dicts(ctx, dataflow.out_context(s, t))
-            elif t.state == states.ERROR and t.runtime.get("triggered") == 0:
+            # The tasks that ended a branch: completed, and leading to no other task.
+            if states.is_completed(t.state) and t.state != states.CANCELLED and not t.runtime.get("next"):
                 ctx = dataflow.merge_dicts(ctx, dataflow.out_context(s, t))
         return ctx
 

@@ -69,6 +69,8 @@ def view(state: ExecState, ctx: dict, extra: dict | None = None) -> dict:
     data = dict(state.input)
     if state.context:
         data.update(state.context)
+    if state.published_global:
+        data.update(state.published_global)     # branch variables (ctx) still win
     data.update(env_dict(state))
     if ctx:
         data.update(ctx)

@@ -69,6 +69,11 @@ def jinja_error(text: str) -> str | None:
 def check_string(value: str) -> list[tuple[int, str]]:
     """Errors in a string value: a list of (offset in ``value``, message)."""
     out: list[tuple[int, str]] = []
+    if _YAQL_INLINE.search(value) and ("{{" in value or "{%" in value):
+        # Mistral refuses this too: only one of the two languages would be evaluated.
+        out.append((value.find("<%"), f"Expression '{value.strip()}' mixes YAQL <% %> and Jinja "
+                                      "{{ }}; use one language per value."))
+        return out
     if "<%" in value:
         for m in _YAQL_INLINE.finditer(value):
             reason = yaql_error(m.group(1))

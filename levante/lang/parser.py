@@ -639,7 +639,8 @@ def _task_attrs(ctx: _Ctx, body: MappingNode, task_names: set, wf_type: str, own
         elif key == "tags":
             attrs["tags"] = _tags(ctx, node, owner)
     if inline or explicit_input is not None:
-        attrs["input"] = {**inline, **(explicit_input or {})}
+        # As in Mistral, a parameter given inline wins over the same key in `input:`.
+        attrs["input"] = {**(explicit_input or {}), **inline}
     return attrs
 
 

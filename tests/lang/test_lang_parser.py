@@ -108,7 +108,8 @@ def test_action_inline_and_explicit_input():
         """)
     t = wf.tasks["t"]
     assert t.action == "std.echo"
-    assert t.input == {"output": "explicit", "other": 1, "more": "<% $.x %>"}
+    # Mistral merges the inline parameters over `input:` (utils.merge_dicts(input, params)).
+    assert t.input == {"output": "inline", "other": 1, "more": "<% $.x %>"}
 
 
 def test_workflow_task_inline():
