@@ -76,8 +76,10 @@ def list_response(request: Request, conn: sa.Connection, table: sa.Table, collec
                 it.pop(k, None)
     body: dict = {collection: items}
     if len(rows) == limit:
-        params = {"sort_keys": ",".join(sort_keys), "sort_dirs": ",".join(sort_dirs),
-                  "limit": limit, "marker": rows[-1].id}
+        params = {"sort_keys": ",".join(sort_keys), "sort_dirs": ",".join(sort_dirs)}
+        # Like Mistral, the filters stay in the link so the next page is filtered too.
+        params.update((k, v) for k, v in q.items() if k not in RESERVED)
+        params.update(limit=limit, marker=rows[-1].id)
         if fields:
             params["fields"] = ",".join(fields)
         base = str(request.url).split("?", 1)[0]

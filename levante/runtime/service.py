@@ -102,7 +102,8 @@ class Runtime:
             if isinstance(env, str):
                 env_row = conn.execute(sa.select(ENV.c.variables).where(ENV.c.name == env)).first()
                 if env_row is None:
-                    raise NotFound(f"Environment not found [name={env}]")
+                    # Mistral: InputException (400), not a 404
+                    raise BadRequest(f"Environment is not found: {env}")
                 params = dict(params, env=json.loads(env_row.variables))
         spec = specs.workflow(source, wf.name)
         full_input = self._check_input(spec, given_input)
@@ -265,9 +266,10 @@ class Runtime:
                 raise NotFound(f"ActionExecution not found [id={action_id}]")
             if states.is_completed(a.state):
                 raise BadRequest(f"Action execution {action_id} is already {a.state}.")
-            value = output.get("result", output) if isinstance(output, dict) and new_state == states.SUCCESS else output
-            if isinstance(output, dict) and new_state != states.SUCCESS:
-                value = output.get("result", output)
+            # Like Mistral, the output sent is the result as a whole (no unwrapping of "result").
+            value = output
+            if new_state == states.ERROR and not output:
+                value = "Unknown error"
             jobs.delete_by_key(conn, jobs.TIMER, action_id)
             jobs.delete_by_key(conn, jobs.ACTION, action_id)
             complete_action(conn, action_id, a.task_execution_id, a.workflow_execution_id,
