@@ -35,6 +35,7 @@ class TaskEx:
     processed: bool = False     # transitions evaluated (False while paused)
     seq: int = 0                # creation order within the execution
     new: bool = False           # not yet stored
+    stored_state: str | None = None   # the state last written (to tell what changed)
 
 
 @dataclass

@@ -131,7 +131,7 @@ class EngineWorker:
                 "project_id": row.project_id}
         try:
             action(Conductor(state, state_store.new_id), state)
-            queued = state_store.persist(conn, state, meta, now)
+            queued = state_store.persist(conn, state, meta, now, previous_state=before)
         except BaseException:
             # The object may be half-changed while the transaction rolls back.
             self.forget(exec_id)

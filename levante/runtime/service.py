@@ -115,7 +115,7 @@ class Runtime:
         with self.db.tx() as conn:
             conn.execute(WE.insert().values(
                 id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
-                description=description or "", state=states.RUNNING, state_info=None,
+                description=description or "", state=states.IDLE, state_info=None,
                 input=json.dumps(full_input), output="{}", params=json.dumps(params), context="{}",
                 published_global="{}", definition=source, tags=wf.tags, project_id=wf.project_id,
                 scope="private", created_at=now, updated_at=now, version=0))

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from levante.engine import states
 from levante.engine.model import NOT_LOADED, ExecState, TaskEx
-from levante.runtime import specs
+from levante.runtime import events, specs
 from levante.store import jobs
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
@@ -52,7 +52,7 @@ def load(conn: sa.Connection, row) -> ExecState:
             id=t.id, name=t.name, state=t.state, state_info=t.state_info,
             published=json.loads(t.published), runtime=json.loads(t.runtime),
             in_tasks=json.loads(t.in_tasks), type=t.type, processed=bool(t.processed),
-            seq=t.seq, result=NOT_LOADED)
+            seq=t.seq, result=NOT_LOADED, stored_state=t.state)
     return state
 
 
@@ -81,7 +81,8 @@ def bind_loaders(conn: sa.Connection, state: ExecState) -> None:
     state.load_item_results = load_item_results
 
 
-def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | None = None) -> int:
+def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | None = None,
+            previous_state: str | None = None) -> int:
     """Write the state's pending changes; returns how many action jobs were queued.
 
     ``row_meta`` carries the execution's static columns (workflow id,
@@ -149,6 +150,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             WE.c.task_execution_id.in_(cancel_of),
             WE.c.state.in_([states.RUNNING, states.PAUSED]))).fetchall()
         jobs.enqueue_many(conn, [(jobs.ENGINE, c.id, {"event": "cancel"}, 0.0) for c in children], now=now)
+    _emit_events(conn, state, tasks, previous_state, now)
     values = dict(version=WE.c.version + 1, updated_at=now)
     if exec_dirty and states.is_completed(state.state) and state.task_execution_id:
         notify_parent(conn, state.task_execution_id, state.id, now)
@@ -158,6 +160,23 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
                       context=_dumps(state.context), published_global=_dumps(state.published_global))
     conn.execute(WE.update().where(WE.c.id == state.id).values(**values))
     return len(actions)
+
+
+def _emit_events(conn: sa.Connection, state: ExecState, tasks: list, previous_state: str | None,
+                 now: float) -> None:
+    base = dict(execution_id=state.id, workflow_name=state.workflow_name, params=state.params,
+                root_execution_id=state.root_execution_id, time=now)
+    wf_event = events.workflow_event(previous_state, state.state)
+    if wf_event == "WORKFLOW_LAUNCHED":
+        events.emit(conn, events.Event(wf_event, state=state.state, **base))
+    for t in tasks:
+        kind = events.task_event(t.stored_state, t.state)
+        t.stored_state = t.state
+        if kind:
+            events.emit(conn, events.Event(kind, task_id=t.id, task_name=t.name, state=t.state,
+                                           state_info=t.state_info, **base))
+    if wf_event and wf_event != "WORKFLOW_LAUNCHED":
+        events.emit(conn, events.Event(wf_event, state=state.state, state_info=state.state_info, **base))
 
 
 def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now: float) -> None:
@@ -184,7 +203,7 @@ def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now
             state_info = str(e)
     conn.execute(WE.insert().values(
         id=sub.id, workflow_id=wf_id, workflow_name=wf_name, workflow_namespace=namespace,
-        description="", state=states.ERROR if state_info else states.RUNNING, state_info=state_info,
+        description="", state=states.ERROR if state_info else states.IDLE, state_info=state_info,
         input=_dumps(full_input), output=_dumps({"result": state_info} if state_info else {}),
         params=_dumps(params), context="{}", published_global="{}", definition=source,
         task_execution_id=sub.task_id, root_execution_id=parent.root_execution_id or parent.id,

@@ -61,7 +61,7 @@ class Database:
         cfg.set_main_option("script_location", os.path.join(os.path.dirname(__file__), "migrations"))
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")   # feature branches of the schema may each add a head
 
     def dispose(self) -> None:
         self.engine.dispose()

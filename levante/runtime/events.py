@@ -1,0 +1,92 @@
+"""Execution events: what happened to a workflow or task, for whoever listens.
+
+The runtime emits an :class:`Event` inside the transaction that made the
+change, so a listener that writes (a notification job, a triggered
+execution) commits or rolls back together with the change itself.
+Listeners must be quick and must not raise for bad user data.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sqlalchemy as sa
+
+from levante.engine import states
+
+log = logging.getLogger("levante.events")
+
+WORKFLOW_EVENTS = ("WORKFLOW_LAUNCHED", "WORKFLOW_SUCCEEDED", "WORKFLOW_FAILED", "WORKFLOW_CANCELLED",
+                   "WORKFLOW_PAUSED", "WORKFLOW_RESUMED")
+TASK_EVENTS = ("TASK_LAUNCHED", "TASK_SUCCEEDED", "TASK_FAILED", "TASK_CANCELLED", "TASK_PAUSED",
+               "TASK_RESUMED", "TASK_SKIPPED", "TASK_RERUN")
+
+
+@dataclass
+class Event:
+    type: str                       # one of WORKFLOW_EVENTS / TASK_EVENTS
+    execution_id: str
+    workflow_name: str
+    params: dict                    # the execution's params (notify settings live there)
+    root_execution_id: str | None = None
+    task_id: str | None = None
+    task_name: str | None = None
+    state: str | None = None
+    state_info: str | None = None
+    time: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        d = {"event": self.type, "execution_id": self.execution_id, "workflow_name": self.workflow_name,
+             "root_execution_id": self.root_execution_id, "state": self.state,
+             "state_info": self.state_info, "timestamp": self.time}
+        if self.task_id:
+            d.update(task_id=self.task_id, task_name=self.task_name)
+        return d
+
+
+Listener = Callable[[sa.Connection, Event], None]
+_listeners: list[Listener] = []
+
+
+def subscribe(listener: Listener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def unsubscribe(listener: Listener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def emit(conn: sa.Connection, event: Event) -> None:
+    for listener in list(_listeners):
+        listener(conn, event)
+
+
+def workflow_event(old: str | None, new: str) -> str | None:
+    """The event name for a workflow moving from ``old`` to ``new`` (None: no event)."""
+    if old == new:
+        return None
+    if new == states.RUNNING:
+        return "WORKFLOW_RESUMED" if old in (states.PAUSED, states.ERROR) else "WORKFLOW_LAUNCHED"
+    return {states.SUCCESS: "WORKFLOW_SUCCEEDED", states.ERROR: "WORKFLOW_FAILED",
+            states.CANCELLED: "WORKFLOW_CANCELLED", states.PAUSED: "WORKFLOW_PAUSED"}.get(new)
+
+
+def task_event(old: str | None, new: str) -> str | None:
+    """The event name for a task moving from ``old`` to ``new`` (None: no event)."""
+    if old == new:
+        return None
+    if new == states.RUNNING:
+        if old == states.ERROR:
+            return "TASK_RERUN"
+        if old in (states.PAUSED, states.IDLE) and old is not None:
+            return "TASK_RESUMED"
+        if old in (None, states.WAITING):
+            return "TASK_LAUNCHED"
+        return None
+    return {states.SUCCESS: "TASK_SUCCEEDED", states.ERROR: "TASK_FAILED",
+            states.CANCELLED: "TASK_CANCELLED", states.PAUSED: "TASK_PAUSED",
+            states.SKIPPED: "TASK_SKIPPED"}.get(new)
