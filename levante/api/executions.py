@@ -54,6 +54,15 @@ def _json_field(body: dict, key: str, default):
     return value
 
 
+def _str_field(body: dict, key: str) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"Field '{key}' must be a string, got {type(value).__name__}")
+    return value
+
+
 def _only_fields(request: Request, item: dict) -> dict:
     fields = [f for f in (request.query_params.get("fields") or "").split(",") if f]
     if not fields:
@@ -77,9 +86,14 @@ def _get_execution(conn, exec_id: str):
 async def create_execution(request: Request):
     body = await _json_body(request)
     rt = _rt(request)
+    for key in ("workflow_id", "workflow_name", "workflow_namespace", "description", "id",
+                "source_execution_id"):
+        _str_field(body, key)
     identifier = body.get("workflow_id") or body.get("workflow_name")
     given_input = _json_field(body, "input", {})
     params = _json_field(body, "params", {})
+    if "env" in params and not isinstance(params["env"], (dict, str, type(None))):
+        raise ApiError(400, "Parameter 'env' must be an environment name or a JSON object")
     if body.get("source_execution_id"):
         # Run again what an earlier execution ran; fields given here win.
         with rt.db.read() as conn:
@@ -125,6 +139,8 @@ def get_execution(exec_id: str, request: Request):
 async def update_execution(exec_id: str, request: Request):
     body = await _json_body(request)
     rt = _rt(request)
+    for key in ("state", "description", "state_info"):
+        _str_field(body, key)
     with rt.db.read() as conn:
         _get_execution(conn, exec_id)
     if "description" in body and body["description"] is not None:
@@ -320,7 +336,7 @@ def _get_action(conn, action_id: str):
 @router.post("/v2/action_executions", status_code=201)
 async def run_action(request: Request):
     body = await _json_body(request)
-    name = body.get("name")
+    name = _str_field(body, "name")
     if not name:
         raise ApiError(400, "Action name must be provided [name]")
     given = _json_field(body, "input", {})

@@ -54,3 +54,17 @@ def test_bad_json_body_on_execution_update_is_400(mistral, server):
                   headers={"content-type": "application/json"})
     assert r.status_code == 400
     assert r.json()["faultstring"] == "Request is not in valid JSON format"
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"workflow_name": 5}, "Field 'workflow_name' must be a string"),
+    ({"workflow_name": "x", "description": {"a": 1}}, "Field 'description' must be a string"),
+    ({"workflow_name": "x", "id": 7}, "Field 'id' must be a string"),
+    ({"workflow_name": "x", "params": {"env": 5}}, "Parameter 'env' must be"),
+    ({"workflow_name": "x", "input": [1]}, "Field 'input' must be a JSON object"),
+    ({"workflow_name": "x", "params": "not json"}, "Field 'params' must be JSON"),
+])
+def test_wrongly_typed_execution_fields_are_400(server, body, message):
+    r = httpx.post(f"{server.url}/executions", json=body)
+    assert r.status_code == 400, r.text
+    assert message in r.json()["faultstring"]
