@@ -22,12 +22,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: Set to a PostgreSQL server URL (``postgresql+psycopg://user:pw@host:port``) to run
+#: every test server on its own fresh PostgreSQL database instead of a SQLite file.
+PG_URL = os.environ.get("LEVANTE_TEST_PG")
+
+
+def fresh_pg_database(base_url: str) -> str:
+    """Create an empty database on ``base_url``'s server; return its SQLAlchemy URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"levante_test_{uuid.uuid4().hex[:12]}"
+    plain = base_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain.rstrip("/") + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base_url.rstrip('/')}/{name}"
+
+
 class Server:
-    """``levante server`` as a user starts it, on its own SQLite file."""
+    """``levante server`` as a user starts it, on its own database
+    (a SQLite file, or a fresh PostgreSQL database when LEVANTE_TEST_PG is set)."""
 
     def __init__(self, workdir: Path, db_url: str | None = None):
         self.workdir = workdir
         self.port = free_port()
+        if db_url is None and PG_URL:
+            db_url = fresh_pg_database(PG_URL)
         self.db_url = db_url or f"sqlite:///{workdir / 'levante.sqlite'}"
         self.url = f"http://127.0.0.1:{self.port}/v2"
         self.log = workdir / "server.log"
