@@ -71,7 +71,7 @@ def _known_action(request: Request):
     return _rt(request).resolver.exists
 
 
-def _wf_values(spec: WorkflowSpec, namespace: str, scope: str, wb: str | None, now: float) -> dict:
+def _wf_values(spec: WorkflowSpec, namespace: str, scope: str, wb: str | None) -> dict:
     return dict(name=spec.name, namespace=namespace, definition=spec.definition,
                 input=_input_display(spec.input), interface=_interface(spec),
                 checksum=specs.checksum(spec.definition), workbook_name=wb,
@@ -87,6 +87,38 @@ def _action_values(spec: ActionSpec, namespace: str, scope: str, wb: str | None)
 def _duplicate(kind: str, cols: str, name: str, namespace: str) -> ApiError:
     return ApiError(409, f"Duplicate entry for {kind} [{cols}]: {name}, {namespace}, None",
                     yaml_endpoint=True)
+
+
+def _insert_all(conn, table, kind: str, items: list[tuple[str, dict]], namespace: str, now: float,
+                taken=lambda name: False) -> list:
+    """Insert definitions (name, column values); all or none: a taken name is a 409."""
+    for name, _ in items:
+        if taken(name) or conn.execute(sa.select(table.c.id).where(
+                table.c.name == name, table.c.namespace == namespace)).first():
+            raise _duplicate(kind, "'name', 'namespace', 'project_id'", name, namespace)
+    ids = []
+    for _, values in items:
+        ids.append(str(uuid.uuid4()))
+        conn.execute(table.insert().values(id=ids[-1], created_at=now, updated_at=None, **values))
+    return [conn.execute(sa.select(table).where(table.c.id == i)).first() for i in ids]
+
+
+def _update_all(conn, table, items: list[tuple[str, dict]], namespace: str, now: float,
+                not_found) -> list:
+    """Update existing definitions by name; an unknown one is a 404 (``not_found(name)``)."""
+    rows = []
+    for name, values in items:
+        row = conn.execute(sa.select(table.c.id).where(table.c.name == name,
+                                                        table.c.namespace == namespace)).first()
+        if row is None:
+            raise ApiError(404, not_found(name), yaml_endpoint=True)
+        conn.execute(table.update().where(table.c.id == row.id).values(updated_at=now, **values))
+        rows.append(conn.execute(sa.select(table).where(table.c.id == row.id)).first())
+    return rows
+
+
+def _options(request: Request) -> tuple[str, str]:
+    return request.query_params.get("namespace", ""), request.query_params.get("scope", "private")
 
 
 # ---------------------------------------------------------------- workflows
@@ -108,42 +140,23 @@ async def validate_definition(request: Request):
 @router.post("/v2/workflows", status_code=201)
 async def create_workflows(request: Request):
     text = await _text(request)
-    namespace = request.query_params.get("namespace", "")
-    scope = request.query_params.get("scope", "private")
+    namespace, scope = _options(request)
     parsed = _parse(lang.parse_workflows, text, request)
-    now = time.time()
-    db = _rt(request).db
-    with db.tx() as conn:
-        for spec in parsed:
-            if conn.execute(sa.select(WD.c.id).where(WD.c.name == spec.name, WD.c.namespace == namespace)).first():
-                raise _duplicate("WorkflowDefinition", "'name', 'namespace', 'project_id'", spec.name, namespace)
-        ids = []
-        for spec in parsed:
-            wid = str(uuid.uuid4())
-            conn.execute(WD.insert().values(id=wid, created_at=now, updated_at=None,
-                                            **_wf_values(spec, namespace, scope, None, now)))
-            ids.append(wid)
-        rows = [conn.execute(sa.select(WD).where(WD.c.id == i)).first() for i in ids]
+    items = [(w.name, _wf_values(w, namespace, scope, None)) for w in parsed]
+    with _rt(request).db.tx() as conn:
+        rows = _insert_all(conn, WD, "WorkflowDefinition", items, namespace, time.time())
     return _yaml_json({"workflows": [render.workflow_created(r) for r in rows]}, 201)
 
 
 @router.put("/v2/workflows")
 async def update_workflows(request: Request):
     text = await _text(request)
-    namespace = request.query_params.get("namespace", "")
-    scope = request.query_params.get("scope", "private")
+    namespace, scope = _options(request)
     parsed = _parse(lang.parse_workflows, text, request)
-    now = time.time()
+    items = [(w.name, _wf_values(w, namespace, scope, None)) for w in parsed]
     with _rt(request).db.tx() as conn:
-        rows = []
-        for spec in parsed:
-            row = conn.execute(sa.select(WD.c.id).where(WD.c.name == spec.name, WD.c.namespace == namespace)).first()
-            if row is None:
-                raise ApiError(404, f"Workflow not found [workflow_identifier={spec.name}, namespace={namespace}]",
-                               yaml_endpoint=True)
-            conn.execute(WD.update().where(WD.c.id == row.id).values(
-                updated_at=now, **_wf_values(spec, namespace, scope, None, now)))
-            rows.append(conn.execute(sa.select(WD).where(WD.c.id == row.id)).first())
+        rows = _update_all(conn, WD, items, namespace, time.time(), lambda n: (
+            f"Workflow not found [workflow_identifier={n}, namespace={namespace}]"))
     return _yaml_json({"workflows": [render.workflow_created(r) for r in rows]})
 
 
@@ -180,7 +193,7 @@ def delete_workflow(identifier: str, request: Request):
 def _store_workbook(conn, wb, namespace: str, scope: str, now: float) -> None:
     for spec in wb.workflows.values():
         conn.execute(WD.insert().values(id=str(uuid.uuid4()), created_at=now, updated_at=None,
-                                        **_wf_values(spec, namespace, scope, wb.name, now)))
+                                        **_wf_values(spec, namespace, scope, wb.name)))
     for spec in wb.actions.values():
         conn.execute(AD.insert().values(id=str(uuid.uuid4()), created_at=now, updated_at=None,
                                         **dict(_action_values(spec, namespace, scope, wb.name),
@@ -304,42 +317,25 @@ def get_action(identifier: str, request: Request, namespace: str = ""):
 @router.post("/v2/actions", status_code=201)
 async def create_actions(request: Request):
     text = await _text(request)
-    namespace = request.query_params.get("namespace", "")
-    scope = request.query_params.get("scope", "private")
+    namespace, scope = _options(request)
     parsed = _parse(lang.parse_actions, text, request)
     rt = _rt(request)
-    now = time.time()
+    items = [(a.name, dict(_action_values(a, namespace, scope, None), definition=text)) for a in parsed]
     with rt.db.tx() as conn:
-        ids = []
-        for spec in parsed:
-            if rt.registry.get(spec.name) or conn.execute(
-                    sa.select(AD.c.id).where(AD.c.name == spec.name, AD.c.namespace == namespace)).first():
-                raise _duplicate("ActionDefinition", "'name', 'namespace', 'project_id'", spec.name, namespace)
-            aid = str(uuid.uuid4())
-            conn.execute(AD.insert().values(id=aid, created_at=now, updated_at=None,
-                                            **dict(_action_values(spec, namespace, scope, None), definition=text)))
-            ids.append(aid)
-        rows = [conn.execute(sa.select(AD).where(AD.c.id == i)).first() for i in ids]
+        rows = _insert_all(conn, AD, "ActionDefinition", items, namespace, time.time(),
+                           taken=lambda n: rt.registry.get(n) is not None)
     return _yaml_json({"actions": [render.action_definition(r) for r in rows]}, 201)
 
 
 @router.put("/v2/actions")
 async def update_actions(request: Request):
     text = await _text(request)
-    namespace = request.query_params.get("namespace", "")
-    scope = request.query_params.get("scope", "private")
+    namespace, scope = _options(request)
     parsed = _parse(lang.parse_actions, text, request)
-    now = time.time()
+    items = [(a.name, dict(_action_values(a, namespace, scope, None), definition=text)) for a in parsed]
     with _rt(request).db.tx() as conn:
-        rows = []
-        for spec in parsed:
-            row = conn.execute(sa.select(AD.c.id).where(AD.c.name == spec.name, AD.c.namespace == namespace)).first()
-            if row is None:
-                raise ApiError(404, f"Action not found [action_name={spec.name}, namespace={namespace}]",
-                               yaml_endpoint=True)
-            conn.execute(AD.update().where(AD.c.id == row.id).values(
-                updated_at=now, **dict(_action_values(spec, namespace, scope, None), definition=text)))
-            rows.append(conn.execute(sa.select(AD).where(AD.c.id == row.id)).first())
+        rows = _update_all(conn, AD, items, namespace, time.time(), lambda n: (
+            f"Action not found [action_name={n}, namespace={namespace}]"))
     return _yaml_json({"actions": [render.action_definition(r) for r in rows]})
 
 

@@ -101,17 +101,18 @@ async def create_execution(request: Request):
         identifier = identifier or src.workflow_id
         given_input = given_input or json.loads(src.input)
         params = dict(json.loads(src.params), **params)
-        body.setdefault("description", src.description)
+        body["description"] = (f"{body.get('description') or src.description} "
+                               f"Based on the execution '{src.id}'").strip()
     if not identifier:
         raise ApiError(400, "Workflow name or id must be provided [workflow_name, workflow_id]")
     namespace = body.get("workflow_namespace") or params.get("namespace") or ""
     if body.get("id"):
         with rt.db.read() as conn:
             existing = conn.execute(sa.select(WE).where(WE.c.id == body["id"])).first()
-        if existing is not None:
+        if existing is not None:    # idempotent: the same answer as the first time
             item = render.execution(existing)
             item.pop("published_global")
-            return JSONResponse(item, status_code=200)
+            return JSONResponse(item, status_code=201)
         params["execution_id"] = body["id"]
     exec_id = rt.create_execution(identifier, given_input, params, body.get("description") or "", namespace)
     with rt.db.read() as conn:
@@ -242,33 +243,61 @@ def list_task_workflow_executions(task_id: str, request: Request):
                              base_where=[WE.c.task_execution_id == task_id])
 
 
-def _sub_executions(conn, exec_id: str, errors_only: bool, max_depth: int, depth: int = 1) -> list:
-    rows = conn.execute(sa.select(*EXEC_LIST_COLUMNS).where(WE.c.task_execution_id.in_(
-        sa.select(TE.c.id).where(TE.c.workflow_execution_id == exec_id))).order_by(WE.c.created_at)).fetchall()
+def _children_of_tasks(conn, task_where, errors_only: bool) -> list:
+    tasks = sa.select(TE.c.id).where(task_where)
+    if errors_only:
+        tasks = tasks.where(TE.c.state == states.ERROR)
+    return conn.execute(sa.select(*EXEC_LIST_COLUMNS).where(WE.c.task_execution_id.in_(tasks))
+                        .order_by(WE.c.created_at)).fetchall()
+
+
+def _tree(conn, rows: list, errors_only: bool, max_depth: int, depth: int) -> list:
+    """``rows`` and, depth first, the executions started by their tasks
+    (with ``errors_only``, only through tasks that failed), as Mistral lists them."""
     out = []
     for r in rows:
-        if not errors_only or r.state == states.ERROR:
-            out.append(r)
+        out.append(r)
         if max_depth < 0 or depth < max_depth:
-            out.extend(_sub_executions(conn, r.id, errors_only, max_depth, depth + 1))
+            kids = _children_of_tasks(conn, TE.c.workflow_execution_id == r.id, errors_only)
+            out.extend(_tree(conn, kids, errors_only, max_depth, depth + 1))
     return out
 
 
-@router.get("/v2/executions/{exec_id}/executions")
-def list_sub_executions(exec_id: str, request: Request):
+def _tree_params(request: Request) -> tuple[bool, int]:
     q = request.query_params
-    errors_only = q.get("errors_only", "").lower() == "true"
     try:
         max_depth = int(q.get("max_depth", -1))
     except ValueError:
         raise ApiError(400, f"max_depth must be an integer, got {q.get('max_depth')!r}")
-    with _rt(request).db.read() as conn:
-        _get_execution(conn, exec_id)
-        items = [render.execution(r) for r in _sub_executions(conn, exec_id, errors_only, max_depth)]
+    return q.get("errors_only", "").lower() == "true", max_depth
+
+
+def _listed(rows: list) -> dict:
+    items = [render.execution(r) for r in rows]
     for it in items:
         it.pop("output", None)
         it.pop("published_global", None)
     return {"executions": items}
+
+
+@router.get("/v2/executions/{exec_id}/executions")
+def list_sub_executions(exec_id: str, request: Request):
+    """The execution itself, then every execution below it."""
+    errors_only, max_depth = _tree_params(request)
+    with _rt(request).db.read() as conn:
+        _get_execution(conn, exec_id)
+        root = conn.execute(sa.select(*EXEC_LIST_COLUMNS).where(WE.c.id == exec_id)).fetchall()
+        return _listed(_tree(conn, root, errors_only, max_depth, 0))
+
+
+@router.get("/v2/tasks/{task_id}/executions")
+def list_task_sub_executions(task_id: str, request: Request):
+    """The executions a task started, and every execution below them."""
+    errors_only, max_depth = _tree_params(request)
+    with _rt(request).db.read() as conn:
+        _get_task(conn, task_id)
+        kids = _children_of_tasks(conn, TE.c.id == task_id, False)
+        return _listed(_tree(conn, kids, errors_only, max_depth, 1))
 
 
 @router.get("/v2/executions/{exec_id}/report")

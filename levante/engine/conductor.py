@@ -30,6 +30,8 @@ class Conductor:
     def start(self) -> None:
         """Begin the execution: evaluate vars, start the first tasks."""
         s = self.s
+        if s.state == states.PAUSED:
+            return      # paused before it began (a parent's pause cascaded): resume starts it
         s.state = states.RUNNING
         s.exec_dirty = True
         try:
@@ -102,7 +104,7 @@ class Conductor:
 
     def pause(self) -> None:
         s = self.s
-        if s.state == states.RUNNING:
+        if s.state in (states.RUNNING, states.IDLE):
             s.state = states.PAUSED
             s.exec_dirty = True
 
@@ -110,6 +112,10 @@ class Conductor:
         """Continue: decide what was left undecided while paused."""
         s = self.s
         if states.is_completed(s.state):
+            return
+        if not s.tasks:         # paused before it began
+            s.state = states.IDLE
+            self.start()
             return
         s.state = states.RUNNING
         s.state_info = None

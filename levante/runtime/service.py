@@ -169,10 +169,10 @@ class Runtime:
         """Pause or resume the running sub-workflows of an execution, all the way down."""
         from levante.store.schema import task_executions as TE
 
-        want = states.RUNNING if new_state == states.PAUSED else states.PAUSED
+        want = (states.RUNNING, states.IDLE) if new_state == states.PAUSED else (states.PAUSED,)
         children = conn.execute(sa.select(WE.c.id).where(
             WE.c.task_execution_id.in_(sa.select(TE.c.id).where(TE.c.workflow_execution_id == exec_id)),
-            WE.c.state == want)).fetchall()
+            WE.c.state.in_(want))).fetchall()
         queued = 0
         for (child_id,) in children:
             queued += self.engine.apply(
@@ -194,6 +194,12 @@ class Runtime:
             if t.state != states.ERROR:
                 raise BadRequest(f"Only failed tasks can be rerun or skipped: task '{t.name}' "
                                  f"[id={task_id}] is in state {t.state}.")
+            if new_state == states.RUNNING and not reset:
+                ex_row = conn.execute(sa.select(WE.c.definition, WE.c.workflow_name)
+                                      .where(WE.c.id == t.workflow_execution_id)).first()
+                tspec = specs.workflow(ex_row.definition, ex_row.workflow_name).tasks.get(t.name)
+                if tspec is None or tspec.with_items is None:
+                    raise BadRequest("Only with-items task has the option to not reset.")
             ex = conn.execute(sa.select(WE.c.state, WE.c.params).where(WE.c.id == t.workflow_execution_id)).first()
             if ex.state in (states.SUCCESS, states.CANCELLED):
                 raise BadRequest(f"Can't change task '{t.name}': its workflow execution is {ex.state}.")
