@@ -11,7 +11,7 @@ from starlette.requests import Request
 from levante.api.errors import ApiError
 
 MAX_LIMIT = 1000
-RESERVED = {"limit", "marker", "sort_keys", "sort_dirs", "fields", "include_output", "namespace",
+RESERVED = {"limit", "marker", "sort_keys", "sort_dirs", "fields", "include_output", "namespace", "nulls",
             "scope", "all_projects", "force", "project_id_filter"}
 
 

@@ -71,15 +71,22 @@ class Conductor:
         """A delay set by a policy ran out."""
         s = self.s
         task = s.tasks.get(payload.get("task_id", ""))
-        if task is None or payload.get("attempt", 0) != task.runtime.get("attempt", 0):
-            return      # the task moved on since the timer was set
-        tspec = s.spec.tasks[task.name]
         kind = payload.get("kind")
+        if task is None:
+            return
+        # A timeout covers the whole task, retries included, until a rerun; the
+        # other timers belong to one attempt. A timer of an earlier one is stale.
         if kind == "timeout":
-            if task.state in (states.RUNNING, states.RUNNING_DELAYED):
+            if payload.get("run", 0) != task.runtime.get("reruns", 0):
+                return
+        elif payload.get("attempt", 0) != task.runtime.get("attempt", 0):
+            return
+        tspec = s.spec.tasks[task.name]
+        if kind == "timeout":
+            if task.state in (states.RUNNING, states.RUNNING_DELAYED) and "pending_outcome" not in task.runtime:
                 s.cancel_actions_of.append(task.id)
                 task.runtime["timed_out"] = True
-                info = f"Task '{task.name}' timed out after {payload.get('seconds')} seconds."
+                info = f"Task timed out [timeout(s)={_num_text(payload.get('seconds'))}]."
                 task.runtime["failed_actions"] = []
                 task.state = states.RUNNING
                 self._on_outcome(task, tspec, False, None, info=info)
@@ -120,6 +127,12 @@ class Conductor:
         s.state = states.RUNNING
         s.state_info = None
         s.exec_dirty = True
+        self._continue()
+        self._check_completion()
+
+    def _continue(self) -> None:
+        """Pick up what a pause left: paused-before tasks, due timers, undecided tasks."""
+        s = self.s
         for task in list(s.tasks.values()):
             if s.state != states.RUNNING:
                 return
@@ -137,7 +150,6 @@ class Conductor:
                 rest = task.runtime.pop("resume_next")
                 s.mark(task)
                 self._follow(task, rest, dataflow.view(s, dataflow.out_context(s, task)))
-        self._check_completion()
 
     def cancel(self, info: str | None = None) -> None:
         s = self.s
@@ -175,6 +187,7 @@ class Conductor:
         task = s.tasks[task_id]
         tspec = s.spec.tasks[task.name]
         failed_items = sorted({int(f[1]) for f in task.runtime.get("failed_actions", [])})
+        was_paused = s.state == states.PAUSED
         s.state = states.RUNNING
         s.state_info = None
         s.output = None
@@ -193,22 +206,50 @@ class Conductor:
             self._start_task(task, tspec, only_items=failed_items)
         else:
             self._start_task(task, tspec)
+        if was_paused:
+            self._continue()
         self._check_completion()
+
+    def reopen(self, task_id: str, index: int = 0) -> None:
+        """A sub-workflow of ``task_id`` that had failed runs again (it was rerun):
+        the task, and this execution, are running again until it reports back."""
+        s = self.s
+        task = s.tasks.get(task_id)
+        if task is None or task.state != states.ERROR:
+            return
+        s.state = states.RUNNING
+        s.state_info = None
+        s.output = None
+        s.exec_dirty = True
+        task.state = states.RUNNING
+        task.state_info = None
+        task.processed = False
+        for key in ("next", "handled"):
+            task.runtime.pop(key, None)
+        failed = [f for f in task.runtime.get("failed_actions", []) if int(f[1]) != index]
+        task.runtime["failed_actions"] = failed
+        if "with_items" in task.runtime:
+            task.runtime["with_items"]["done"] -= 1
+        s.mark(task)
 
     def skip(self, task_id: str) -> None:
         """Mark a failed task SKIPPED and go on as its ``on-skip`` says."""
         s = self.s
         task = s.tasks[task_id]
+        was_paused = s.state == states.PAUSED
         s.state = states.RUNNING
         s.state_info = None
         s.output = None
         s.exec_dirty = True
         task.state = states.SKIPPED
+        task.state_info = "Task was skipped."
         task.processed = False
         task.runtime.pop("next", None)
         task.runtime.pop("handled", None)
         s.mark(task)
         self._after(task, s.spec.tasks[task.name])
+        if was_paused:
+            self._continue()
         self._check_completion()
 
     # ================================================================ starting tasks
@@ -229,9 +270,31 @@ class Conductor:
                 if len(arrivals) >= self._join_needed(tspec):
                     task.state = states.RUNNING
                     self._start_task(task, tspec)
+                else:
+                    self._check_join(tspec.name)
             return
         task = self._new_task(tspec.name, states.RUNNING, [pred.id] if pred else [])
         self._start_task(task, tspec)
+
+    def _check_join(self, name: str) -> None:
+        """Fail a waiting join that can no longer get enough inbound branches, at once
+        (as Mistral does: "Failed by tasks: [...]"), instead of at the workflow's end."""
+        s = self.s
+        join = self._join_task(name)
+        if join is None or join.state != states.WAITING:
+            return
+        inbound = s.spec.inbound(name)
+        failed = []
+        for n in inbound:
+            t = s.task_by_name(n)
+            if t is not None and states.is_completed(t.state) and t.processed \
+                    and name not in t.runtime.get("next_names", []) and t.id not in join.runtime.get("arrivals", []):
+                failed.append(n)
+        if len(failed) > len(inbound) - self._join_needed(s.spec.tasks[name]):
+            join.state = states.ERROR
+            join.state_info = f"Failed by tasks: {failed}"
+            s.mark(join)
+            self._process_transitions(join, s.spec.tasks[name])
 
     def _join_needed(self, tspec: TaskSpec) -> int:
         inbound = len(self.s.spec.inbound(tspec.name))
@@ -293,7 +356,7 @@ class Conductor:
             self._timer(task, "wait_before", wait)
             return
         if timeout > 0:
-            self._timer(task, "timeout", timeout, seconds=timeout)
+            self._timer(task, "timeout", timeout, seconds=timeout, run=task.runtime.get("reruns", 0))
         self._run_units(task, tspec, only_items)
 
     def _run_units(self, task: TaskEx, tspec: TaskSpec, only_items: list[int] | None = None) -> None:
@@ -441,8 +504,7 @@ class Conductor:
             ok, info, wait = False, str(e), 0.0
         if wait > 0:
             task.result = result if ok or tspec.with_items is not None else (result if result is not None else info)
-            task.runtime["pending_outcome"] = {"ok": ok, "info": info}
-            task.runtime["attempt"] = task.runtime.get("attempt", 0) + 1   # void a pending timeout
+            task.runtime["pending_outcome"] = {"ok": ok, "info": info}   # also stops the timeout
             task.state = states.RUNNING_DELAYED
             s.mark(task)
             self._timer(task, "wait_after", wait)
@@ -462,13 +524,17 @@ class Conductor:
         task.state = states.SUCCESS if ok else states.ERROR
         task.state_info = None if ok else info
         try:
-            publish = tspec.publish if ok else tspec.publish_on_error
-            published = dataflow.evaluate(publish or {}, s, data, task, result) or {}
-            # on-complete first: the clause of the outcome (on-success/on-error) wins.
-            for clause in (tspec.on_complete, tspec.on_success if ok else tspec.on_error):
-                if clause and clause.publish:
-                    published = dataflow.merge_dicts(
-                        published, dataflow.evaluate(clause.publish, s, data, task, result) or {})
+            # Mistral's precedence: on-complete over the task's own publish over
+            # the outcome clause's (on-success / on-error) publish.
+            outcome = tspec.on_success if ok else tspec.on_error
+            own = tspec.publish if ok else tspec.publish_on_error
+            published: Any = {}
+            for part in ((outcome.publish if outcome else None), own,
+                         (tspec.on_complete.publish if tspec.on_complete else None)):
+                if part:
+                    value = dataflow.evaluate(part, s, data, task, result) or {}
+                    published = dataflow.merge_dicts(published, value) if isinstance(value, dict) else value
+            for clause in (outcome, tspec.on_complete):
                 if clause and clause.publish_global:
                     s.published_global.update(
                         dataflow.evaluate(clause.publish_global, s, data, task, result) or {})
@@ -477,7 +543,11 @@ class Conductor:
         except expr.ExpressionError as e:
             ok = False
             info = f"Failed to publish variables of task '{task.name}': {e}"
-        if not _truthy_policy(tspec.keep_result):
+        try:
+            keep = tspec.keep_result is None or policies.flag(tspec.keep_result, self._task_eval(task, result))
+        except _EVAL_ERRORS:
+            keep = True
+        if not keep:
             task.result = None
         task.state = states.SUCCESS if ok else states.ERROR
         task.state_info = None if ok else info
@@ -504,8 +574,10 @@ class Conductor:
             clauses.append(tspec.on_error)
         if task.state in (states.SUCCESS, states.ERROR) and tspec.on_complete:
             clauses.append(tspec.on_complete)
-        if task.state == states.SKIPPED and tspec.on_skip:
-            clauses.append(tspec.on_skip)
+        if task.state == states.SKIPPED:
+            # Mistral: a skipped task without on-skip goes on as if it had succeeded.
+            clauses.append(tspec.on_skip if tspec.on_skip and tspec.on_skip.next else tspec.on_success)
+            clauses = [c for c in clauses if c]
         data = dataflow.view(s, dataflow.out_context(s, task))
         chosen: list[Transition] = []
         handled = False
@@ -524,7 +596,14 @@ class Conductor:
         task.runtime["handled"] = handled
         # Tasks this one led to; engine commands do not count (see _final_context).
         task.runtime["next"] = sum(1 for tr in chosen if not tr.is_command)
+        task.runtime["next_names"] = [tr.target for tr in chosen if not tr.is_command]
         self._follow(task, [[tr.target, tr.params] for tr in chosen], data)
+        # A join this task could have led to, but did not, may now be impossible.
+        for clause in (tspec.on_success, tspec.on_error, tspec.on_complete, tspec.on_skip):
+            for tr in (clause.next if clause else ()):
+                if s.state == states.RUNNING and not tr.is_command and tr.target not in task.runtime["next_names"] \
+                        and s.spec.tasks[tr.target].join is not None:
+                    self._check_join(tr.target)
 
     def _follow(self, task: TaskEx, targets: list, data: dict) -> None:
         """Take the chosen transitions in order; a ``pause`` keeps the rest for resume."""
@@ -636,8 +715,9 @@ class Conductor:
         text = "Failure caused by error in tasks: " + ", ".join(t.name for t in failed) + "\n"
         for t in failed:
             text += f"\n  {t.name} [task_ex_id={t.id}] -> {t.state_info}\n"
-            for action_id, index, msg in t.runtime.get("failed_actions", []):
-                text += f"    [action_ex_id={action_id}, idx={index}]: {msg}\n"
+            kind = "wf_ex_id" if t.type == "WORKFLOW" else "action_ex_id"
+            for unit_id, index, msg in t.runtime.get("failed_actions", []):
+                text += f"    [{kind}={unit_id}, idx={index}]: {msg}\n"
         return text
 
     def _final_context(self) -> dict:
@@ -675,16 +755,16 @@ class Conductor:
                 extra = dataflow.evaluate(s.spec.output_on_error, s, dataflow.view(s, self._final_context()))
                 if isinstance(extra, dict):
                     output.update(extra)
-            except expr.ExpressionError:
-                pass
+            except expr.ExpressionError as e:
+                s.state_info = f"{info}\nFailed to evaluate output-on-error: {e}"
         s.output = output
         s.exec_dirty = True
 
 
-def _truthy_policy(value: Any) -> bool:
-    if isinstance(value, str) and not expr.is_expression(value):
-        return value.strip().lower() not in ("false", "no", "0", "")
-    return value is None or bool(value)
+def _num_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _as_text(value: Any) -> str:

@@ -33,7 +33,7 @@ WORKFLOW_TRANSITIONS: dict[str, frozenset[str]] = {
 TASK_TRANSITIONS: dict[str, frozenset[str]] = {
     IDLE: frozenset({RUNNING, WAITING, ERROR, CANCELLED}),
     WAITING: frozenset({RUNNING, ERROR, CANCELLED}),
-    RUNNING: frozenset({RUNNING_DELAYED, SUCCESS, ERROR, CANCELLED, PAUSED}),
+    RUNNING: frozenset({RUNNING_DELAYED, IDLE, SUCCESS, ERROR, CANCELLED, PAUSED}),   # IDLE: pause-before
     RUNNING_DELAYED: frozenset({RUNNING, ERROR, CANCELLED}),
     PAUSED: frozenset({RUNNING, ERROR, CANCELLED}),
     SUCCESS: frozenset(),

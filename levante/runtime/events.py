@@ -18,7 +18,7 @@ from levante.engine import states
 log = logging.getLogger("levante.events")
 
 WORKFLOW_EVENTS = ("WORKFLOW_LAUNCHED", "WORKFLOW_SUCCEEDED", "WORKFLOW_FAILED", "WORKFLOW_CANCELLED",
-                   "WORKFLOW_PAUSED", "WORKFLOW_RESUMED")
+                   "WORKFLOW_PAUSED", "WORKFLOW_RESUMED", "WORKFLOW_RERUN")
 TASK_EVENTS = ("TASK_LAUNCHED", "TASK_SUCCEEDED", "TASK_FAILED", "TASK_CANCELLED", "TASK_PAUSED",
                "TASK_RESUMED", "TASK_SKIPPED", "TASK_RERUN")
 
@@ -66,27 +66,28 @@ def emit(conn: sa.Connection, event: Event) -> None:
 
 
 def workflow_event(old: str | None, new: str) -> str | None:
-    """The event name for a workflow moving from ``old`` to ``new`` (None: no event)."""
+    """The event for a workflow moving from ``old`` to ``new`` (None: no event), as Mistral names it."""
     if old == new:
         return None
     if new == states.RUNNING:
-        return "WORKFLOW_RESUMED" if old in (states.PAUSED, states.ERROR) else "WORKFLOW_LAUNCHED"
+        return {states.PAUSED: "WORKFLOW_RESUMED", states.ERROR: "WORKFLOW_RERUN"}.get(old, "WORKFLOW_LAUNCHED")
     return {states.SUCCESS: "WORKFLOW_SUCCEEDED", states.ERROR: "WORKFLOW_FAILED",
             states.CANCELLED: "WORKFLOW_CANCELLED", states.PAUSED: "WORKFLOW_PAUSED"}.get(new)
 
 
 def task_event(old: str | None, new: str) -> str | None:
-    """The event name for a task moving from ``old`` to ``new`` (None: no event)."""
+    """The event for a task moving from ``old`` to ``new`` (None: no event), as Mistral names it
+    (a join task leaving WAITING is "resumed", a failed task running again is "rerun")."""
     if old == new:
         return None
     if new == states.RUNNING:
         if old == states.ERROR:
             return "TASK_RERUN"
-        if old in (states.PAUSED, states.IDLE) and old is not None:
+        if old in (states.IDLE, states.PAUSED, states.WAITING):
             return "TASK_RESUMED"
-        if old in (None, states.WAITING):
-            return "TASK_LAUNCHED"
-        return None
+        if old == states.RUNNING_DELAYED:
+            return None
+        return "TASK_LAUNCHED"
     return {states.SUCCESS: "TASK_SUCCEEDED", states.ERROR: "TASK_FAILED",
             states.CANCELLED: "TASK_CANCELLED", states.PAUSED: "TASK_PAUSED",
             states.SKIPPED: "TASK_SKIPPED"}.get(new)

@@ -123,6 +123,7 @@ class Runtime:
         log.info("role=api execution=%s workflow=%s created", exec_id, wf.name)
         if queued:
             self._wake_executor()
+        self._wake_engine()     # the start may have queued engine work (a sub-workflow)
         return exec_id
 
     @staticmethod
@@ -213,9 +214,27 @@ class Runtime:
             else:
                 act = lambda c, s: c.skip(task_id)   # noqa: E731
             queued = self.engine.apply(conn, t.workflow_execution_id, act)
+            if new_state == states.RUNNING:
+                self._reopen_parents(conn, t.workflow_execution_id)
         if queued:
             self._wake_executor()
         self._wake_engine()
+
+    def _reopen_parents(self, conn, exec_id: str) -> None:
+        """A rerun inside a sub-workflow makes its failed parents run again, up to the root."""
+        from levante.store.schema import task_executions as TE
+
+        while True:
+            row = conn.execute(sa.select(WE.c.task_execution_id, WE.c.params).where(WE.c.id == exec_id)).first()
+            if row is None or not row.task_execution_id:
+                return
+            parent = conn.execute(sa.select(TE.c.workflow_execution_id)
+                                  .where(TE.c.id == row.task_execution_id)).scalar()
+            if parent is None:
+                return
+            index = json.loads(row.params).get("index", 0)
+            self.engine.apply(conn, parent, lambda c, s, tid=row.task_execution_id, i=index: c.reopen(tid, i))
+            exec_id = parent
 
     # ------------------------------------------------------------ actions
 

@@ -102,6 +102,8 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             values["result"] = _dumps(t.result) if t.result is not None else None
         if done:
             values["finished_at"] = now
+        elif t.stored_state is not None and states.is_completed(t.stored_state):
+            values["finished_at"] = None        # running again (rerun)
         if t.new:
             values.update(id=t.id, workflow_execution_id=state.id, name=t.name,
                           workflow_name=state.workflow_name, workflow_id=row_meta.get("workflow_id"),

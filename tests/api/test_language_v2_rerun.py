@@ -276,3 +276,37 @@ def test_rerun_without_reset_is_refused_for_a_task_without_with_items(mistral):
     assert err.value.error_code == 400
     assert mistral.executions.get(ex.id).state == "ERROR"
     assert len(actions_of(mistral, broken.id)) == 1
+
+
+def test_rerun_inside_a_sub_workflow_reopens_the_parent(mistral):
+    # Mistral's rerun walks up: the parent task and execution run again and
+    # finish with the child's new output.
+    n = define(mistral, """
+        version: '2.0'
+        WF_PARENT:
+          tasks:
+            call:
+              workflow: WF_CHILD
+              publish:
+                got: <% task().result.token %>
+        WF_CHILD:
+          output:
+            token: <% $.token %>
+          tasks:
+            login:
+              action: std.echo output=<% env().get('token') %>
+              fail-on: <% task().result = null %>
+              publish:
+                token: <% task().result %>
+    """, "WF_PARENT", "WF_CHILD")
+    parent = finished(mistral, mistral.executions.create(n["WF_PARENT"]).id)
+    assert parent.state == "ERROR"
+    [child] = [e for e in mistral.executions.list() if e.task_execution_id == tasks_by_name(mistral, parent.id)["call"].id]
+    login = tasks_by_name(mistral, child.id)["login"]
+
+    mistral.tasks.rerun(login.id, env={"token": "t0k"})
+    assert finished(mistral, child.id).state == "SUCCESS"
+    parent = finished(mistral, parent.id)
+    assert parent.state == "SUCCESS", parent.state_info
+    assert output(parent) == {"got": "t0k"}
+    assert tasks_by_name(mistral, parent.id)["call"].state == "SUCCESS"

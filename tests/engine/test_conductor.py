@@ -141,7 +141,7 @@ w:
     s = h.run_all()
     assert s.state == states.ERROR
     assert h.task("j").state == states.ERROR
-    assert "join" in h.task("j").state_info
+    assert h.task("j").state_info == "Failed by tasks: ['a']"
 
 
 def test_flow_control_guards_pick_the_branch():
@@ -302,21 +302,24 @@ w:
     assert h.task_names().count("j") == 1
 
 
-def test_on_complete_publish_merges_and_outcome_clause_wins():
+def test_publish_precedence_is_on_complete_then_own_then_outcome_clause():
+    # Pins Mistral's DirectWorkflowTaskSpec.get_publish(): the task's publish is
+    # merged over the on-success clause's, and on-complete's over both.
     h = Harness(wf("""
 w:
   tasks:
     a:
       action: std.noop
+      publish: {own: own, both: own}
       on-complete:
-        publish: {x: complete, y: complete}
+        publish: {x: complete, both: complete}
         next: []
       on-success:
-        publish: {x: success}
+        publish: {x: success, own: success, only: success}
         next: []
 """)).start()
-    s = h.run_all()
-    assert h.task("a").published == {"x": "success", "y": "complete"}
+    h.run_all()
+    assert h.task("a").published == {"x": "complete", "both": "complete", "own": "own", "only": "success"}
 
 
 def test_global_variables_are_visible_through_dollar_and_branch_wins():
@@ -371,3 +374,46 @@ w:
 def test_publish_sees_the_final_task_state():
     h = Harness(wf("w:\n  tasks:\n    a:\n      action: std.noop\n      publish:\n        st: <% task().state %>\n")).start()
     assert h.run_all().output == {"st": "SUCCESS"}
+
+
+def test_keep_result_may_be_an_expression():
+    h = Harness(wf("w:\n  input: [keep]\n  tasks:\n    t:\n      action: std.echo output=1\n      keep-result: <% $.keep %>\n"),
+                input={"keep": False}).start()
+    h.run_all()
+    assert h.task("t").result is None
+
+
+def test_skip_without_on_skip_follows_on_success():
+    # Pins Mistral's direct workflow: "go to on-success in case of skipping a task with no on-skip".
+    h = Harness(wf("w:\n  tasks:\n    a:\n      action: std.fail\n      on-success: b\n    b:\n      action: std.noop\n")).start()
+    h.run_all()
+    h.conductor.skip(h.task("a").id)
+    h._collect()
+    s = h.run_all()
+    assert h.task("a").state_info == "Task was skipped."
+    assert s.state == states.SUCCESS and h.task("b").state == states.SUCCESS
+
+
+def test_join_fails_as_soon_as_a_branch_cannot_arrive():
+    # Pins Mistral's join logic: an inbound task that completed without leading
+    # to the join makes a `join: all` fail at once, with "Failed by tasks".
+    h = Harness(wf("""
+w:
+  tasks:
+    a:
+      action: std.noop
+      on-success:
+        - j: <% false %>
+    b: {action: std.noop, on-success: [slow]}
+    slow: {action: std.noop, on-success: [j]}
+    c: {action: std.noop, on-success: [j]}
+    j: {join: all, action: std.noop}
+""")).start()
+    h.step()   # a: does not lead to j
+    h.step()   # b
+    h.step()   # c: arrives at j, which is now impossible
+    assert h.task("j").state == states.ERROR
+    assert h.task("j").state_info == "Failed by tasks: ['a']"
+    assert h.task("slow").state == states.RUNNING
+    s = h.run_all()
+    assert s.state == states.ERROR

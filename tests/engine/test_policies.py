@@ -186,3 +186,33 @@ def test_with_items_retry_reruns_items():
     assert s.state == states.SUCCESS
     assert seen == [1, 2, 3, 1, 2, 3]
     assert h.task("t").result == [1, 2, 3]
+
+
+def test_timeout_still_applies_during_retries():
+    run, calls = flaky(10)
+    h = Harness(wf("w:\n  tasks:\n    t:\n      action: std.echo output=1\n      timeout: 2\n      retry: {count: 5, delay: 1}\n"),
+                run=run).start()
+    h.step()                        # first attempt fails: a retry is due
+    assert h.task("t").state == states.RUNNING_DELAYED
+    assert h.fire("timeout")
+    assert h.task("t").state == states.ERROR
+    assert h.task("t").state_info == "Task timed out [timeout(s)=2]."
+    h.fire("retry")                 # the retry timer is stale now
+    assert h.task("t").state == states.ERROR and not h.pending
+
+
+def test_rerun_in_a_paused_execution_continues_other_paused_work():
+    h = Harness(wf("""
+w:
+  tasks:
+    a:
+      action: std.fail
+    b:
+      action: std.noop
+      pause-before: true
+""")).start()
+    h.run_all()
+    assert h.state.state == states.PAUSED
+    h.conductor.rerun(h.task("a").id)
+    h._collect()
+    assert h.task("b").state == states.RUNNING
