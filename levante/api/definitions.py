@@ -6,11 +6,13 @@ import time
 import uuid
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from levante import lang
 from levante.api import render
+from levante.api.body import definition_text, json_object
+from levante.api.body import raw as raw_body
 from levante.api.errors import YAML_CONTENT_TYPE, ApiError
 from levante.api.listing import list_response
 from levante.lang.spec import ActionSpec, WorkflowSpec
@@ -25,17 +27,6 @@ router = APIRouter()
 
 def _rt(request: Request):
     return request.app.state.runtime
-
-
-async def _text(request: Request) -> str:
-    body = await request.body()
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(400, "Definition must be UTF-8 text.", yaml_endpoint=True)
-    if not text.strip():
-        raise ApiError(400, "Definition is empty.", yaml_endpoint=True)
-    return text
 
 
 def _yaml_json(body: dict, status: int = 200) -> JSONResponse:
@@ -126,9 +117,8 @@ def _options(request: Request) -> tuple[str, str]:
 @router.post("/v2/workflows/validate")
 @router.post("/v2/workbooks/validate")
 @router.post("/v2/actions/validate")
-async def validate_definition(request: Request):
-    body = await request.body()
-    text = body.decode("utf-8", errors="replace")
+def validate_definition(request: Request, data: bytes = Depends(raw_body)):
+    text = data.decode("utf-8", errors="replace")
     path = request.url.path
     kind = "actions" if "/actions/" in path else "workbook" if "/workbooks/" in path else "workflows"
     errors = lang.validate(text, known_action=_known_action(request), kind=kind)
@@ -138,8 +128,8 @@ async def validate_definition(request: Request):
 
 
 @router.post("/v2/workflows", status_code=201)
-async def create_workflows(request: Request):
-    text = await _text(request)
+def create_workflows(request: Request, data: bytes = Depends(raw_body)):
+    text = definition_text(data)
     namespace, scope = _options(request)
     parsed = _parse(lang.parse_workflows, text, request)
     items = [(w.name, _wf_values(w, namespace, scope, None)) for w in parsed]
@@ -149,8 +139,8 @@ async def create_workflows(request: Request):
 
 
 @router.put("/v2/workflows")
-async def update_workflows(request: Request):
-    text = await _text(request)
+def update_workflows(request: Request, data: bytes = Depends(raw_body)):
+    text = definition_text(data)
     namespace, scope = _options(request)
     parsed = _parse(lang.parse_workflows, text, request)
     items = [(w.name, _wf_values(w, namespace, scope, None)) for w in parsed]
@@ -210,8 +200,8 @@ def _check_free_names(conn, wb, namespace: str) -> None:
 
 
 @router.post("/v2/workbooks", status_code=201)
-async def create_workbook(request: Request):
-    text = await _text(request)
+def create_workbook(request: Request, data: bytes = Depends(raw_body)):
+    text = definition_text(data)
     namespace = request.query_params.get("namespace", "")
     scope = request.query_params.get("scope", "private")
     wb = _parse(lang.parse_workbook, text, request)
@@ -230,8 +220,8 @@ async def create_workbook(request: Request):
 
 
 @router.put("/v2/workbooks")
-async def update_workbook(request: Request):
-    text = await _text(request)
+def update_workbook(request: Request, data: bytes = Depends(raw_body)):
+    text = definition_text(data)
     namespace = request.query_params.get("namespace", "")
     scope = request.query_params.get("scope", "private")
     wb = _parse(lang.parse_workbook, text, request)
@@ -315,8 +305,8 @@ def get_action(identifier: str, request: Request, namespace: str = ""):
 
 
 @router.post("/v2/actions", status_code=201)
-async def create_actions(request: Request):
-    text = await _text(request)
+def create_actions(request: Request, data: bytes = Depends(raw_body)):
+    text = definition_text(data)
     namespace, scope = _options(request)
     parsed = _parse(lang.parse_actions, text, request)
     rt = _rt(request)
@@ -328,8 +318,8 @@ async def create_actions(request: Request):
 
 
 @router.put("/v2/actions")
-async def update_actions(request: Request):
-    text = await _text(request)
+def update_actions(request: Request, data: bytes = Depends(raw_body)):
+    text = definition_text(data)
     namespace, scope = _options(request)
     parsed = _parse(lang.parse_actions, text, request)
     items = [(a.name, dict(_action_values(a, namespace, scope, None), definition=text)) for a in parsed]
@@ -355,16 +345,6 @@ def delete_action(identifier: str, request: Request, namespace: str = ""):
 
 # ---------------------------------------------------------------- environments
 
-async def _json_body(request: Request) -> dict:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        raise ApiError(400, "Request is not in valid JSON format")
-    if not isinstance(body, dict):
-        raise ApiError(400, "Request body must be a JSON object")
-    return body
-
-
 def _variables(value) -> str:
     if value is None:
         return "{}"
@@ -379,8 +359,8 @@ def _variables(value) -> str:
 
 
 @router.post("/v2/environments", status_code=201)
-async def create_environment(request: Request):
-    body = await _json_body(request)
+def create_environment(request: Request, data: bytes = Depends(raw_body)):
+    body = json_object(data)
     name = body.get("name")
     if not name:
         raise ApiError(400, "Environment name is required")
@@ -397,8 +377,8 @@ async def create_environment(request: Request):
 
 
 @router.put("/v2/environments")
-async def update_environment(request: Request):
-    body = await _json_body(request)
+def update_environment(request: Request, data: bytes = Depends(raw_body)):
+    body = json_object(data)
     name = body.get("name")
     if not name:
         raise ApiError(400, "Environment name is required")

@@ -5,10 +5,12 @@ import json
 import time
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from levante.api import render
+from levante.api.body import json_object
+from levante.api.body import raw as raw_body
 from levante.api.errors import ApiError
 from levante.api.listing import list_response
 from levante.engine import states
@@ -26,17 +28,6 @@ TASK_LIST_COLUMNS = [c for c in TE.c if c.name not in ("result",)]
 
 def _rt(request: Request):
     return request.app.state.runtime
-
-
-async def _json_body(request: Request) -> dict:
-    raw = await request.body()
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise ApiError(400, "Request is not in valid JSON format")
-    if not isinstance(body, dict):
-        raise ApiError(400, "Request is not in valid JSON format")
-    return body
 
 
 def _json_field(body: dict, key: str, default):
@@ -83,8 +74,8 @@ def _get_execution(conn, exec_id: str):
 
 
 @router.post("/v2/executions", status_code=201)
-async def create_execution(request: Request):
-    body = await _json_body(request)
+def create_execution(request: Request, data: bytes = Depends(raw_body)):
+    body = json_object(data)
     rt = _rt(request)
     for key in ("workflow_id", "workflow_name", "workflow_namespace", "description", "id",
                 "source_execution_id"):
@@ -137,8 +128,8 @@ def get_execution(exec_id: str, request: Request):
 
 
 @router.put("/v2/executions/{exec_id}")
-async def update_execution(exec_id: str, request: Request):
-    body = await _json_body(request)
+def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_body)):
+    body = json_object(data)
     rt = _rt(request)
     for key in ("state", "description", "state_info"):
         _str_field(body, key)
@@ -218,9 +209,9 @@ def get_task(task_id: str, request: Request):
 
 
 @router.put("/v2/tasks/{task_id}")
-async def update_task(task_id: str, request: Request):
+def update_task(task_id: str, request: Request, data: bytes = Depends(raw_body)):
     """Rerun a failed task (``state: RUNNING``, ``reset``, ``env``) or skip it (``SKIPPED``)."""
-    body = await _json_body(request)
+    body = json_object(data)
     rt = _rt(request)
     with rt.db.read() as conn:
         _get_task(conn, task_id)
@@ -363,8 +354,8 @@ def _get_action(conn, action_id: str):
 
 
 @router.post("/v2/action_executions", status_code=201)
-async def run_action(request: Request):
-    body = await _json_body(request)
+def run_action(request: Request, data: bytes = Depends(raw_body)):
+    body = json_object(data)
     name = _str_field(body, "name")
     if not name:
         raise ApiError(400, "Action name must be provided [name]")
@@ -397,8 +388,8 @@ def get_action_execution(action_id: str, request: Request):
 
 
 @router.put("/v2/action_executions/{action_id}")
-async def update_action_execution(action_id: str, request: Request):
-    body = await _json_body(request)
+def update_action_execution(action_id: str, request: Request, data: bytes = Depends(raw_body)):
+    body = json_object(data)
     rt = _rt(request)
     output = body.get("output")
     if isinstance(output, str):

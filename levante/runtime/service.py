@@ -25,8 +25,6 @@ from levante.store import jobs
 from levante.store.db import Database
 from levante.store.schema import action_executions as AE
 from levante.store.schema import environments as ENV
-from levante.store.schema import workbooks as WB
-from levante.store.schema import workflow_definitions as WD
 from levante.store.schema import workflow_executions as WE
 
 log = logging.getLogger("levante.runtime")
