@@ -6,6 +6,7 @@ actions that may run again after an executor crash without harm.
 from __future__ import annotations
 
 from levante.actions.std import basic
+from levante.actions.std import http
 
 BUILTINS: dict[str, tuple[type, bool]] = {
     "std.echo": (basic.EchoAction, True),
@@ -14,4 +15,6 @@ BUILTINS: dict[str, tuple[type, bool]] = {
     "std.fail": (basic.FailAction, True),
     "std.sleep": (basic.SleepAction, True),
     "std.test_dict": (basic.TestDictAction, True),
+    "std.http": (http.HTTPAction, False),
+    "std.mistral_http": (http.MistralHTTPAction, False),
 }
