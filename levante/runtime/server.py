@@ -62,6 +62,11 @@ def run_server(argv: list[str]) -> int:
 
     roles = tuple(ROLES) if not args.role or "all" in args.role else tuple(args.role)
     db_url = args.db or DEFAULT_URL
+    # The mistral.* actions call this service's own API; a wildcard address is
+    # reached through loopback.
+    api_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(
+        args.host, f"[{args.host}]" if ":" in args.host else args.host)
+    os.environ.setdefault("LEVANTE_API_URL", f"http://{api_host}:{args.port}/v2")
     runtime = Runtime(db_url, roles=roles, executor_workers=args.executor_workers)
     runtime.start()
     log = logging.getLogger("levante.server")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from levante.actions.std import basic
 from levante.actions.std import http
+from levante.actions.std import javascript
 
 BUILTINS: dict[str, tuple[type, bool]] = {
     "std.echo": (basic.EchoAction, True),
@@ -17,4 +18,6 @@ BUILTINS: dict[str, tuple[type, bool]] = {
     "std.test_dict": (basic.TestDictAction, True),
     "std.http": (http.HTTPAction, False),
     "std.mistral_http": (http.MistralHTTPAction, False),
+    "std.javascript": (javascript.JavaScriptAction, True),
+    "std.js": (javascript.JavaScriptAction, True),
 }
