@@ -5,7 +5,7 @@ actions that may run again after an executor crash without harm.
 """
 from __future__ import annotations
 
-from levante.actions.std import basic
+from levante.actions.std import basic, email, ssh
 from levante.actions.std import http
 from levante.actions.std import javascript
 
@@ -18,6 +18,9 @@ BUILTINS: dict[str, tuple[type, bool]] = {
     "std.test_dict": (basic.TestDictAction, True),
     "std.http": (http.HTTPAction, False),
     "std.mistral_http": (http.MistralHTTPAction, False),
+    "std.ssh": (ssh.SSHAction, False),
+    "std.ssh_proxied": (ssh.SSHProxiedAction, False),
+    "std.email": (email.SendEmailAction, False),
     "std.javascript": (javascript.JavaScriptAction, True),
     "std.js": (javascript.JavaScriptAction, True),
 }
