@@ -13,8 +13,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml tests/plugins/levante_sample_actions/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e tests/plugins/levante_sample_actions
 	touch $@ $(VENV)/.installed
 
 ## serve: install Levante and run the server (SQLite file levante.sqlite, http://127.0.0.1:8989/v2)

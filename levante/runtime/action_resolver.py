@@ -25,19 +25,28 @@ class ActionResolver:
         self._adhoc: dict[str, tuple[float, ActionSpec]] = {}
         self._lock = threading.Lock()
 
+    # A name that is neither loaded nor ad-hoc makes the registry rescan the
+    # plug-in entry points (rate-limited), so a plug-in installed after start
+    # is found; ad-hoc names are looked up first so they never cause a rescan.
+
     def exists(self, name: str) -> bool:
-        return self.registry.get(name) is not None or self._adhoc_spec(name) is not None
+        return (self.registry.get(name, rescan=False) is not None
+                or self._adhoc_spec(name) is not None
+                or self.registry.get(name) is not None)
 
     def is_safe(self, name: str) -> bool:
-        d = self.registry.get(name)
+        d = self.registry.get(name, rescan=False)
         return bool(d and d.safe_rerun)
 
     def run(self, name: str, given: dict, context: Any, depth: int = 0) -> Outcome:
-        d = self.registry.get(name)
+        d = self.registry.get(name, rescan=False)
         if d is not None:
-            return d.run(given, context)
+            return d.run(given, _with_callback_url(context))
         spec = self._adhoc_spec(name)
         if spec is None:
+            d = self.registry.get(name)
+            if d is not None:
+                return d.run(given, _with_callback_url(context))
             return Outcome("error", f"Failed to find action [action_name={name}]")
         if depth >= MAX_DEPTH:
             return Outcome("error", f"Ad-hoc action '{name}' nests more than {MAX_DEPTH} levels deep.")
@@ -85,3 +94,14 @@ class ActionResolver:
                 self._adhoc[name] = (stamp, spec)
         return spec
 
+
+def _with_callback_url(context: Any) -> Any:
+    """Fill ``context.execution.callback_url`` as Mistral does,
+    ``/v2/action_executions/<id>`` (a path on the API's server; the server's own
+    base URL is in the environment variable ``LEVANTE_API_URL``), so an
+    asynchronous action can tell its worker where to report the result."""
+    ex = getattr(context, "execution", None)
+    action_id = getattr(ex, "action_execution_id", None)
+    if ex is not None and action_id and not getattr(ex, "callback_url", None):
+        ex.callback_url = f"/v2/action_executions/{action_id}"
+    return context

@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-file", default=os.environ.get("LEVANTE_LOG_FILE"),
                    help="write logs to this file (default stderr)")
     p.add_argument("--log-level", default=os.environ.get("LEVANTE_LOG_LEVEL", "INFO"))
+    p.add_argument("--config", default=os.environ.get("LEVANTE_CONFIG"),
+                   help="YAML file of settings such as http_denied_cidrs (env LEVANTE_CONFIG; "
+                        "LEVANTE_* environment variables override it)")
     return p
 
 
@@ -42,11 +45,28 @@ def setup_logging(log_file: str | None, level: str) -> None:
 def run_server(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_file, args.log_level)
+    from levante.config import SettingsError, reload_settings
+
+    if args.config:
+        os.environ["LEVANTE_CONFIG"] = args.config
+    try:
+        settings = reload_settings()    # read (and check) the settings now, not at the first use
+    except SettingsError as e:
+        sys.stderr.write(f"ERROR: {e}\n")
+        return 2
+    logging.getLogger("levante.server").info(
+        "settings: http_denied_cidrs=%s http_allowed_hosts=%s", ",".join(settings.http_denied_cidrs),
+        ",".join(settings.http_allowed_hosts))
     from levante.runtime.service import ROLES, Runtime
     from levante.store.db import DEFAULT_URL
 
     roles = tuple(ROLES) if not args.role or "all" in args.role else tuple(args.role)
     db_url = args.db or DEFAULT_URL
+    # The mistral.* actions call this service's own API; a wildcard address is
+    # reached through loopback.
+    api_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(
+        args.host, f"[{args.host}]" if ":" in args.host else args.host)
+    os.environ.setdefault("LEVANTE_API_URL", f"http://{api_host}:{args.port}/v2")
     runtime = Runtime(db_url, roles=roles, executor_workers=args.executor_workers)
     runtime.start()
     log = logging.getLogger("levante.server")

@@ -5,7 +5,9 @@ actions that may run again after an executor crash without harm.
 """
 from __future__ import annotations
 
-from levante.actions.std import basic
+from levante.actions.std import basic, email, ssh
+from levante.actions.std import http
+from levante.actions.std import javascript
 
 BUILTINS: dict[str, tuple[type, bool]] = {
     "std.echo": (basic.EchoAction, True),
@@ -14,4 +16,11 @@ BUILTINS: dict[str, tuple[type, bool]] = {
     "std.fail": (basic.FailAction, True),
     "std.sleep": (basic.SleepAction, True),
     "std.test_dict": (basic.TestDictAction, True),
+    "std.http": (http.HTTPAction, False),
+    "std.mistral_http": (http.MistralHTTPAction, False),
+    "std.ssh": (ssh.SSHAction, False),
+    "std.ssh_proxied": (ssh.SSHProxiedAction, False),
+    "std.email": (email.SendEmailAction, False),
+    "std.javascript": (javascript.JavaScriptAction, True),
+    "std.js": (javascript.JavaScriptAction, True),
 }

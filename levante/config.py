@@ -1,0 +1,159 @@
+"""Service settings: environment variables, then a YAML file, then defaults.
+
+Each setting is looked up, in order of precedence, in
+
+1. the environment variable ``LEVANTE_<NAME>`` (upper case), for example
+   ``LEVANTE_HTTP_DENIED_CIDRS=127.0.0.0/8,::1/128``; lists are comma-separated
+   and an empty value means an empty list;
+2. the YAML file named by ``LEVANTE_CONFIG`` (``levante server --config FILE``
+   sets it), a mapping of setting names to values, for example::
+
+       http_denied_cidrs: [127.0.0.0/8, "::1/128", 169.254.0.0/16, fe80::/10]
+       http_default_timeout: 30
+
+3. the default.
+
+Settings are read once (``get_settings()``); ``reload_settings()`` reads them
+again (tests use it after changing the environment).
+
+The ``http_*`` settings are the egress policy of ``std.http`` and
+``std.mistral_http``; they match the ``[action_std_http]`` options of Mistral
+(``denied_cidrs``, ``allowed_hosts``, ``default_timeout``,
+``max_response_size_bytes``) and have the same defaults.
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+ENV_PREFIX = "LEVANTE_"
+CONFIG_ENV = "LEVANTE_CONFIG"
+
+# Loopback and link-local: localhost and the cloud metadata service
+# (169.254.169.254) are out of reach unless the operator allows them.
+DEFAULT_HTTP_DENIED_CIDRS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10")
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Addresses std.http may not connect to (SSRF protection); empty allows all.
+    http_denied_cidrs: tuple[str, ...] = DEFAULT_HTTP_DENIED_CIDRS
+    # If not empty, the only host names std.http may connect to.
+    http_allowed_hosts: tuple[str, ...] = ()
+    # Seconds a std.http request may take when the action sets no timeout; 0: no limit.
+    http_default_timeout: float = 60.0
+    # Largest std.http response body, in bytes; 0: no limit.
+    http_max_response_size: int = 5 * 1024 * 1024
+
+    def http_denied_networks(self) -> tuple:
+        return tuple(ipaddress.ip_network(c, strict=False) for c in self.http_denied_cidrs)
+
+
+def _as_list(name: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        raise SettingsError(f"setting {name} must be a list or a comma-separated string, "
+                            f"not {value!r}")
+    return tuple(str(i).strip() for i in items if str(i).strip())
+
+
+def _as_number(kind: type, name: str, value: Any):
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting {name} must be a number, not {value!r}") from None
+    if number < 0:
+        raise SettingsError(f"setting {name} must not be negative, not {value!r}")
+    return number
+
+
+def _convert(field: dataclasses.Field, value: Any) -> Any:
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    if kind.startswith("tuple"):
+        return _as_list(field.name, value)
+    if kind == "float":
+        return _as_number(float, field.name, value)
+    if kind == "int":
+        return _as_number(int, field.name, value)
+    return value
+
+
+def _read_file(path: str) -> dict:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except OSError as e:
+        raise SettingsError(f"cannot read the config file {path} ({CONFIG_ENV}): {e}") from None
+    except yaml.YAMLError as e:
+        raise SettingsError(f"the config file {path} is not valid YAML: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"the config file {path} must hold a mapping of setting names to values")
+    return data
+
+
+def load_settings(environ: dict | None = None) -> Settings:
+    """Read the settings now, without touching the cache."""
+    environ = os.environ if environ is None else environ
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    from_file: dict = {}
+    path = environ.get(CONFIG_ENV)
+    if path:
+        from_file = _read_file(path)
+        unknown = sorted(set(from_file) - set(fields))
+        if unknown:
+            raise SettingsError(f"unknown setting(s) {', '.join(map(str, unknown))} in the config "
+                                f"file {path}; known settings: {', '.join(fields)}")
+    values = {}
+    for name, field in fields.items():
+        env_name = ENV_PREFIX + name.upper()
+        raw = environ.get(env_name)
+        if raw is not None and (raw.strip() or field.type.startswith("tuple")):
+            values[name] = _convert(field, raw)
+        elif name in from_file:
+            values[name] = _convert(field, from_file[name])
+    settings = Settings(**values)
+    for cidr in settings.http_denied_cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise SettingsError(f"setting http_denied_cidrs: {cidr!r} is not an address range "
+                                "such as 10.0.0.0/8 or fe80::/10") from None
+    return settings
+
+
+_lock = threading.Lock()
+_cached: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The settings, read on first use."""
+    global _cached
+    with _lock:
+        if _cached is None:
+            _cached = load_settings()
+        return _cached
+
+
+def reload_settings() -> Settings:
+    """Read the settings again (after the environment or the file changed)."""
+    global _cached
+    with _lock:
+        _cached = load_settings()
+        return _cached

@@ -1,0 +1,283 @@
+"""``std.ssh`` and ``std.ssh_proxied`` against a real OpenSSH server on loopback."""
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+
+import httpx
+import pytest
+
+from levante.actions.base import ActionDef, Outcome
+from levante.actions.std import BUILTINS
+from levante.actions.std.ssh import split_host
+from tests.actions.sshd import SSHD, unavailable_reason
+
+needs_sshd = pytest.mark.skipif(unavailable_reason() is not None,
+                                reason=unavailable_reason() or "")
+
+
+@pytest.fixture(scope="module")
+def sshd():
+    srv = SSHD()
+    try:
+        yield srv.start()
+    finally:
+        srv.stop()
+
+
+def run(name: str, **given) -> Outcome:
+    cls, _ = BUILTINS[name]
+    return ActionDef.from_class(name, cls).run(given, None)
+
+
+def ok(outcome: Outcome):
+    assert outcome.kind == "ok", outcome.value
+    return outcome.value
+
+
+def error(outcome: Outcome) -> str:
+    assert outcome.kind == "error", outcome.value
+    return outcome.value
+
+
+# ---------------------------------------------------------------- no server needed
+
+
+def test_split_host():
+    assert split_host("example.org") == ("example.org", 22)
+    assert split_host("example.org:2222") == ("example.org", 2222)
+    assert split_host("10.0.0.1:22") == ("10.0.0.1", 22)
+    assert split_host("[::1]:2022") == ("::1", 2022)
+    assert split_host("[::1]") == ("::1", 22)
+    assert split_host("fe80::1") == ("fe80::1", 22)
+
+
+def test_signatures_are_mistrals():
+    ssh = ActionDef.from_class("std.ssh", BUILTINS["std.ssh"][0])
+    assert ssh.input_display() == (
+        'cmd, host, username, password="", private_key_filename=null, private_key=null')
+    proxied = ActionDef.from_class("std.ssh_proxied", BUILTINS["std.ssh_proxied"][0])
+    assert proxied.input_display() == (
+        "cmd, host, username, private_key_filename, gateway_host, gateway_username=null, "
+        "password=null, proxy_command=null, private_key=null")
+
+
+def test_bad_key_text_is_an_error_without_connecting():
+    msg = error(run("std.ssh", cmd="true", host="127.0.0.1:1", username="x",
+                    private_key="not a key"))
+    assert "Cannot read the private key" in msg
+
+
+def test_parent_directory_in_key_filename_is_refused():
+    msg = error(run("std.ssh", cmd="true", host="127.0.0.1:1", username="x",
+                    private_key_filename="../../etc/shadow"))
+    assert "must not contain '..'" in msg
+
+
+# ---------------------------------------------------------------- std.ssh
+
+
+@needs_sshd
+def test_login_with_private_key_text(sshd: SSHD):
+    out = ok(run("std.ssh", cmd="echo hello; whoami", host=sshd.host, username=sshd.user,
+                 private_key=sshd.key_text(sshd.rsa_key)))
+    assert out == f"hello\n{sshd.user}\n"
+
+
+@needs_sshd
+def test_login_with_private_key_file(sshd: SSHD):
+    out = ok(run("std.ssh", cmd="printf 'a b\\n c'", host=sshd.host, username=sshd.user,
+                 private_key_filename=str(sshd.ed25519_key)))
+    assert out == "a b\n c"        # stdout as it is, not stripped
+
+
+@needs_sshd
+def test_login_with_password(sshd: SSHD):
+    out = ok(run("std.ssh", cmd="id -un", host=sshd.host, username=sshd.user,
+                 password=sshd.password))
+    assert out == f"{sshd.user}\n"
+
+
+@needs_sshd
+def test_password_is_the_key_passphrase(sshd: SSHD):
+    out = ok(run("std.ssh", cmd="echo unlocked", host=sshd.host, username=sshd.user,
+                 private_key=sshd.key_text(sshd.locked_key), password=sshd.passphrase))
+    assert out == "unlocked\n"
+    msg = error(run("std.ssh", cmd="echo unlocked", host=sshd.host, username=sshd.user,
+                    private_key=sshd.key_text(sshd.locked_key)))
+    assert "passphrase" in msg
+
+
+@needs_sshd
+def test_wrong_password_fails(sshd: SSHD):
+    msg = error(run("std.ssh", cmd="id", host=sshd.host, username=sshd.user, password="wrong"))
+    assert f"Failed to execute ssh cmd 'id' on {sshd.host}" in msg
+    assert "Authentication" in msg
+
+
+@needs_sshd
+def test_unauthorized_key_fails(sshd: SSHD):
+    msg = error(run("std.ssh", cmd="id", host=sshd.host, username=sshd.user,
+                    private_key_filename=str(sshd.stranger_key)))
+    assert "Authentication" in msg
+
+
+@needs_sshd
+def test_non_zero_exit_is_an_error_with_code_and_stderr(sshd: SSHD):
+    msg = error(run("std.ssh", cmd="echo out; echo broken >&2; exit 3", host=sshd.host,
+                    username=sshd.user, private_key=sshd.key_text(sshd.rsa_key)))
+    assert "Failed to execute ssh cmd" in msg
+    assert "exit code 3" in msg
+    assert "broken" in msg
+
+
+@needs_sshd
+def test_command_gets_no_stdin(sshd: SSHD):
+    out = ok(run("std.ssh", cmd="cat; echo done", host=sshd.host, username=sshd.user,
+                 password=sshd.password))
+    assert out == "done\n"
+
+
+@needs_sshd
+def test_large_stdout_and_stderr_together(sshd: SSHD):
+    size = 3_000_000     # more than an SSH channel window, on both streams
+    cmd = (f"head -c {size} /dev/zero | tr '\\0' e >&2; "
+           f"head -c {size} /dev/zero | tr '\\0' o; "
+           f"head -c {size} /dev/zero | tr '\\0' e >&2")
+    out = ok(run("std.ssh", cmd=cmd, host=sshd.host, username=sshd.user,
+                 private_key=sshd.key_text(sshd.rsa_key)))
+    assert len(out) == size and set(out) == {"o"}
+
+
+@needs_sshd
+def test_list_of_hosts_gives_list_of_results(sshd: SSHD):
+    out = ok(run("std.ssh", cmd="echo $SSH_CONNECTION | cut -d' ' -f3", username=sshd.user,
+                 host=[sshd.host, f"[127.0.0.1]:{sshd.port}", sshd.host],
+                 private_key=sshd.key_text(sshd.ed25519_key)))
+    assert out == ["127.0.0.1\n"] * 3
+    # As in Mistral, a single result is returned as is, even from a list of one.
+    assert ok(run("std.ssh", cmd="echo one", username=sshd.user, host=[sshd.host],
+                  password=sshd.password)) == "one\n"
+
+
+@needs_sshd
+def test_list_of_hosts_stops_at_the_failing_host(sshd: SSHD):
+    msg = error(run("std.ssh", cmd="true", username=sshd.user, password=sshd.password,
+                    host=[sshd.host, "127.0.0.1:1"]))
+    assert "on 127.0.0.1:1" in msg
+
+
+# ---------------------------------------------------------------- std.ssh_proxied
+
+
+def _direct_tcpip_lines(sshd: SSHD) -> list[str]:
+    return [ln for ln in sshd.log_text().splitlines()
+            if "direct_tcpip" in ln and f"target 127.0.0.1 port {sshd.port}" in ln]
+
+
+@needs_sshd
+def test_proxied_through_gateway(sshd: SSHD):
+    before = len(_direct_tcpip_lines(sshd))
+    out = ok(run("std.ssh_proxied", cmd="echo via gateway; whoami", host=sshd.host,
+                 username=sshd.user, private_key_filename=str(sshd.ed25519_key),
+                 gateway_host=sshd.host, gateway_username=sshd.user))
+    assert out == f"via gateway\n{sshd.user}\n"
+    # The gateway's sshd opened the TCP channel to the target.
+    deadline = time.time() + 5
+    while len(_direct_tcpip_lines(sshd)) <= before and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(_direct_tcpip_lines(sshd)) > before, sshd.log_text()[-2000:]
+
+
+@needs_sshd
+def test_proxied_with_key_text_several_hosts_and_default_gateway_user(sshd: SSHD):
+    out = ok(run("std.ssh_proxied", cmd="echo hi", host=[sshd.host, sshd.host],
+                 username=sshd.user, private_key_filename=None,
+                 private_key=sshd.key_text(sshd.rsa_key), gateway_host=sshd.host))
+    assert out == ["hi\n", "hi\n"]
+
+
+@needs_sshd
+def test_proxied_with_password(sshd: SSHD):
+    out = ok(run("std.ssh_proxied", cmd="echo pw", host=sshd.host, username=sshd.user,
+                 private_key_filename=None, password=sshd.password, gateway_host=sshd.host))
+    assert out == "pw\n"
+
+
+@needs_sshd
+def test_proxied_with_proxy_command_to_the_gateway(sshd: SSHD):
+    out = ok(run("std.ssh_proxied", cmd="echo through proxy", host=sshd.host,
+                 username=sshd.user, private_key_filename=str(sshd.ed25519_key),
+                 gateway_host="gateway.invalid", gateway_username=sshd.user,
+                 proxy_command=sshd.proxy_command()))
+    assert out == "through proxy\n"
+
+
+@needs_sshd
+def test_proxied_failures(sshd: SSHD):
+    msg = error(run("std.ssh_proxied", cmd="exit 7", host=sshd.host, username=sshd.user,
+                    private_key_filename=str(sshd.ed25519_key), gateway_host=sshd.host))
+    assert "exit code 7" in msg
+    msg = error(run("std.ssh_proxied", cmd="true", host="127.0.0.1:1", username=sshd.user,
+                    private_key_filename=str(sshd.ed25519_key), gateway_host=sshd.host))
+    assert f"gateway {sshd.host} cannot reach 127.0.0.1:1" in msg
+
+
+# ---------------------------------------------------------------- on a real server
+
+
+WORKFLOW = """
+version: '2.0'
+{name}:
+  input: [host, username, private_key]
+  output:
+    said: <% $.said %>
+  tasks:
+    remote:
+      action: std.ssh
+      input:
+        cmd: echo "hello from $(whoami)"
+        host: <% $.host %>
+        username: <% $.username %>
+        private_key: <% $.private_key %>
+      publish:
+        said: <% task().result %>
+      on-success: broken
+    broken:
+      action: std.ssh cmd="echo nope >&2; exit 4" host=<% $.host %> username=<% $.username %> private_key=<% $.private_key %>
+      on-error: handled
+    handled:
+      action: std.noop
+"""
+
+
+def _execute(url: str, workflow: str, inp: dict) -> dict:
+    r = httpx.post(f"{url}/executions", json={"workflow_name": workflow,
+                                             "input": json.dumps(inp)})
+    assert r.status_code == 201, r.text
+    exec_id = r.json()["id"]
+    deadline = time.time() + 60
+    while True:
+        body = httpx.get(f"{url}/executions/{exec_id}").json()
+        if body["state"] in ("SUCCESS", "ERROR", "CANCELLED"):
+            return body
+        assert time.time() < deadline, body["state"]
+        time.sleep(0.05)
+
+
+@needs_sshd
+def test_workflow_runs_ssh_and_publishes_stdout(server, sshd: SSHD):
+    name = f"ssh_{uuid.uuid4().hex[:8]}"
+    r = httpx.post(f"{server.url}/workflows", content=WORKFLOW.format(name=name),
+                   headers={"content-type": "text/plain"})
+    assert r.status_code == 201, r.text
+    done = _execute(server.url, name, {"host": sshd.host, "username": sshd.user,
+                                       "private_key": sshd.key_text(sshd.rsa_key)})
+    assert done["state"] == "SUCCESS", done["state_info"]
+    assert json.loads(done["output"]) == {"said": f"hello from {sshd.user}\n"}
+    tasks = httpx.get(f"{server.url}/executions/{done['id']}/tasks").json()["tasks"]
+    broken = next(t for t in tasks if t["name"] == "broken")
+    assert broken["state"] == "ERROR"
+    assert re.search(r"exit code 4.*nope", broken["state_info"]), broken["state_info"]
