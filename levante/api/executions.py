@@ -85,6 +85,9 @@ def create_execution(request: Request, data: bytes = Depends(raw_body)):
     params = _json_field(body, "params", {})
     if "env" in params and not isinstance(params["env"], (dict, str, type(None))):
         raise ApiError(400, "Parameter 'env' must be an environment name or a JSON object")
+    for key in ("namespace", "task_name", "description"):
+        if params.get(key) is not None and not isinstance(params[key], str):
+            raise ApiError(400, f"Parameter '{key}' must be a string")
     if body.get("source_execution_id"):
         # Run again what an earlier execution ran; fields given here win.
         with rt.db.read() as conn:

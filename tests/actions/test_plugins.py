@@ -128,10 +128,11 @@ def test_run_action_bad_input_through_the_client(mistral):
 def test_run_action_async_plugin_then_complete(mistral):
     ae = mistral.action_executions.create("sample.async_job", {"job": "j1"}, save_result=True)
     assert mistral.action_executions.get(ae.id).state == "RUNNING"
-    mistral.action_executions.update(ae.id, state="SUCCESS", output=json.dumps({"result": "done"}))
+    # As in Mistral, the output a client sends is the action's result as a whole.
+    mistral.action_executions.update(ae.id, state="SUCCESS", output=json.dumps({"job": "done"}))
     done = mistral.action_executions.get(ae.id)
     assert done.state == "SUCCESS"
-    assert json.loads(done.output) == {"result": "done"}
+    assert json.loads(done.output) == {"result": {"job": "done"}}
 
 
 # ---------------------------------------------------------------- in workflows
@@ -175,7 +176,7 @@ def test_async_plugin_task_waits_for_the_api(mistral):
     assert mistral.action_executions.get(action.id).state == "RUNNING"
 
     mistral.action_executions.update(action.id, state="SUCCESS",
-                                     output={"result": {"status": "built", "artifacts": 3}})
+                                     output={"status": "built", "artifacts": 3})
     ex = wait_for_state(lambda: mistral.executions.get(ex.id))
     assert ex.state == "SUCCESS", ex.state_info
     assert json.loads(ex.output) == {"job_result": {"status": "built", "artifacts": 3}}
@@ -196,7 +197,7 @@ def test_async_plugin_task_error_through_the_api(mistral):
         action = acts[0] if acts and acts[0].accepted else None
         time.sleep(0.05)
     assert action is not None
-    mistral.action_executions.update(action.id, state="ERROR", output={"result": "the build broke"})
+    mistral.action_executions.update(action.id, state="ERROR", output="the build broke")
     ex = wait_for_state(lambda: mistral.executions.get(ex.id))
     assert ex.state == "ERROR"
     task = mistral.tasks.list(workflow_execution_id=ex.id)[0]

@@ -63,6 +63,7 @@ def test_bad_json_body_on_execution_update_is_400(mistral, server):
     ({"workflow_name": "x", "params": {"env": 5}}, "Parameter 'env' must be"),
     ({"workflow_name": "x", "input": [1]}, "Field 'input' must be a JSON object"),
     ({"workflow_name": "x", "params": "not json"}, "Field 'params' must be JSON"),
+    ({"workflow_name": "x", "params": {"namespace": {"a": 1}}}, "Parameter 'namespace' must be a string"),
 ])
 def test_wrongly_typed_execution_fields_are_400(server, body, message):
     r = httpx.post(f"{server.url}/executions", json=body)
