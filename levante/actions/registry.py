@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from importlib import metadata
 
+from levante.actions import zaqar
 from levante.actions.base import ActionDef
 from levante.actions.std import BUILTINS
 
@@ -15,7 +16,7 @@ ENTRY_POINT_GROUPS = ("levante.actions", "mistral.actions")
 class Registry:
     def __init__(self, load_plugins: bool = True):
         self._defs: dict[str, ActionDef] = {}
-        for name, (cls, safe) in BUILTINS.items():
+        for name, (cls, safe) in {**BUILTINS, **zaqar.ACTIONS}.items():
             self._defs[name] = ActionDef.from_class(name, cls, safe_rerun=safe)
         if load_plugins:
             self.load_plugins()

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import levante
-from levante.api import definitions, executions
+from levante.api import definitions, executions, queues
 from levante.api.errors import ApiError, fault
 from levante.runtime.errors import LevanteError
 
@@ -23,6 +23,7 @@ def create_app(runtime) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(definitions.router)
     app.include_router(executions.router)
+    app.include_router(queues.router)
 
     @app.get("/")
     def versions(request: Request):

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from levante import queues
 from levante.actions.registry import Registry
 from levante.engine import states
 from levante.engine.conductor import Conductor
@@ -40,6 +41,7 @@ class Runtime:
         self.db.upgrade()
         self.roles = roles
         self.registry = Registry()
+        self.queues = queues.install(self.db)   # the zaqar.* actions' backend
         self.resolver = ActionResolver(self.db, self.registry)
         self.engine = EngineWorker(self.db, on_actions_queued=self._wake_executor)
         self.executor = Executor(self.db, self.resolver, workers=executor_workers,
