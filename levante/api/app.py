@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import levante
 from levante.api import definitions, executions, queues
+from levante.api import triggers as triggers_api
 from levante.api.errors import ApiError, fault
 from levante.runtime.errors import LevanteError
 
@@ -24,6 +25,7 @@ def create_app(runtime) -> FastAPI:
     app.include_router(definitions.router)
     app.include_router(executions.router)
     app.include_router(queues.router)
+    app.include_router(triggers_api.router)
 
     @app.get("/")
     def versions(request: Request):

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from levante import queues
+from levante import queues, triggers
 from levante.actions.registry import Registry
 from levante.engine import states
 from levante.engine.conductor import Conductor
@@ -47,6 +47,7 @@ class Runtime:
         self.executor = Executor(self.db, self.resolver, workers=executor_workers,
                                  on_engine_event=self._wake_engine, on_timer=self._wake_scheduler)
         self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine)
+        triggers.install(self)
         self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------ lifecycle
