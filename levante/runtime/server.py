@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-file", default=os.environ.get("LEVANTE_LOG_FILE"),
                    help="write logs to this file (default stderr)")
     p.add_argument("--log-level", default=os.environ.get("LEVANTE_LOG_LEVEL", "INFO"))
+    p.add_argument("--notify", default=os.environ.get("LEVANTE_NOTIFY"), metavar="JSON",
+                   help="notify targets added to every execution's, as a JSON list like "
+                        "'[{\"type\": \"webhook\", \"url\": \"https://...\"}]' (env LEVANTE_NOTIFY)")
     return p
 
 
@@ -47,7 +50,14 @@ def run_server(argv: list[str]) -> int:
 
     roles = tuple(ROLES) if not args.role or "all" in args.role else tuple(args.role)
     db_url = args.db or DEFAULT_URL
-    runtime = Runtime(db_url, roles=roles, executor_workers=args.executor_workers)
+    from levante.notify import TargetError, parse_default
+
+    try:
+        notify = parse_default(args.notify, "--notify (LEVANTE_NOTIFY)")
+    except TargetError as e:
+        sys.stderr.write(f"levante server: error: {e}\n")
+        return 2
+    runtime = Runtime(db_url, roles=roles, executor_workers=args.executor_workers, notify=notify)
     runtime.start()
     log = logging.getLogger("levante.server")
     try:
@@ -57,8 +67,10 @@ def run_server(argv: list[str]) -> int:
             from levante.api.app import create_app
 
             log.info("role=api listening on http://%s:%d/v2", args.host, args.port)
+            # Event streams stay open until their execution ends: on shutdown,
+            # give requests a few seconds, then close what is left.
             uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_config=None,
-                        access_log=False, server_header=False)
+                        access_log=False, server_header=False, timeout_graceful_shutdown=5)
         else:
             import signal
             import threading
