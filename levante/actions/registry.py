@@ -24,6 +24,7 @@ import threading
 import time
 from importlib import metadata
 
+from levante.actions import zaqar
 from levante.actions.base import ActionDef
 from levante.actions.std import BUILTINS
 
@@ -94,7 +95,7 @@ class Registry:
             self._add_builtin(name, cls, safe)
         from levante.actions import service     # the service's own API as mistral.* actions
 
-        for name, (cls, safe) in service.ACTIONS.items():
+        for name, (cls, safe) in {**service.ACTIONS, **zaqar.ACTIONS}.items():
             self._add_builtin(name, cls, safe)
         if load_plugins:
             self.load_plugins()

@@ -9,8 +9,10 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import levante
-from levante.api import definitions, executions
+from levante.api import definitions, executions, queues
+from levante.api import triggers as triggers_api
 from levante.api.errors import ApiError, fault
+from levante.api.stream import router as events_stream_router
 from levante.runtime.errors import LevanteError
 
 log = logging.getLogger("levante.api")
@@ -23,6 +25,9 @@ def create_app(runtime) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(definitions.router)
     app.include_router(executions.router)
+    app.include_router(events_stream_router)
+    app.include_router(queues.router)
+    app.include_router(triggers_api.router)
 
     @app.get("/")
     def versions(request: Request):

@@ -10,6 +10,7 @@ from levante.cli.base import (LIST, SHOW, Arg, CLIError, Record, Text,
                               execution_lister_args, get_filters, list_params,
                               listing, load_env, load_json, newest_first, seg)
 from levante.cli.output import pretty_json_text
+from levante.cli.watch import wait as wait_for_execution  # also registers execution-watch
 
 COLUMNS = [
     ("id", "ID"),
@@ -131,6 +132,9 @@ def execution_get(ctx, args):
         help="Workflow Execution id which will allow operators to create a "
              "new workflow execution based on the previously successful "
              "executed workflow."),
+    Arg("--wait", action="store_true", default=False,
+        help="Follow the execution until it ends (task progress on stderr), then show "
+             "it; exit 1 with its state_info unless it succeeds."),
 ])
 def execution_create(ctx, args):
     wf_input = load_json(args.workflow_input) if args.workflow_input else {}
@@ -138,6 +142,8 @@ def execution_create(ctx, args):
     body = build_create_body(args.workflow_identifier, args.namespace, wf_input,
                              args.description, args.source_execution_id, params)
     ex = ctx.client.post("/executions", json_body=body)
+    if args.wait:
+        ex = wait_for_execution(ctx, ex["id"], ctx.stderr)
     return Record(HEADINGS, format_execution(ex))
 
 

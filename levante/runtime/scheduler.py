@@ -1,4 +1,5 @@
-"""The scheduler loop: fire due timers (sleeping actions, delayed echo, ...).
+"""The scheduler loop: fire due timers (sleeping actions, delayed echo, ...)
+and due cron triggers (levante.triggers.cron).
 
 Timers are rows of the jobs table, so thousands of waiting actions cost no
 threads and survive restarts: a timer due while the server was down fires as
@@ -18,6 +19,7 @@ from levante.runtime.executor import complete_action
 from levante.store import jobs
 from levante.store.db import Database
 from levante.store.schema import action_executions as AE
+from levante.triggers.cron import CronFirer
 
 log = logging.getLogger("levante.scheduler")
 
@@ -30,6 +32,7 @@ class Scheduler:
         self.max_sleep = max_sleep
         self.wake = threading.Event()
         self._stop = threading.Event()
+        self.cron = CronFirer(db)
 
     def run_forever(self) -> None:
         while not self._stop.is_set():
@@ -65,6 +68,9 @@ class Scheduler:
                         fired += 1
             jobs.delete(conn, [r.id for r in rows])
             next_due = jobs.next_due(conn, jobs.TIMER)
-        if fired:
+        cron_fired, cron_next = self.cron.run(now)
+        if fired or cron_fired:
             self.on_engine_event()
-        return len(rows), next_due
+        if cron_next is not None:
+            next_due = cron_next if next_due is None else min(next_due, cron_next)
+        return len(rows) + cron_fired, next_due

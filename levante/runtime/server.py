@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=os.environ.get("LEVANTE_CONFIG"),
                    help="YAML file of settings such as http_denied_cidrs (env LEVANTE_CONFIG; "
                         "LEVANTE_* environment variables override it)")
+    p.add_argument("--notify", default=os.environ.get("LEVANTE_NOTIFY"), metavar="JSON",
+                   help="notify targets added to every execution's, as a JSON list like "
+                        "'[{\"type\": \"webhook\", \"url\": \"https://...\"}]' (env LEVANTE_NOTIFY)")
     return p
 
 
@@ -67,7 +70,14 @@ def run_server(argv: list[str]) -> int:
     api_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(
         args.host, f"[{args.host}]" if ":" in args.host else args.host)
     os.environ.setdefault("LEVANTE_API_URL", f"http://{api_host}:{args.port}/v2")
-    runtime = Runtime(db_url, roles=roles, executor_workers=args.executor_workers)
+    from levante.notify import TargetError, parse_default
+
+    try:
+        notify = parse_default(args.notify, "--notify (LEVANTE_NOTIFY)")
+    except TargetError as e:
+        sys.stderr.write(f"levante server: error: {e}\n")
+        return 2
+    runtime = Runtime(db_url, roles=roles, executor_workers=args.executor_workers, notify=notify)
     runtime.start()
     log = logging.getLogger("levante.server")
     try:
@@ -77,8 +87,10 @@ def run_server(argv: list[str]) -> int:
             from levante.api.app import create_app
 
             log.info("role=api listening on http://%s:%d/v2", args.host, args.port)
+            # Event streams stay open until their execution ends: on shutdown,
+            # give requests a few seconds, then close what is left.
             uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_config=None,
-                        access_log=False, server_header=False)
+                        access_log=False, server_header=False, timeout_graceful_shutdown=5)
         else:
             import signal
             import threading

@@ -11,10 +11,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from levante import queues, triggers
 from levante.actions.registry import Registry
 from levante.engine import states
 from levante.engine.conductor import Conductor
 from levante.engine.model import ExecState
+from levante.notify import Notifier
 from levante.runtime import definitions, specs, state_store
 from levante.runtime.action_resolver import ActionResolver
 from levante.runtime.engine_worker import EngineWorker
@@ -33,16 +35,20 @@ ROLES = ("api", "engine", "executor", "scheduler")
 
 
 class Runtime:
-    def __init__(self, db_url: str, roles: tuple[str, ...] = ROLES, executor_workers: int = 16):
+    def __init__(self, db_url: str, roles: tuple[str, ...] = ROLES, executor_workers: int = 16,
+                 notify: list[dict] | None = None):
         self.db = Database(db_url)
         self.db.upgrade()
         self.roles = roles
         self.registry = Registry()
+        self.queues = queues.install(self.db)   # the zaqar.* actions' backend
         self.resolver = ActionResolver(self.db, self.registry)
         self.engine = EngineWorker(self.db, on_actions_queued=self._wake_executor)
         self.executor = Executor(self.db, self.resolver, workers=executor_workers,
                                  on_engine_event=self._wake_engine, on_timer=self._wake_scheduler)
         self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine)
+        self.notifier = Notifier(self.db, defaults=notify)   # notify jobs + live streams
+        triggers.install(self)
         self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------ lifecycle
@@ -56,6 +62,8 @@ class Runtime:
                 t = threading.Thread(target=loop.run_forever, name=f"levante-{role}", daemon=True)
                 t.start()
                 self._threads.append(t)
+        if "executor" in self.roles:
+            self.notifier.start()
         log.info("role=runtime started roles=%s db=%s", ",".join(self.roles), _safe_url(self.db.url))
 
     def stop(self) -> None:
@@ -63,6 +71,7 @@ class Runtime:
             loop.stop()
         for t in self._threads:
             t.join(timeout=5)
+        self.notifier.stop()
         self.db.dispose()
 
     def _recover_leases(self) -> None:
@@ -105,6 +114,7 @@ class Runtime:
                 params = dict(params, env=json.loads(env_row.variables))
         spec = specs.workflow(source, wf.name)
         full_input = self._check_input(spec, given_input)
+        self.notifier.check_params(params)
         params = dict(params)
         params.setdefault("namespace", namespace)
         params.setdefault("env", {})

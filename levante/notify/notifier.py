@@ -1,0 +1,142 @@
+"""The events listener: notification jobs in the transaction, live streams after it.
+
+For every execution event it
+
+- writes one ``notify`` job per matching target, in the transaction that
+  made the change (so a notification exists if and only if the change
+  does), and wakes the delivery loop once that transaction has committed;
+- hands the event to the live streams of that execution after the commit.
+
+Targets are the execution's ``notify`` parameter followed by the server
+default. A sub-execution uses the ``notify`` of its root execution, as a
+Mistral sub-workflow inherits its parent's.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from functools import partial
+
+import sqlalchemy as sa
+
+from levante.notify import aftercommit, targets
+from levante.notify.delivery import Delivery, DeliveryConfig
+from levante.notify.hub import HUB
+from levante.notify.payload import build
+from levante.runtime import events
+from levante.runtime.errors import BadRequest
+from levante.store import jobs
+from levante.store import notifications as store
+from levante.store.db import Database
+from levante.store.schema import workflow_executions as WE
+
+log = logging.getLogger("levante.notify")
+
+ROOT_CACHE = 1024
+
+# engine -> Notifier: events are process-wide, each database has its own notifier.
+_by_engine: dict[sa.Engine, "Notifier"] = {}
+
+
+class Notifier:
+    def __init__(self, db: Database, defaults: list[dict] | None = None,
+                 config: DeliveryConfig | None = None):
+        """``defaults``: the server-wide targets (None: from ``$LEVANTE_NOTIFY``)."""
+        self.db = db
+        self.defaults = (targets.check(defaults, "server notify default") if defaults is not None
+                         else targets.default_from_env())
+        self.delivery = Delivery(db, config)
+        self._roots: "OrderedDict[str, list | None]" = OrderedDict()
+        self._roots_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        aftercommit.install(db.engine)
+        _by_engine[db.engine] = self
+        events.subscribe(on_event)
+
+    def start(self) -> None:
+        """Run the delivery loop in a thread of this process."""
+        if self._thread is None:
+            if self.db.is_sqlite:
+                # On SQLite this process is the only deliverer: leases left in
+                # the table belong to a previous run that is gone.
+                with self.db.tx() as conn:
+                    if store.release_all(conn):
+                        log.info("role=notify took over deliveries left by a previous run")
+            self._thread = threading.Thread(target=self.delivery.run_forever, name="levante-notify",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self.delivery.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if _by_engine.get(self.db.engine) is self:
+            del _by_engine[self.db.engine]
+
+    @staticmethod
+    def check_params(params: dict) -> None:
+        """Refuse a malformed ``notify`` execution parameter (400)."""
+        try:
+            targets.check(params.get("notify"), "params.notify")
+        except targets.TargetError as e:
+            raise BadRequest(str(e)) from e
+
+    # ------------------------------------------------------------ in the transaction
+
+    def enqueue(self, conn: sa.Connection, ev: events.Event) -> int:
+        """Write the jobs for ``ev``; returns how many."""
+        chosen = [t for t in self.targets_for(conn, ev) if _sendable(t) and targets.wants(t, ev.type)]
+        if not chosen:
+            return 0
+        data = build(conn, ev)
+        jobs.enqueue_many(conn, [
+            (store.NOTIFY, store.stream_key(ev.execution_id, t),
+             {"execution_id": ev.execution_id, "event": ev.type, "target": t, "data": data}, 0.0)
+            for t in chosen], now=ev.time or None)
+        aftercommit.defer(conn, self.delivery.wake.set)
+        return len(chosen)
+
+    def targets_for(self, conn: sa.Connection, ev: events.Event) -> list:
+        own = ev.params.get("notify") if "notify" in ev.params else self._inherited(conn, ev)
+        own = own if isinstance(own, list) else []
+        return own + self.defaults
+
+    def _inherited(self, conn: sa.Connection, ev: events.Event):
+        root = ev.root_execution_id
+        if not root or root == ev.execution_id:
+            return None
+        with self._roots_lock:
+            if root in self._roots:
+                self._roots.move_to_end(root)
+                return self._roots[root]
+        raw = conn.execute(sa.select(WE.c.params).where(WE.c.id == root)).scalar()
+        try:
+            value = json.loads(raw).get("notify") if raw else None
+        except (ValueError, AttributeError):
+            value = None
+        # A root's notify list never changes once the execution exists.
+        with self._roots_lock:
+            self._roots[root] = value
+            while len(self._roots) > ROOT_CACHE:
+                self._roots.popitem(last=False)
+        return value
+
+
+def _sendable(t) -> bool:
+    return isinstance(t, dict) and t.get("type") == "webhook" and isinstance(t.get("url"), str)
+
+
+def on_event(conn: sa.Connection, ev: events.Event) -> None:
+    """The events listener (runs inside the state-change transaction)."""
+    notifier = _by_engine.get(conn.engine)
+    if notifier is None:    # a database without a notifier has no after-commit hooks either
+        return
+    aftercommit.defer(conn, partial(_publish, ev))
+    notifier.enqueue(conn, ev)
+
+
+def _publish(ev: events.Event) -> None:
+    if HUB.wants(ev.execution_id):
+        HUB.publish(ev.execution_id, ev.as_dict())
