@@ -22,9 +22,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-#: Set to a PostgreSQL server URL (``postgresql+psycopg://user:pw@host:port``) to run
-#: every test server on its own fresh PostgreSQL database instead of a SQLite file.
+#: The PostgreSQL server the tests use (``postgresql+psycopg://user:pw@host:port``);
+#: ``make test`` starts one and sets it. With LEVANTE_TEST_SERVERS_ON_PG=1 every
+#: test server also runs on its own fresh PostgreSQL database instead of SQLite.
 PG_URL = os.environ.get("LEVANTE_TEST_PG")
+SERVERS_ON_PG = os.environ.get("LEVANTE_TEST_SERVERS_ON_PG") == "1"
 
 
 def fresh_pg_database(base_url: str) -> str:
@@ -47,7 +49,8 @@ class Server:
     def __init__(self, workdir: Path, db_url: str | None = None):
         self.workdir = workdir
         self.port = free_port()
-        if db_url is None and PG_URL:
+        if db_url is None and SERVERS_ON_PG:
+            assert PG_URL, "LEVANTE_TEST_SERVERS_ON_PG=1 needs LEVANTE_TEST_PG"
             db_url = fresh_pg_database(PG_URL)
         self.db_url = db_url or f"sqlite:///{workdir / 'levante.sqlite'}"
         self.url = f"http://127.0.0.1:{self.port}/v2"
@@ -84,6 +87,14 @@ class Server:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """A fresh, empty PostgreSQL database (the server ``make test`` starts)."""
+    assert PG_URL, ("these tests need PostgreSQL: run `make test`, which starts it, "
+                    "or set LEVANTE_TEST_PG=postgresql+psycopg://user:password@host:port")
+    return fresh_pg_database(PG_URL)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from levante.api.errors import YAML_CONTENT_TYPE, ApiError
 from levante.api.listing import list_response
 from levante.lang.spec import ActionSpec, WorkflowSpec
 from levante.runtime import specs
+from levante.triggers.guard import check_workflow_deletable
 from levante.store.schema import action_definitions as AD
 from levante.store.schema import environments as ENV
 from levante.store.schema import workbooks as WB
@@ -172,8 +173,10 @@ def get_workflow(identifier: str, request: Request):
 
 @router.delete("/v2/workflows/{identifier}", status_code=204)
 def delete_workflow(identifier: str, request: Request):
+    namespace = request.query_params.get("namespace", "")
     with _rt(request).db.tx() as conn:
-        row = _find_workflow(conn, identifier, request.query_params.get("namespace", ""))
+        row = _find_workflow(conn, identifier, namespace)
+        check_workflow_deletable(conn, row.id, identifier, namespace)
         conn.execute(WD.delete().where(WD.c.id == row.id))
     return Response(status_code=204)
 
@@ -265,6 +268,9 @@ def delete_workbook(name: str, request: Request):
     namespace = request.query_params.get("namespace", "")
     with _rt(request).db.tx() as conn:
         _find_workbook(conn, name, namespace)
+        for wf in conn.execute(sa.select(WD.c.id, WD.c.name).where(WD.c.workbook_name == name,
+                                                                   WD.c.namespace == namespace)):
+            check_workflow_deletable(conn, wf.id, wf.name, namespace)
         conn.execute(WD.delete().where(WD.c.workbook_name == name, WD.c.namespace == namespace))
         conn.execute(AD.delete().where(AD.c.workbook_name == name, AD.c.namespace == namespace))
         conn.execute(WB.delete().where(WB.c.name == name, WB.c.namespace == namespace))

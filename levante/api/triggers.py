@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from levante.api.errors import ApiError
-from levante.api.executions import _json_body, _only_fields
+from levante.api.body import json_object
+from levante.api.body import raw as raw_body
+from levante.api.executions import _only_fields
 from levante.api.listing import list_response
 from levante.api.render import ts
 from levante.store import triggers as store
@@ -44,8 +46,8 @@ def render_event(r: Any) -> dict:
 # ---------------------------------------------------------------- cron triggers
 
 @router.post("/v2/cron_triggers", status_code=201)
-async def create_cron_trigger(request: Request):
-    body = await _json_body(request)
+def create_cron_trigger(request: Request, data: bytes = Depends(raw_body)):
+    body = json_object(data)
     with _db(request).tx() as conn:
         row = cron.create(conn, body)
     # The scheduler finds the new trigger on its next look (every LEVANTE_CRON_TICK s).
@@ -77,8 +79,8 @@ def delete_cron_trigger(identifier: str, request: Request):
 # ---------------------------------------------------------------- event triggers
 
 @router.post("/v2/event_triggers", status_code=201)
-async def create_event_trigger(request: Request):
-    body = await _json_body(request)
+def create_event_trigger(request: Request, data: bytes = Depends(raw_body)):
+    body = json_object(data)
     with _db(request).tx() as conn:
         row = event.create(conn, body)
     return JSONResponse(render_event(row), status_code=201)
@@ -98,8 +100,8 @@ def get_event_trigger(trigger_id: str, request: Request):
 
 
 @router.put("/v2/event_triggers/{trigger_id}")
-async def update_event_trigger(trigger_id: str, request: Request):
-    body = await _json_body(request)
+def update_event_trigger(trigger_id: str, request: Request, data: bytes = Depends(raw_body)):
+    body = json_object(data)
     with _db(request).tx() as conn:
         row = event.update(conn, trigger_id, body)
     return render_event(row)

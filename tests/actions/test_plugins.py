@@ -34,9 +34,13 @@ def _sample_installed() -> bool:
     return True
 
 
-needs_sample = pytest.mark.skipif(
-    not _sample_installed(),
-    reason=f"the sample plug-in is not installed: pip install -e {PLUGIN_DIR} (make test does it)")
+@pytest.fixture
+def sample_installed():
+    """The sample plug-in package is part of the test environment (make test installs it)."""
+    assert _sample_installed(), f"the sample plug-in is not installed: pip install -e {PLUGIN_DIR}"
+
+
+needs_sample = pytest.mark.usefixtures("sample_installed")
 
 
 def _get(url: str) -> dict:

@@ -164,8 +164,8 @@ def _installed(dist: str) -> bool:
 
 @pytest.mark.parametrize("ex", EXAMPLES, ids=[e.name for e in EXAMPLES])
 def test_example(runner, ex: Example):
-    if "requires" in ex.meta and not _installed(ex.meta["requires"]):
-        pytest.skip(f"{ex.meta['requires']} is not installed (make test installs it)")
+    if "requires" in ex.meta:
+        assert _installed(ex.meta["requires"]), f"{ex.meta['requires']} is not installed (make test installs it)"
     if ex.meta.get("kind") == "actions":
         runner.ensure_actions(ex)
         return

@@ -14,8 +14,14 @@ from levante.actions.std import BUILTINS
 from levante.actions.std.ssh import split_host
 from tests.actions.sshd import SSHD, unavailable_reason
 
-needs_sshd = pytest.mark.skipif(unavailable_reason() is not None,
-                                reason=unavailable_reason() or "")
+@pytest.fixture
+def sshd_available():
+    """The tests need a real OpenSSH server and root (make test / .ci/run install it)."""
+    reason = unavailable_reason()
+    assert reason is None, reason
+
+
+needs_sshd = pytest.mark.usefixtures("sshd_available")
 
 
 @pytest.fixture(scope="module")

@@ -231,7 +231,7 @@ def test_mistral_routes_are_untouched(http):
 # ---------------------------------------------------------------- the real Zaqar client
 
 def test_python_zaqarclient_works_against_levante(server):
-    zclient = pytest.importorskip("zaqarclient.queues.client")
+    from zaqarclient.queues import client as zclient
     base = server.url[: -len("/v2")]
     client = zclient.Client(base, version=2,
                             conf={"auth_opts": {"backend": "noauth", "options": {"os_project_id": "p"}}})

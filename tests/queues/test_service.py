@@ -1,9 +1,8 @@
 """The queue service against a real database (SQLite; PostgreSQL when
-LEVANTE_TEST_PG_URL names a scratch database): FIFO, TTL, claims, pop,
+make test's PostgreSQL): FIFO, TTL, claims, pop,
 concurrent consumers."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -15,7 +14,6 @@ from levante.runtime.errors import BadRequest, Forbidden, NotFound
 from levante.store.db import Database
 from levante.store.queues import queue_claims, queue_messages, queues
 
-PG_URL = os.environ.get("LEVANTE_TEST_PG_URL")
 
 
 class Clock:
@@ -367,10 +365,9 @@ def test_concurrent_consumers_each_get_distinct_messages(tmp_path, use_claims):
             d.dispose()
 
 
-@pytest.mark.skipif(not PG_URL, reason="set LEVANTE_TEST_PG_URL to a scratch PostgreSQL database")
 @pytest.mark.parametrize("use_claims", [False, True], ids=["pop", "claim"])
-def test_concurrent_consumers_on_postgresql(use_claims):
-    dbs = [Database(PG_URL), Database(PG_URL)]
+def test_concurrent_consumers_on_postgresql(use_claims, pg_url):
+    dbs = [Database(pg_url), Database(pg_url)]
     dbs[0].upgrade()
     queue = f"pg-work-{int(time.time() * 1000)}"
     try:
@@ -386,9 +383,8 @@ def test_concurrent_consumers_on_postgresql(use_claims):
             d.dispose()
 
 
-@pytest.mark.skipif(not PG_URL, reason="set LEVANTE_TEST_PG_URL to a scratch PostgreSQL database")
-def test_concurrent_producers_keep_fifo_on_postgresql():
-    db = Database(PG_URL)
+def test_concurrent_producers_keep_fifo_on_postgresql(pg_url):
+    db = Database(pg_url)
     db.upgrade()
     svc = QueueService(db)
     queue = f"pg-fifo-{int(time.time() * 1000)}"
