@@ -149,7 +149,9 @@ def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_b
             row = _get_execution(conn, exec_id)
             p = json.loads(row.params)
             p["env"] = dict(p.get("env") or {}, **env) if isinstance(env, dict) else env
-            conn.execute(WE.update().where(WE.c.id == exec_id).values(params=json.dumps(p)))
+            # A version bump makes the engine reload the execution: later tasks see the new env.
+            conn.execute(WE.update().where(WE.c.id == exec_id).values(
+                params=json.dumps(p), version=WE.c.version + 1))
     if body.get("state"):
         rt.set_execution_state(exec_id, body["state"], body.get("state_info"))
     with rt.db.read() as conn:

@@ -19,9 +19,8 @@ from levante.runtime.events import TASK_EVENTS, WORKFLOW_EVENTS
 
 ENV_VAR = "LEVANTE_NOTIFY"
 TYPES = ("webhook", "noop")
-# Mistral also names WORKFLOW_RERUN; Levante reports a workflow rerun as
-# WORKFLOW_RESUMED, but a list written for Mistral stays valid.
-EVENT_TYPES = WORKFLOW_EVENTS + ("WORKFLOW_RERUN",) + TASK_EVENTS
+# Mistral's names, WORKFLOW_RERUN included (a failed workflow running again).
+EVENT_TYPES = WORKFLOW_EVENTS + TASK_EVENTS
 
 
 class TargetError(ValueError):

@@ -144,6 +144,16 @@ def _unclaimed(now: float):
 
 # ---------------------------------------------------------------- service
 
+#: Called as ``listener(conn, queue_name, messages)`` inside the transaction
+#: that posts messages (event triggers on exchange "queues" use it).
+_post_listeners: list[Callable] = []
+
+
+def subscribe_post(listener: Callable) -> None:
+    if listener not in _post_listeners:
+        _post_listeners.append(listener)
+
+
 class QueueService:
     """The queues of one database. Thread-safe; holds no state besides a purge timer."""
 
@@ -313,6 +323,8 @@ class QueueService:
                                  client_id=client_id, created_at=now, expires_at=now + ttl,
                                  claim_id=None, claim_expires_at=None, claim_count=0))
             conn.execute(M.insert(), rows)
+            for listener in list(_post_listeners):
+                listener(conn, queue, out)
         self._maybe_purge(now)
         return out
 

@@ -29,5 +29,16 @@ def install(runtime) -> None:
     from levante.runtime import events
     from levante.triggers import launch
 
+    from levante.queues.service import subscribe_post
+
     events.subscribe(on_execution_event)
+    subscribe_post(_on_queue_post)
     launch.add_waker(runtime._wake_engine)
+
+
+def _on_queue_post(conn, queue: str, messages: list) -> None:
+    """A message posted to a queue fires the event triggers on exchange "queues",
+    topic = the queue's name, event MESSAGE_POSTED (one event per message)."""
+    for m in messages:
+        fire_event(conn, QUEUES_EXCHANGE, queue, "MESSAGE_POSTED",
+                   {"queue": queue, "message_id": m.id, "body": m.body, "ttl": m.ttl})

@@ -194,3 +194,20 @@ def test_workflows_with_triggers_are_reported_not_deletable(local):
         with pytest.raises(BadRequest) as info:
             check_workflow_deletable(conn, wf["id"], "guarded")
     assert "cron triggers associated" in str(info.value) and r.json()["id"] in str(info.value)
+
+
+def test_a_message_posted_to_a_queue_starts_the_triggered_workflow(local):
+    wf = local.workflow(READER.format(name="on_ticket"))
+    _event_trigger(local, wf, "queues", "tickets", "MESSAGE_POSTED")
+    local.start()
+    r = local.api.post("/v2/queues/tickets/messages", json={"messages": [{"body": {"id": 7}, "ttl": 60}]})
+    assert r.status_code == 201, r.text
+    (ex,) = local.executions("on_ticket")
+    done = local.wait_final(ex.id)
+    assert done.state == "SUCCESS", done.state_info
+    event = json.loads(done.output)["event"]
+    assert event["queue"] == "tickets" and event["body"] == {"id": 7}
+    assert event["message_id"] == r.json()["resources"][0].rsplit("/", 1)[1]
+    # A message in another queue starts nothing.
+    local.api.post("/v2/queues/other/messages", json={"messages": [{"body": 1}]})
+    assert len(local.executions("on_ticket")) == 1
