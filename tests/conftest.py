@@ -46,8 +46,9 @@ class Server:
     """``levante server`` as a user starts it, on its own database
     (a SQLite file, or a fresh PostgreSQL database when LEVANTE_TEST_PG is set)."""
 
-    def __init__(self, workdir: Path, db_url: str | None = None):
+    def __init__(self, workdir: Path, db_url: str | None = None, args: tuple[str, ...] = ()):
         self.workdir = workdir
+        self.args = tuple(args)
         self.port = free_port()
         if db_url is None and SERVERS_ON_PG:
             assert PG_URL, "LEVANTE_TEST_SERVERS_ON_PG=1 needs LEVANTE_TEST_PG"
@@ -59,20 +60,29 @@ class Server:
 
     def start(self, timeout: float = 30.0) -> "Server":
         cmd = [sys.executable, "-m", "levante", "server", "--port", str(self.port),
-               "--db", self.db_url, "--log-file", str(self.log)]
+               "--db", self.db_url, "--log-file", str(self.log), *self.args]
         self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text() if self.log.exists() else ''}")
-            try:
-                if httpx.get(self.url + "/", timeout=1).status_code == 200:
+            if not self.serves_api:
+                if self.log.exists() and "role=runtime started" in self.log.read_text():
                     return self
-            except httpx.HTTPError:
-                pass
+            else:
+                try:
+                    if httpx.get(self.url + "/", timeout=1).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
             time.sleep(0.1)
         raise RuntimeError("server did not start")
+
+    @property
+    def serves_api(self) -> bool:
+        roles = [self.args[i + 1] for i, a in enumerate(self.args) if a == "--role"]
+        return not roles or "api" in roles or "all" in roles
 
     def kill(self) -> None:
         """Stop abruptly, as a crash would (SIGKILL: no clean shutdown)."""

@@ -1,0 +1,63 @@
+"""Several processes over one PostgreSQL database, each with some of the roles."""
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from tests.conftest import Server
+
+WF = """
+version: '2.0'
+split_roles:
+  tasks:
+    fan:
+      with-items: i in <% range(0, 20) %>
+      action: std.echo output=<% $.i %>
+      on-success: nap
+    nap:
+      action: std.sleep seconds=0.2
+      publish:
+        total: <% task(fan).result.sum() %>
+"""
+
+
+def _wait(url: str, exec_id: str, timeout: float = 60) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        body = httpx.get(f"{url}/executions/{exec_id}").json()
+        if body["state"] in ("SUCCESS", "ERROR", "CANCELLED"):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"execution {exec_id} did not finish: {body['state']}")
+
+
+def test_api_engine_executor_scheduler_in_separate_processes(tmp_path, pg_url):
+    dirs = [tmp_path / n for n in ("api", "engine", "executor1", "executor2", "scheduler")]
+    for d in dirs:
+        d.mkdir()
+    api = Server(dirs[0], pg_url, ("--role", "api"))
+    others = [Server(dirs[1], pg_url, ("--role", "engine")),
+              Server(dirs[2], pg_url, ("--role", "executor", "--executor-workers", "2")),
+              Server(dirs[3], pg_url, ("--role", "executor", "--executor-workers", "2")),
+              Server(dirs[4], pg_url, ("--role", "scheduler"))]
+    try:
+        api.start()
+        for s in others:
+            s.start()
+        r = httpx.post(f"{api.url}/workflows", content=WF, headers={"content-type": "text/plain"})
+        assert r.status_code == 201, r.text
+        ids = [httpx.post(f"{api.url}/executions", json={"workflow_name": "split_roles"}).json()["id"]
+               for _ in range(3)]
+        for exec_id in ids:
+            done = _wait(api.url, exec_id)
+            assert done["state"] == "SUCCESS", done["state_info"]
+            assert json.loads(done["output"]) == {"total": sum(range(20))}
+        # Every action ran exactly once, whichever executor claimed it.
+        logs = "".join(s.log.read_text() for s in others[1:3])
+        assert logs.count("name=std.echo outcome=ok") == 3 * 20
+        assert logs.count("name=std.sleep outcome=delay") == 3
+    finally:
+        for s in [api, *others]:
+            s.stop()
