@@ -64,7 +64,7 @@ class Scheduler:
                 if a is not None:
                     payload = json.loads(r.payload)
                     if complete_action(conn, r.key, a.task_execution_id, a.workflow_execution_id,
-                                       True, payload.get("result"), now):
+                                       payload.get("ok", True), payload.get("result"), now):
                         fired += 1
             jobs.delete(conn, [r.id for r in rows])
             next_due = jobs.next_due(conn, jobs.TIMER)

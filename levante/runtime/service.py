@@ -7,11 +7,14 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import sqlalchemy as sa
 
 from levante import queues, triggers
+from levante.actions.base import Outcome
 from levante.actions.registry import Registry
 from levante.engine import states
 from levante.engine.conductor import Conductor
@@ -50,6 +53,8 @@ class Runtime:
         self.notifier = Notifier(self.db, defaults=notify)   # notify jobs + live streams
         triggers.install(self)
         self._threads: list[threading.Thread] = []
+        # Runs `run-action` calls made without save_result, so a timeout can be kept.
+        self._sync_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="levante-run-action")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -67,6 +72,7 @@ class Runtime:
         log.info("role=runtime started roles=%s db=%s", ",".join(self.roles), _safe_url(self.db.url))
 
     def stop(self) -> None:
+        self._sync_pool.shutdown(wait=False, cancel_futures=True)
         for loop in (self.engine, self.executor, self.scheduler):
             loop.stop()
         for t in self._threads:
@@ -258,13 +264,14 @@ class Runtime:
                 raise BadRequest(str(e)) from e
         save = bool(params.get("save_result"))
         run_sync = params.get("run_sync")
-        if d is not None and not d.cls(**given).is_sync():
-            run_sync = False
+        timeout = _timeout_param(params)
+        try:
+            if d is not None and not d.cls(**given).is_sync():
+                run_sync = False
+        except Exception as e:      # a plug-in's constructor may refuse the input
+            raise BadRequest(f"Failed to create action [name={name}]: {e}") from e
         if not save:
-            outcome = self.executor.run_action(name, given)
-            if outcome.kind == "delay":
-                time.sleep(outcome.delay)
-                outcome.kind = "ok"
+            outcome = self._run_now(name, given, timeout)
             return {"id": None, "state": states.SUCCESS if outcome.kind == "ok" else
                     (states.RUNNING if outcome.kind == "async" else states.ERROR),
                     "output": {"result": outcome.value} if outcome.kind != "async" else None,
@@ -278,16 +285,35 @@ class Runtime:
                 safe_rerun=False, tags="[]", created_at=now, updated_at=None))
             if not run_sync:
                 jobs.enqueue(conn, jobs.ACTION, action_id, {}, now=now)
+                if timeout:
+                    # Fails the action if it is still running then (a no-op otherwise).
+                    jobs.enqueue(conn, jobs.TIMER, action_id,
+                                 {"ok": False, "result": _timed_out(timeout)}, delay=timeout, now=now)
         if not run_sync:
             self._wake_executor()
+            if timeout:
+                self._wake_scheduler()
             return {"id": action_id, "saved": True}
-        outcome = self.executor.run_action(name, given)
+        outcome = self._run_now(name, given, timeout)
         with self.db.tx() as conn:
-            if outcome.kind == "delay":
-                jobs.enqueue(conn, jobs.TIMER, action_id, {"result": outcome.value}, delay=outcome.delay)
-            elif outcome.kind != "async":
+            if outcome.kind != "async":
                 complete_action(conn, action_id, None, None, outcome.kind == "ok", outcome.value, time.time())
         return {"id": action_id, "saved": True, "sync": True}
+
+    def _run_now(self, name: str, given: dict, timeout: float | None) -> Outcome:
+        """Run an action in this request (run-action without -s), within ``timeout``."""
+        future = self._sync_pool.submit(self.executor.run_action, name, given)
+        try:
+            outcome = future.result(timeout=timeout)
+        except FutureTimeout:
+            return Outcome("error", _timed_out(timeout))
+        if outcome.kind == "delay":     # std.sleep and a delayed std.echo: wait here
+            wait = outcome.delay if not timeout else min(outcome.delay, timeout)
+            time.sleep(wait)
+            if wait < outcome.delay:
+                return Outcome("error", _timed_out(timeout))
+            return Outcome("ok", outcome.value)
+        return outcome
 
     def complete_action(self, action_id: str, new_state: str, output: Any) -> None:
         """PUT /v2/action_executions/{id}: a client reports an async action's result."""
@@ -308,6 +334,24 @@ class Runtime:
             complete_action(conn, action_id, a.task_execution_id, a.workflow_execution_id,
                             new_state == states.SUCCESS, value, time.time())
         self._wake_engine()
+
+
+def _timeout_param(params: dict) -> float | None:
+    value = params.get("timeout")
+    if value in (None, "", 0):
+        return None
+    try:
+        timeout = float(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"Parameter 'timeout' must be a number of seconds, got {value!r}")
+    if timeout <= 0:
+        raise BadRequest(f"Parameter 'timeout' must be positive, got {value!r}")
+    return timeout
+
+
+def _timed_out(timeout: float | None) -> str:
+    shown = int(timeout) if timeout and float(timeout).is_integer() else timeout
+    return f"Action timed out [timeout(s)={shown}]."
 
 
 def _safe_url(url: str) -> str:

@@ -114,3 +114,31 @@ tasks:
     assert done.state == "SUCCESS"
     assert as_json(done.output) == {"got": {"result": "r", "n": 1}}
     assert as_json(mistral.action_executions.get(ae.id).output) == {"result": {"result": "r", "n": 1}}
+
+
+def test_run_action_timeout_sync(mistral):
+    import time as _time
+    started = _time.time()
+    ae = mistral.action_executions.create("std.sleep", {"seconds": 5}, timeout=0.5)
+    assert ae.state == "ERROR"
+    assert as_json(ae.output) == {"result": "Action timed out [timeout(s)=0.5]."}
+    assert _time.time() - started < 4
+
+
+def test_run_action_timeout_saved_async(mistral):
+    ae = mistral.action_executions.create("std.async_noop", {}, save_result=True, timeout=0.5)
+    assert mistral.action_executions.get(ae.id).state == "RUNNING"
+    done = wait_for(lambda: (lambda a: a if a.state != "RUNNING" else None)(
+        mistral.action_executions.get(ae.id)), timeout=10)
+    assert done.state == "ERROR"
+    assert as_json(done.output) == {"result": "Action timed out [timeout(s)=0.5]."}
+
+
+def test_run_action_timeout_that_is_not_reached(mistral):
+    ae = mistral.action_executions.create("std.echo", {"output": "quick"}, timeout=5)
+    assert ae.state == "SUCCESS" and as_json(ae.output) == {"result": "quick"}
+
+
+def test_run_action_bad_timeout_is_400(mistral):
+    err = api_error(mistral.action_executions.create, "std.echo", {"output": 1}, timeout="soon")
+    assert err.error_code == 400 and "timeout" in err.error_message
