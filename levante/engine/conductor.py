@@ -188,16 +188,8 @@ class Conductor:
         tspec = s.spec.tasks[task.name]
         failed_items = sorted({int(f[1]) for f in task.runtime.get("failed_actions", [])})
         was_paused = s.state == states.PAUSED
-        s.state = states.RUNNING
-        s.state_info = None
-        s.output = None
-        s.exec_dirty = True
-        task.state = states.RUNNING
-        task.state_info = None
-        task.processed = False
-        for key in ("failed_actions", "next", "handled", "timed_out", "waited_before", "waited_after",
-                    "retry_no", "paused_before", "resume_next"):
-            task.runtime.pop(key, None)
+        self._reopen(task, states.RUNNING, ("failed_actions", "timed_out", "waited_before",
+                                            "waited_after", "retry_no", "paused_before", "resume_next"))
         task.runtime["attempt"] = task.runtime.get("attempt", 0) + 1
         task.runtime["reruns"] = task.runtime.get("reruns", 0) + 1
         s.mark(task)
@@ -217,35 +209,33 @@ class Conductor:
         task = s.tasks.get(task_id)
         if task is None or task.state != states.ERROR:
             return
-        s.state = states.RUNNING
-        s.state_info = None
-        s.output = None
-        s.exec_dirty = True
-        task.state = states.RUNNING
-        task.state_info = None
-        task.processed = False
-        for key in ("next", "handled"):
-            task.runtime.pop(key, None)
+        self._reopen(task, states.RUNNING)
         failed = [f for f in task.runtime.get("failed_actions", []) if int(f[1]) != index]
         task.runtime["failed_actions"] = failed
         if "with_items" in task.runtime:
             task.runtime["with_items"]["done"] -= 1
         s.mark(task)
 
+    def _reopen(self, task: TaskEx, new_state: str, forget: tuple[str, ...] = ()) -> None:
+        """A failed task gets another chance: it and its execution are undecided again."""
+        s = self.s
+        s.state = states.RUNNING
+        s.state_info = None
+        s.output = None
+        s.exec_dirty = True
+        task.state = new_state
+        task.state_info = None
+        task.processed = False
+        for key in ("next", "handled", *forget):
+            task.runtime.pop(key, None)
+
     def skip(self, task_id: str) -> None:
         """Mark a failed task SKIPPED and go on as its ``on-skip`` says."""
         s = self.s
         task = s.tasks[task_id]
         was_paused = s.state == states.PAUSED
-        s.state = states.RUNNING
-        s.state_info = None
-        s.output = None
-        s.exec_dirty = True
-        task.state = states.SKIPPED
+        self._reopen(task, states.SKIPPED)
         task.state_info = "Task was skipped."
-        task.processed = False
-        task.runtime.pop("next", None)
-        task.runtime.pop("handled", None)
         s.mark(task)
         self._after(task, s.spec.tasks[task.name])
         if was_paused:
