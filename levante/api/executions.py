@@ -108,9 +108,8 @@ def create_execution(request: Request, data: bytes = Depends(raw_body)):
             item.pop("published_global")
             return JSONResponse(item, status_code=201)
         params["execution_id"] = body["id"]
-    exec_id = rt.create_execution(identifier, given_input, params, body.get("description") or "", namespace)
-    with rt.db.read() as conn:
-        item = render.execution(_get_execution(conn, exec_id))
+    row = rt.create_execution(identifier, given_input, params, body.get("description") or "", namespace)
+    item = render.execution(row)
     item.pop("published_global")
     return JSONResponse(item, status_code=201)
 

@@ -49,20 +49,24 @@ class Conductor:
         self._check_completion()
 
     def on_action_complete(self, task_id: str, action_id: str, index: int, ok: bool,
-                           result: Any) -> None:
-        """An action (or sub-workflow) finished: ``result`` is its result, or its error."""
+                           result: Any, info: str | None = None) -> None:
+        """An action (or sub-workflow) finished: ``result`` is its result, or its error
+        (``info``: the error text when it differs, e.g. a failed child's state_info
+        while ``result`` is the child's output)."""
         s = self.s
         task = s.tasks.get(task_id)
         if task is None or task.state != states.RUNNING:
             return      # stale: the task was cancelled, timed out or already decided
         tspec = s.spec.tasks[task.name]
+        text = info if info is not None else _as_text(result)
         if tspec.with_items is not None:
-            self._on_item_complete(task, tspec, action_id, index, ok, result)
+            self._on_item_complete(task, tspec, action_id, index, ok, result, text)
         elif ok:
             self._on_outcome(task, tspec, True, result)
         else:
-            task.runtime["failed_actions"] = [[action_id, index, _as_text(result)]]
-            self._on_outcome(task, tspec, False, result, info=_as_text(result))
+            # Kept across retries: the execution's state_info lists every attempt, as Mistral's does.
+            task.runtime.setdefault("failed_actions", []).append([action_id, index, text])
+            self._on_outcome(task, tspec, False, result, info=text)
         self._check_completion()
 
     on_subworkflow_complete = on_action_complete
@@ -371,32 +375,50 @@ class Conductor:
             if not items:
                 self._on_outcome(task, tspec, True, [])
                 return
-            self._launch_items(task, tspec, items)
+            # Every item's input is worked out before any runs (as Mistral does):
+            # one bad item fails the task without running the others.
+            base = dataflow.view(s, dataflow.in_context(s, task))
+            units = {}
+            try:
+                for i in (only_items if only_items is not None else range(len(items))):
+                    units[i] = self._unit(task, tspec, {**base, **items[i]}, i)
+            except _EVAL_ERRORS as e:
+                self._on_outcome(task, tspec, False, [], info=str(e))
+                return
+            self._launch_items(task, tspec, items, units)
             return
         data = dataflow.view(s, dataflow.in_context(s, task))
         self._dispatch(task, tspec, data, 0)
 
+    def _unit(self, task: TaskEx, tspec: TaskSpec, data: dict, index: int):
+        """The action run or sub-workflow that ``task`` needs for item ``index``
+        (raises an evaluation error; records nothing)."""
+        s = self.s
+        target = dataflow.evaluate(tspec.workflow or tspec.action, s, data, task)
+        given = dataflow.evaluate(tspec.input, s, data, task) or {}
+        if not isinstance(given, dict):
+            raise policies.PolicyError(f"Task input must be a mapping, got {given!r}")
+        if tspec.workflow:
+            params = {"env": s.env, "namespace": s.params.get("namespace", ""), "index": index}
+            return SubWorkflowRequest(id=self.new_id(), task_id=task.id, task_name=task.name,
+                                      name=str(target), input=given, params=params, index=index)
+        safe = policies.flag(tspec.safe_rerun, lambda v: dataflow.evaluate(v, s, data, task))
+        return ActionRequest(id=self.new_id(), task_id=task.id, task_name=task.name,
+                             name=str(target), input=given, index=index, safe_rerun=safe)
+
+    def _request(self, unit) -> None:
+        if isinstance(unit, SubWorkflowRequest):
+            self.s.subworkflows_to_start.append(unit)
+        else:
+            self.s.actions_to_run.append(unit)
+
     def _dispatch(self, task: TaskEx, tspec: TaskSpec, data: dict, index: int) -> bool:
         """Request one action run or one sub-workflow for ``task``; False if it failed early."""
-        s = self.s
         try:
-            target = dataflow.evaluate(tspec.workflow or tspec.action, s, data, task)
-            given = dataflow.evaluate(tspec.input, s, data, task) or {}
-            if not isinstance(given, dict):
-                raise policies.PolicyError(f"Task input must be a mapping, got {given!r}")
-            if tspec.workflow:
-                params = {"env": s.env, "namespace": s.params.get("namespace", ""), "index": index}
-                s.subworkflows_to_start.append(SubWorkflowRequest(
-                    id=self.new_id(), task_id=task.id, task_name=task.name, name=str(target),
-                    input=given, params=params, index=index))
-                return True
-            safe = policies.flag(tspec.safe_rerun, lambda v: dataflow.evaluate(v, s, data, task))
+            self._request(self._unit(task, tspec, data, index))
         except _EVAL_ERRORS as e:
             self._on_outcome(task, tspec, False, None, info=str(e))
             return False
-        s.actions_to_run.append(ActionRequest(id=self.new_id(), task_id=task.id, task_name=task.name,
-                                              name=str(target), input=given, index=index,
-                                              safe_rerun=safe))
         return True
 
     def _timer(self, task: TaskEx, kind: str, delay: float, **extra) -> None:
@@ -406,7 +428,8 @@ class Conductor:
 
     # ================================================================ with-items
 
-    def _launch_items(self, task: TaskEx, tspec: TaskSpec, items: list[dict] | None = None) -> None:
+    def _launch_items(self, task: TaskEx, tspec: TaskSpec, items: list[dict] | None = None,
+                      units: dict | None = None) -> None:
         s = self.s
         if s.state != states.RUNNING:
             return
@@ -430,20 +453,20 @@ class Conductor:
             limit = min(limit, wi["done"] + conc)
         while wi["launched"] < limit:
             i = indices[wi["launched"]] if indices is not None else wi["launched"]
-            data = dict(base)
-            data.update(items[i])
             wi["launched"] += 1
-            if not self._dispatch(task, tspec, data, i):
+            if units is not None and i in units:
+                self._request(units[i])
+            elif not self._dispatch(task, tspec, {**base, **items[i]}, i):
                 return
         s.mark(task)
 
     def _on_item_complete(self, task: TaskEx, tspec: TaskSpec, action_id: str, index: int,
-                          ok: bool, result: Any) -> None:
+                          ok: bool, result: Any, text: str) -> None:
         s = self.s
         wi = task.runtime["with_items"]
         wi["done"] += 1
         if not ok:
-            task.runtime.setdefault("failed_actions", []).append([action_id, index, _as_text(result)])
+            task.runtime.setdefault("failed_actions", []).append([action_id, index, text])
         s.mark(task)
         total = len(wi["indices"]) if "indices" in wi else wi["count"]
         failed = task.runtime.get("failed_actions")
@@ -458,9 +481,10 @@ class Conductor:
         latest: dict[int, tuple] = {}
         for r in rows:      # rows come oldest first: a rerun's result replaces the earlier one
             latest[r[0]] = r
-        results = [latest[i][2] if i in latest and latest[i][1] else None for i in range(wi["count"])]
+        # A failed item's place holds its error, as in Mistral's task result.
+        results = [latest[i][2] if i in latest else None for i in range(wi["count"])]
         if failed:
-            self._on_outcome(task, tspec, False, results, info=failed[0][2])
+            self._on_outcome(task, tspec, False, results, info="One or more actions had failed.")
         else:
             self._on_outcome(task, tspec, True, results)
 
@@ -474,14 +498,17 @@ class Conductor:
         try:
             if ok and tspec.fail_on is not None and not task.runtime.get("timed_out") \
                     and policies.flag(tspec.fail_on, ev):
-                ok, info = False, f"Task '{task.name}' failed because its fail-on condition is true."
+                # The action succeeded: Mistral still publishes what `publish` says.
+                ok, info = False, "Failed by 'fail-on' policy"
+                task.runtime["failed_by_policy"] = True
             if not task.runtime.get("timed_out"):
                 attempt = task.runtime.get("retry_no", 0)
                 again, delay = policies.should_retry(tspec.retry, ok, attempt, ev)
                 if again:
                     task.runtime["retry_no"] = attempt + 1
                     task.runtime["attempt"] = task.runtime.get("attempt", 0) + 1
-                    task.runtime.pop("failed_actions", None)
+                    if tspec.with_items is not None:     # each round of items starts afresh
+                        task.runtime.pop("failed_actions", None)
                     s.mark(task)
                     if delay > 0:
                         task.state = states.RUNNING_DELAYED
@@ -517,7 +544,7 @@ class Conductor:
             # Mistral's precedence: on-complete over the task's own publish over
             # the outcome clause's (on-success / on-error) publish.
             outcome = tspec.on_success if ok else tspec.on_error
-            own = tspec.publish if ok else tspec.publish_on_error
+            own = tspec.publish if ok or task.runtime.pop("failed_by_policy", False) else tspec.publish_on_error
             published: Any = {}
             for part in ((outcome.publish if outcome else None), own,
                          (tspec.on_complete.publish if tspec.on_complete else None)):
@@ -739,7 +766,9 @@ class Conductor:
         s = self.s
         s.state = states.ERROR
         s.state_info = info
-        output: dict = {"result": info}
+        # As Mistral: the final context (what the last tasks published), then
+        # output-on-error, and the failure text as `result`.
+        output: dict = {k: v for k, v in self._final_context().items() if not k.startswith("__")}
         if s.spec.output_on_error is not None:
             try:
                 extra = dataflow.evaluate(s.spec.output_on_error, s, dataflow.view(s, self._final_context()))
@@ -747,6 +776,7 @@ class Conductor:
                     output.update(extra)
             except expr.ExpressionError as e:
                 s.state_info = f"{info}\nFailed to evaluate output-on-error: {e}"
+        output["result"] = info
         s.output = output
         s.exec_dirty = True
 

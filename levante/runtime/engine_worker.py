@@ -177,7 +177,9 @@ def _dispatch(conn: sa.Connection, cond: Conductor, state: ExecState, events: li
             output = json.loads(row.output) if row.output else {}
             index = json.loads(row.params).get("index", 0)
             info = row.state_info or (f"Sub-workflow {ev['child_id']} ended in state {row.state}.")
-            cond.on_subworkflow_complete(ev["task_id"], ev["child_id"], index, ok, output if ok else info)
+            # As in Mistral, the task's result is the child's output, failed or not.
+            cond.on_subworkflow_complete(ev["task_id"], ev["child_id"], index, ok, output,
+                                         None if ok else info)
         elif kind == "timer":
             cond.on_timer(ev)
         elif kind == "start":

@@ -103,8 +103,8 @@ class Runtime:
     # ------------------------------------------------------------ executions
 
     def create_execution(self, workflow_identifier: str, given_input: dict, params: dict,
-                         description: str = "", namespace: str = "") -> str:
-        """Store a new execution and start it; returns its id."""
+                         description: str = "", namespace: str = ""):
+        """Store a new execution and start it; returns its row as the start left it."""
         with self.db.read() as conn:
             wf = definitions.resolve_workflow(conn, workflow_identifier, namespace)
             if wf is None:
@@ -134,11 +134,13 @@ class Runtime:
                 published_global="{}", definition=source, tags=wf.tags, project_id=wf.project_id,
                 scope="private", created_at=now, updated_at=now, version=0))
             queued = self.engine.apply(conn, exec_id, lambda c, s: c.start(), now)
+            # The execution as its start left it (the workers may move it on at once).
+            row = conn.execute(sa.select(WE).where(WE.c.id == exec_id)).first()
         log.info("role=api execution=%s workflow=%s created", exec_id, wf.name)
         if queued:
             self._wake_executor()
         self._wake_engine()     # the start may have queued engine work (a sub-workflow)
-        return exec_id
+        return row
 
     @staticmethod
     def _check_input(spec, given: dict) -> dict:
