@@ -417,3 +417,31 @@ w:
     assert h.task("slow").state == states.RUNNING
     s = h.run_all()
     assert s.state == states.ERROR
+
+
+def test_failed_workflow_output_keeps_the_final_context():
+    # Pinned against Mistral 23: {"result": <state_info>, ...what the last tasks published}.
+    h = Harness(wf("w:\n  tasks:\n    a:\n      action: std.noop\n      publish: {y: 5}\n      on-success: b\n    b:\n      action: std.fail\n      publish-on-error: {z: 9}\n")).start()
+    s = h.run_all()
+    assert s.state == states.ERROR
+    assert s.output == {"y": 5, "z": 9, "result": s.state_info}
+
+
+def test_with_items_input_error_runs_no_item():
+    # Pinned against Mistral 23: every item's input is evaluated before any runs.
+    h = Harness(wf("w:\n  tasks:\n    t:\n      with-items: i in <% [1, 2, 3] %>\n      action: std.echo output=<% 10 / ($.i - 2) %>\n")).start()
+    assert not h.pending
+    assert h.task("t").state == states.ERROR and h.task("t").result == []
+    assert h.state.state == states.ERROR
+
+
+def test_with_items_failure_reports_failed_actions_and_errors_in_result():
+    # Pinned against Mistral 23: "One or more actions had failed." and the error in the result list.
+    def run(name, given):
+        return (False, "bad") if given["output"] == 2 else (True, given["output"])
+
+    h = Harness(wf("w:\n  tasks:\n    t:\n      with-items: i in <% [1, 2, 3] %>\n      action: std.echo output=<% $.i %>\n"),
+                run=run).start()
+    h.run_all()
+    assert h.task("t").state_info == "One or more actions had failed."
+    assert h.task("t").result == [1, "bad", 3]

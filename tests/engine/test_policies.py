@@ -216,3 +216,31 @@ w:
     h.conductor.rerun(h.task("a").id)
     h._collect()
     assert h.task("b").state == states.RUNNING
+
+
+def test_fail_on_keeps_the_normal_publish_as_mistral():
+    # Pinned against Mistral 23: the action succeeded, so `publish` applies (not
+    # publish-on-error) and the task's state_info is "Failed by 'fail-on' policy".
+    h = Harness(wf("""
+w:
+  tasks:
+    t:
+      action: std.echo output=1
+      fail-on: <% true %>
+      publish: {p: <% task().result %>}
+      publish-on-error: {e: <% task().result %>}
+""")).start()
+    s = h.run_all()
+    assert h.task("t").published == {"p": 1}
+    assert h.task("t").state_info == "Failed by 'fail-on' policy"
+    assert s.state == states.ERROR and s.output["p"] == 1 and "result" in s.output
+
+
+def test_every_retried_failure_is_listed_in_state_info():
+    # Pinned against Mistral 23: the execution's state_info lists all attempts.
+    run, _ = flaky(10)
+    h = Harness(wf("w:\n  tasks:\n    t:\n      action: std.echo output=1\n      retry: count=2\n"),
+                run=run).start()
+    s = h.run_all()
+    assert [line.strip().split(",")[1].strip() for line in s.state_info.splitlines()
+            if "action_ex_id" in line] == ["idx=0]: failure 1", "idx=0]: failure 2", "idx=0]: failure 3"]
