@@ -773,7 +773,8 @@ def _parse_workflow(ctx: _Ctx, key: Node, body: Node, short: str, full: str,
     )
 
 
-def _workflows_doc(ctx: _Ctx) -> list[WorkflowSpec]:
+def _top_level_doc(ctx: _Ctx, kind: str, parse_item) -> list:
+    """A document of ``version`` plus named items (workflows or actions) at the top."""
     root = _root_mapping(ctx)
     if root is None:
         return []
@@ -784,15 +785,19 @@ def _workflows_doc(ctx: _Ctx) -> list[WorkflowSpec]:
         if ctx.v(k) == "version":
             continue
         found = True
-        name = _name_of(ctx, k, "Workflow")
+        name = _name_of(ctx, k, kind)
         if name is None:
             continue
-        wf = _parse_workflow(ctx, k, body, name, name, None)
-        if wf is not None:
-            out.append(wf)
+        item = parse_item(ctx, k, body, name, name, None)
+        if item is not None:
+            out.append(item)
     if not found:
-        ctx.err("No workflows found in the definition.", root)
+        ctx.err(f"No {kind.lower()}s found in the definition.", root)
     return out
+
+
+def _workflows_doc(ctx: _Ctx) -> list[WorkflowSpec]:
+    return _top_level_doc(ctx, "Workflow", _parse_workflow)
 
 
 # --------------------------------------------------------------------------
@@ -861,25 +866,7 @@ def _parse_action(ctx: _Ctx, key: Node, body: Node, short: str, full: str,
 
 
 def _actions_doc(ctx: _Ctx) -> list[ActionSpec]:
-    root = _root_mapping(ctx)
-    if root is None:
-        return []
-    _check_version(ctx, root)
-    out = []
-    found = False
-    for k, body in ctx.src.items(root):
-        if ctx.v(k) == "version":
-            continue
-        found = True
-        name = _name_of(ctx, k, "Action")
-        if name is None:
-            continue
-        spec = _parse_action(ctx, k, body, name, name, None)
-        if spec is not None:
-            out.append(spec)
-    if not found:
-        ctx.err("No actions found in the definition.", root)
-    return out
+    return _top_level_doc(ctx, "Action", _parse_action)
 
 
 # --------------------------------------------------------------------------
