@@ -13,7 +13,7 @@ from levante.api import definitions, executions, queues
 from levante.api import triggers as triggers_api
 from levante.api.errors import ApiError, fault
 from levante.api.stream import router as events_stream_router
-from levante.runtime.errors import LevanteError
+from levante.errors import LevanteError
 
 log = logging.getLogger("levante.api")
 

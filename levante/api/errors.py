@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
-from levante.runtime.errors import LevanteError
+from levante.errors import LevanteError
 
 YAML_CONTENT_TYPE = "application/json;charset=utf-8"
 

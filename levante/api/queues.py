@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from levante.queues.service import Message, QueueService, check_name
-from levante.runtime.errors import BadRequest, LevanteError
+from levante.errors import BadRequest, LevanteError
 
 PREFIX = "/v2/queues"
 

@@ -26,7 +26,7 @@ from levante.notify.delivery import Delivery, DeliveryConfig
 from levante.notify.hub import HUB
 from levante.notify.payload import build
 from levante.runtime import events
-from levante.runtime.errors import BadRequest
+from levante.errors import BadRequest
 from levante.store import jobs
 from levante.store import notifications as store
 from levante.store.db import Database

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from levante.runtime.errors import BadRequest, Forbidden, NotFound
+from levante.errors import BadRequest, Forbidden, NotFound
 from levante.store.db import Database
 from levante.store.queues import queue_claims as C
 from levante.store.queues import queue_messages as M

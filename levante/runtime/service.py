@@ -23,7 +23,7 @@ from levante.notify import Notifier
 from levante.runtime import definitions, specs, state_store
 from levante.runtime.action_resolver import ActionResolver
 from levante.runtime.engine_worker import EngineWorker
-from levante.runtime.errors import BadRequest, NotFound
+from levante.errors import BadRequest, NotFound
 from levante.runtime.executor import Executor, complete_action
 from levante.runtime.scheduler import Scheduler
 from levante.store import jobs

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from croniter import croniter
 
 from levante.runtime import definitions, specs
-from levante.runtime.errors import BadRequest, Conflict, NotFound
+from levante.errors import BadRequest, Conflict, NotFound
 from levante.store import triggers as store
 from levante.store.db import Database
 from levante.triggers import launch

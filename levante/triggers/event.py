@@ -33,7 +33,7 @@ import uuid
 import sqlalchemy as sa
 
 from levante.runtime import definitions, events, specs
-from levante.runtime.errors import BadRequest, Conflict, NotFound
+from levante.errors import BadRequest, Conflict, NotFound
 from levante.store import triggers as store
 from levante.store.schema import workflow_executions as WE
 from levante.triggers import launch

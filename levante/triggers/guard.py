@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from levante.runtime.errors import BadRequest
+from levante.errors import BadRequest
 from levante.store import triggers as store
 
 

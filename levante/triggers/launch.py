@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from levante.engine import states
 from levante.runtime import definitions, specs
-from levante.runtime.errors import BadRequest
+from levante.errors import BadRequest
 from levante.store import jobs
 from levante.store.schema import environments as ENV
 from levante.store.schema import workflow_definitions as WD

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from levante.queues.service import QueueService
-from levante.runtime.errors import BadRequest, Forbidden, NotFound
+from levante.errors import BadRequest, Forbidden, NotFound
 from levante.store.db import Database
 from levante.store.queues import queue_claims, queue_messages, queues
 

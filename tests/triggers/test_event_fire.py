@@ -176,7 +176,7 @@ def test_task_events_and_sub_workflows_fire_too(local):
 
 
 def test_workflows_with_triggers_are_reported_not_deletable(local):
-    from levante.runtime.errors import BadRequest
+    from levante.errors import BadRequest
     from levante.triggers import check_workflow_deletable
 
     wf = local.echo("guarded")

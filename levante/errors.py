@@ -1,0 +1,36 @@
+"""Levante's error classes: one root, an HTTP status per class.
+
+A leaf module: every layer may raise these, and the API renders any of them
+with Mistral's error body and the class's status. Raise the most specific
+class; add one here rather than passing a status around.
+"""
+from __future__ import annotations
+
+
+class LevanteError(Exception):
+    """Root of every error Levante raises on purpose (a 500 when unclassified)."""
+    status = 500
+
+
+class BadRequest(LevanteError):
+    status = 400
+
+
+class Unauthorized(LevanteError):
+    status = 401
+
+
+class Forbidden(LevanteError):
+    status = 403
+
+
+class NotFound(LevanteError):
+    status = 404
+
+
+class Conflict(LevanteError):
+    status = 409
+
+
+class PayloadTooLarge(LevanteError):
+    status = 413
