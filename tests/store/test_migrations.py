@@ -49,3 +49,20 @@ def test_migrated_database_matches_the_declared_tables(backend, tmp_path):
     # columns, nullability, indexes and constraints are.
     diffs = [d for d in _diff(url) if not (isinstance(d, list) and d and d[0][0] == "modify_default")]
     assert diffs == [], diffs
+
+
+def test_a_database_at_the_two_old_heads_upgrades(tmp_path):
+    from alembic import command
+
+    db = Database(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    try:
+        cfg = alembic_config()
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0002_queues")
+            command.upgrade(cfg, "0002_triggers")
+        db.upgrade()
+        with db.read() as conn:
+            assert [r[0] for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")] == ["0003"]
+    finally:
+        db.dispose()
