@@ -612,13 +612,14 @@ class Conductor:
             return
         task.runtime["handled"] = handled
         # Tasks this one led to; engine commands do not count (see _final_context).
-        task.runtime["next"] = sum(1 for tr in chosen if not tr.is_command)
-        task.runtime["next_names"] = [tr.target for tr in chosen if not tr.is_command]
+        task.runtime["next"] = sum(1 for tr in chosen if not self._is_command(tr))
+        task.runtime["next_names"] = [tr.target for tr in chosen if not self._is_command(tr)]
         self._follow(task, [[tr.target, tr.params] for tr in chosen], data)
         # A join this task could have led to, but did not, may now be impossible.
         for clause in (tspec.on_success, tspec.on_error, tspec.on_complete, tspec.on_skip):
             for tr in (clause.next if clause else ()):
-                if s.state == states.RUNNING and not tr.is_command and tr.target not in task.runtime["next_names"] \
+                if s.state == states.RUNNING and not self._is_command(tr) \
+                        and tr.target not in task.runtime["next_names"] \
                         and s.spec.tasks[tr.target].join is not None:
                     self._check_join(tr.target)
 
@@ -627,7 +628,7 @@ class Conductor:
         s = self.s
         for i, (target, params) in enumerate(targets):
             tr = Transition(target, None, params or {})
-            if tr.is_command:
+            if self._is_command(tr):
                 self._engine_command(task, tr, data)
             else:
                 self._schedule(s.spec.tasks[target], task)
@@ -637,8 +638,14 @@ class Conductor:
                     s.mark(task)
                 return
 
+    def _is_command(self, tr: Transition) -> bool:
+        # A task named like a command wins: the author linked to that task.
+        return tr.is_command and tr.target not in self.s.spec.tasks
+
     def _engine_command(self, task: TaskEx, tr: Transition, data: dict) -> None:
         s = self.s
+        if tr.target == "noop":
+            return
         msg = tr.params.get("msg")
         if msg is not None:
             try:

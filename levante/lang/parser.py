@@ -422,12 +422,15 @@ def _target(ctx: _Ctx, text: Any, node: Node, task_names: set, condition: Any = 
     except DSLError as e:
         ctx.err(f"Invalid transition '{text}': {e.message}", node)
         return None
-    if name in ENGINE_COMMANDS:
-        return Transition(name, condition, params)
     if name in task_names and params:
         ctx.err(f"Invalid transition '{text}': only engine commands "
-                f"({', '.join(ENGINE_COMMANDS)}) take parameters.", node)
+                f"({', '.join(ENGINE_COMMANDS)}) take parameters"
+                f"{' (a task has that name)' if name in ENGINE_COMMANDS else ''}.", node)
         return None
+    if name in task_names:
+        return Transition(name, condition)
+    if name in ENGINE_COMMANDS:
+        return Transition(name, condition, params)
     ctx.err(f"Task '{text}' not found.", node)
     return Transition(text, condition)
 
@@ -742,9 +745,6 @@ def _parse_workflow(ctx: _Ctx, key: Node, body: Node, short: str, full: str,
         for k, val in ctx.src.items(tasks_node):
             tname = _name_of(ctx, k, "Task")
             if tname is None:
-                continue
-            if tname in ENGINE_COMMANDS:
-                ctx.err(f"Task name '{tname}' is reserved (engine command).", k)
                 continue
             task_items.append((k, val, tname))
     task_names = {t for _, _, t in task_items}
