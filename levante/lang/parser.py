@@ -556,7 +556,8 @@ def _task_attrs(ctx: _Ctx, body: MappingNode, task_names: set, wf_type: str, own
     """TaskSpec keyword arguments for the keys present in ``body``."""
     attrs: dict[str, Any] = {}
     inline: dict = {}
-    explicit_input: dict | None = None
+    explicit_input: dict | str | None = None
+    input_node: Node | None = None
     if defaults:
         allowed = TASK_DEFAULTS_KEYS
     else:
@@ -593,10 +594,12 @@ def _task_attrs(ctx: _Ctx, body: MappingNode, task_names: set, wf_type: str, own
         elif key == "input":
             if v is None:
                 explicit_input = {}
-            elif isinstance(v, dict):
+            elif isinstance(v, dict) or is_expression(v):
+                # As in Mistral, the whole input may be one expression giving a mapping.
                 explicit_input = v
+                input_node = node
             else:
-                ctx.err(f"{what} must be a mapping, got {_type_name(v)}.", node)
+                ctx.err(f"{what} must be a mapping or an expression, got {_type_name(v)}.", node)
         elif key in ("publish", "publish-on-error"):
             attrs[_attr(key)] = _mapping(ctx, node, what)
         elif key in CLAUSE_KEYS:
@@ -641,7 +644,12 @@ def _task_attrs(ctx: _Ctx, body: MappingNode, task_names: set, wf_type: str, own
             attrs["description"] = _str_field(ctx, node, what)
         elif key == "tags":
             attrs["tags"] = _tags(ctx, node, owner)
-    if inline or explicit_input is not None:
+    if isinstance(explicit_input, str):
+        if inline:
+            ctx.err(f"'input' of {owner} is an expression: give the parameters either inline "
+                    f"or in 'input', not both.", input_node)
+        attrs["input"] = explicit_input
+    elif inline or explicit_input is not None:
         # As in Mistral, a parameter given inline wins over the same key in `input:`.
         attrs["input"] = {**(explicit_input or {}), **inline}
     return attrs

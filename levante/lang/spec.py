@@ -89,7 +89,8 @@ class TaskSpec:
     name: str
     action: str | None = None          # action name, may be an expression
     workflow: str | None = None        # sub-workflow name, may be an expression
-    input: dict = field(default_factory=dict)   # action/workflow input (incl. inline params)
+    input: Any = field(default_factory=dict)    # action/workflow input (incl. inline params),
+                                                # or one expression giving it
     publish: dict = field(default_factory=dict)
     publish_on_error: dict = field(default_factory=dict)
     on_success: OnClause | None = None
