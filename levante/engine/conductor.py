@@ -565,7 +565,12 @@ class Conductor:
         except _EVAL_ERRORS:
             keep = True
         if not keep:
-            task.result = None
+            # As Mistral: the result is gone, from the task and from its action
+            # executions' output (a sub-workflow keeps its own output).
+            task.result = [None] * len(result) if tspec.with_items is not None and isinstance(result, list) \
+                else None
+            if not tspec.workflow:
+                s.drop_outputs_of.append(task.id)
         task.state = states.SUCCESS if ok else states.ERROR
         task.state_info = None if ok else info
         s._out_ctx_cache.pop(task.id, None)

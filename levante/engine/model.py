@@ -83,6 +83,7 @@ class Changes:
     subworkflows: list
     timers: list
     cancel_actions_of: list
+    drop_outputs_of: list = field(default_factory=list)   # task ids (keep-result: false)
 
 
 @dataclass
@@ -113,6 +114,7 @@ class ExecState:
     subworkflows_to_start: list[SubWorkflowRequest] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
     cancel_actions_of: list[str] = field(default_factory=list)
+    drop_outputs_of: list[str] = field(default_factory=list)
     _out_ctx_cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -140,11 +142,12 @@ class ExecState:
         tasks = [self.tasks[i] for i in self.dirty_tasks if i in self.tasks]
         tasks.sort(key=lambda t: t.seq)
         out = Changes(tasks, self.exec_dirty, self.actions_to_run, self.subworkflows_to_start,
-                      self.timers, self.cancel_actions_of)
+                      self.timers, self.cancel_actions_of, self.drop_outputs_of)
         self.dirty_tasks = set()
         self.exec_dirty = False
         self.actions_to_run = []
         self.subworkflows_to_start = []
         self.timers = []
         self.cancel_actions_of = []
+        self.drop_outputs_of = []
         return out

@@ -55,3 +55,17 @@ def check_input(spec: WorkflowSpec, given: dict) -> dict:
         kind = "ReverseWorkflowSpec" if spec.type == "reverse" else "DirectWorkflowSpec"
         raise ValueError(f"Invalid input [name={spec.name}, class={kind}, " + ", ".join(parts) + "]")
     return {p.name: given[p.name] if p.name in given else p.default for p in spec.input}
+
+
+def check_params(spec: WorkflowSpec, params: dict) -> None:
+    """ValueError when the execution parameters cannot start ``spec`` (a reverse
+    workflow needs ``task_name``, one of its tasks)."""
+    if spec.type != "reverse":
+        return
+    task_name = params.get("task_name")
+    if not task_name or task_name not in spec.tasks:
+        problem = ("the execution parameter 'task_name' is missing" if not task_name
+                   else f"workflow '{spec.name}' has no task '{task_name}'")
+        raise ValueError(f"Invalid task name [workflow={spec.name}, task_name={task_name}]: {problem}; "
+                         f"a reverse workflow runs the task named by 'task_name' "
+                         f"(one of: {', '.join(spec.tasks)}).")

@@ -152,6 +152,9 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             WE.c.task_execution_id.in_(cancel_of),
             WE.c.state.in_([states.RUNNING, states.PAUSED]))).fetchall()
         jobs.enqueue_many(conn, [(jobs.ENGINE, c.id, {"event": "cancel"}, 0.0) for c in children], now=now)
+    if changes.drop_outputs_of:
+        conn.execute(AE.update().where(AE.c.task_execution_id.in_(changes.drop_outputs_of))
+                     .values(output="{}"))
     _emit_events(conn, state, tasks, previous_state, now)
     values = dict(version=WE.c.version + 1, updated_at=now)
     if exec_dirty and states.is_completed(state.state) and state.task_execution_id:
