@@ -776,19 +776,24 @@ class Conductor:
 
     def _fail_workflow(self, info: str) -> None:
         s = self.s
-        s.state = states.ERROR
-        s.state_info = info
-        # As Mistral: the final context (what the last tasks published), then
-        # output-on-error, and the failure text as `result`.
-        output: dict = {k: v for k, v in self._final_context().items() if not k.startswith("__")}
+        # As Mistral: `{"result": <the failure>}` merged with the evaluated
+        # output-on-error, or with the final context (what the tasks that ended
+        # the branches published) when there is none. A key of either wins
+        # over `result`.
+        ctx = {k: v for k, v in self._final_context().items() if not k.startswith("__")}
+        extra: Any = None
         if s.spec.output_on_error is not None:
             try:
                 extra = dataflow.evaluate(s.spec.output_on_error, s, dataflow.view(s, self._final_context()))
-                if isinstance(extra, dict):
-                    output.update(extra)
             except expr.ExpressionError as e:
-                s.state_info = f"{info}\nFailed to evaluate output-on-error: {e}"
-        output["result"] = info
+                extra = None
+                info = (f"Failed to evaluate expression in output-on-error! (output-on-error: "
+                        f"'{s.spec.output_on_error}', exception: '{e}' Cause: '{info}'")
+                ctx = {}
+        output: dict = {"result": info}
+        output.update(extra if extra and isinstance(extra, dict) else ctx)
+        s.state = states.ERROR
+        s.state_info = info
         s.output = output
         s.exec_dirty = True
 

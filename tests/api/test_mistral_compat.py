@@ -137,3 +137,31 @@ def test_reverse_workflow_without_or_with_an_unknown_task_name_is_refused(mistra
     assert after == before
     ex = finished(mistral, mistral.executions.create(n["WF_REV"], task_name="b").id)
     assert ex.state == "SUCCESS"
+
+
+# ------------------------------------------------------------------ output-on-error
+
+def test_output_on_error_is_exactly_its_keys_plus_result(mistral):
+    """Mistral 23: {"result": <failure>} merged with the evaluated output-on-error;
+    the variables the tasks published do not leak in."""
+    n = define(mistral, """
+        version: '2.0'
+        WF_OOE:
+          output-on-error:
+            stage: <% $.stage %>
+          tasks:
+            prepare:
+              action: std.noop
+              publish:
+                stage: prepared
+                other: not in the output
+              on-success: deploy
+            deploy:
+              action: std.fail error_data="image not found"
+    """, "WF_OOE")
+    ex = finished(mistral, mistral.executions.create(n["WF_OOE"]).id)
+    assert ex.state == "ERROR"
+    out = output(mistral.executions.get(ex.id))
+    assert set(out) == {"result", "stage"}
+    assert out["stage"] == "prepared"
+    assert out["result"].startswith("Failure caused by error in tasks: deploy")
