@@ -152,17 +152,25 @@ def update_workflows(request: Request, data: bytes = Depends(raw_body)):
 
 
 def _find_workflow(conn, identifier: str, namespace: str):
-    row = conn.execute(sa.select(WD).where(sa.or_(WD.c.id == identifier, WD.c.name == identifier),
-                                           WD.c.namespace == namespace)).first()
+    # As Mistral: by id in any namespace, by name in the namespace given.
+    row = conn.execute(sa.select(WD).where(sa.or_(
+        WD.c.id == identifier, sa.and_(WD.c.name == identifier, WD.c.namespace == namespace)))).first()
     if row is None:
         raise ApiError(404, f"Workflow not found [workflow_identifier={identifier}, namespace={namespace}]")
     return row
 
 
+def _in_namespace(request: Request, table) -> list:
+    """``?namespace=ns1`` lists only what is in ns1 (none given: every namespace)."""
+    namespace = request.query_params.get("namespace")
+    return [table.c.namespace == namespace] if namespace else []
+
+
 @router.get("/v2/workflows")
 def list_workflows(request: Request):
     with _rt(request).db.read() as conn:
-        return list_response(request, conn, WD, "workflows", render.workflow)
+        return list_response(request, conn, WD, "workflows", render.workflow,
+                             base_where=_in_namespace(request, WD))
 
 
 @router.get("/v2/workflows/{identifier}")
@@ -247,7 +255,8 @@ def update_workbook(request: Request, data: bytes = Depends(raw_body)):
 @router.get("/v2/workbooks")
 def list_workbooks(request: Request):
     with _rt(request).db.read() as conn:
-        return list_response(request, conn, WB, "workbooks", render.workbook)
+        return list_response(request, conn, WB, "workbooks", render.workbook,
+                             base_where=_in_namespace(request, WB))
 
 
 def _find_workbook(conn, name: str, namespace: str):

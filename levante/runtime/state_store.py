@@ -195,7 +195,8 @@ def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now
     namespace = row_meta.get("workflow_namespace", "")
     params = dict(sub.params)
     state_info = None
-    wf = resolve_workflow(conn, sub.name, namespace)
+    # As Mistral: a sub-workflow is looked up in the parent's namespace, then in the global one.
+    wf = resolve_workflow(conn, sub.name, namespace, with_global=True)
     full_input = sub.input
     if wf is None:
         state_info = f"Workflow not found [workflow_identifier={sub.name}, namespace={namespace}]"

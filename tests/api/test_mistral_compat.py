@@ -6,6 +6,8 @@ Each test says what Mistral 23 does; Levante must do the same.
 from __future__ import annotations
 
 import json
+import textwrap
+import uuid
 
 from tests.api.helpers import api_error
 from tests.api.lang_helpers import actions_of, define, finished, output, settled, tasks_by_name
@@ -165,3 +167,106 @@ def test_output_on_error_is_exactly_its_keys_plus_result(mistral):
     assert set(out) == {"result", "stage"}
     assert out["stage"] == "prepared"
     assert out["result"].startswith("Failure caused by error in tasks: deploy")
+
+
+# ------------------------------------------------------------------ workbooks and namespaces
+
+def test_deleting_a_workbook_deletes_its_workflows_and_actions(mistral):
+    for namespace in ("", "wbns"):
+        name = f"wb_{uuid.uuid4().hex[:10]}"
+        mistral.workbooks.create(textwrap.dedent(f"""\
+            version: '2.0'
+            name: {name}
+            actions:
+              shout:
+                base: std.echo output=<% $.x %>
+                input: [x]
+            workflows:
+              main:
+                tasks:
+                  t:
+                    action: shout x=1
+            """), namespace=namespace)
+        assert f"{name}.main" in [w.name for w in mistral.workflows.list(namespace=namespace)]
+        mistral.workbooks.delete(name, namespace=namespace)
+        assert f"{name}.main" not in [w.name for w in mistral.workflows.list()]
+        assert f"{name}.shout" not in [a.name for a in mistral.actions.list()]
+        assert api_error(mistral.workflows.get, f"{name}.main", namespace=namespace).error_code == 404
+
+
+def test_namespaces_isolate_lists_lookups_and_starts(mistral):
+    """Mistral 23: `namespace=ns1` lists and finds only ns1's workflows (by
+    name; an id is found in any namespace); an execution starts a workflow of
+    its namespace only, and a sub-workflow is looked up in the parent's
+    namespace, then among the workflows of no namespace."""
+    tag = uuid.uuid4().hex[:8]
+    ns1, ns2 = f"ns1_{tag}", f"ns2_{tag}"
+    shared, child, glob = f"shared_{tag}", f"child_{tag}", f"glob_{tag}"
+
+    def doc(value: str) -> str:
+        return textwrap.dedent(f"""\
+            version: '2.0'
+            {shared}:
+              tasks:
+                t:
+                  workflow: {child}
+                  publish:
+                    got: <% task().result.said %>
+            {child}:
+              output:
+                said: {value}
+              tasks:
+                t:
+                  action: std.noop
+            """)
+
+    mistral.workflows.create(doc("from ns1"), namespace=ns1)
+    (in_ns2, _) = mistral.workflows.create(doc("from ns2"), namespace=ns2)
+    mistral.workflows.create(textwrap.dedent(f"""\
+        version: '2.0'
+        {glob}:
+          tasks:
+            t:
+              workflow: {child}
+        """))
+    assert sorted(w.name for w in mistral.workflows.list(namespace=ns1)) == sorted([shared, child])
+    assert {w.namespace for w in mistral.workflows.list(namespace=ns2)} == {ns2}
+    assert mistral.workflows.get(shared, namespace=ns2).id == in_ns2.id
+    assert mistral.workflows.get(in_ns2.id).namespace == ns2
+    assert api_error(mistral.workflows.get, shared).error_code == 404
+    assert api_error(mistral.workflows.get, glob, namespace=ns1).error_code == 404
+    assert api_error(mistral.executions.create, glob, namespace=ns1).error_code == 404
+
+    ex = finished(mistral, mistral.executions.create(shared, namespace=ns2).id)
+    assert ex.state == "SUCCESS", ex.state_info
+    assert output(ex) == {"got": "from ns2"}
+    # The child is not global: from the default namespace it cannot be found.
+    ex = finished(mistral, mistral.executions.create(glob).id)
+    assert ex.state == "ERROR"
+    assert f"Workflow not found [workflow_identifier={child}" in ex.state_info
+
+
+def test_sub_workflow_falls_back_to_the_global_namespace(mistral):
+    tag = uuid.uuid4().hex[:8]
+    ns, parent, child = f"ns_{tag}", f"parent_{tag}", f"child_{tag}"
+    mistral.workflows.create(textwrap.dedent(f"""\
+        version: '2.0'
+        {child}:
+          output:
+            said: global child
+          tasks:
+            t:
+              action: std.noop
+        """))
+    mistral.workflows.create(textwrap.dedent(f"""\
+        version: '2.0'
+        {parent}:
+          tasks:
+            t:
+              workflow: {child}
+              publish:
+                got: <% task().result.said %>
+        """), namespace=ns)
+    ex = finished(mistral, mistral.executions.create(parent, namespace=ns).id)
+    assert ex.state == "SUCCESS", ex.state_info
+    assert output(ex) == {"got": "global child"}
