@@ -53,8 +53,11 @@ def _interface(spec: WorkflowSpec) -> str:
 
 
 def _parse(fn, text: str, request: Request):
+    # As Mistral, a definition may name an action that does not exist yet (a
+    # plug-in or dynamic action added later): storing it does not check
+    # actions, running the task does. `.../validate` still reports them.
     try:
-        return fn(text, known_action=_known_action(request))
+        return fn(text)
     except lang.DSLError as e:
         raise ApiError(400, f"Invalid DSL: {e}", yaml_endpoint=True)
 

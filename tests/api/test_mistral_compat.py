@@ -270,3 +270,61 @@ def test_sub_workflow_falls_back_to_the_global_namespace(mistral):
     ex = finished(mistral, mistral.executions.create(parent, namespace=ns).id)
     assert ex.state == "SUCCESS", ex.state_info
     assert output(ex) == {"got": "global child"}
+
+
+# ------------------------------------------------------------------ actions that do not exist yet
+
+def test_workflow_may_name_an_action_created_later(mistral):
+    """Mistral 23 stores a workflow whatever actions it names; the task fails
+    when the action is still missing, and runs once it exists."""
+    tag = uuid.uuid4().hex[:8]
+    action = f"later_{tag}.greet"
+    n = define(mistral, f"""
+        version: '2.0'
+        WF_LATER:
+          tasks:
+            t:
+              action: {action} who=world
+              publish:
+                said: <% task().result %>
+    """, "WF_LATER")
+    ex = finished(mistral, mistral.executions.create(n["WF_LATER"]).id)
+    assert ex.state == "ERROR"
+    t = tasks_by_name(mistral, ex.id)["t"]
+    assert t.state == "ERROR"
+    assert t.state_info.startswith(f"Failed to find action [action_name={action}")
+
+    report = mistral.workflows.validate(mistral.workflows.get(n["WF_LATER"]).definition)
+    assert report["valid"] is False and f"Action '{action}' not found." in report["error"]
+
+    mistral.actions.create(textwrap.dedent(f"""\
+        version: '2.0'
+        {action}:
+          base: std.echo output="hello <% $.who %>"
+          input: [who]
+        """))
+    ex = finished(mistral, mistral.executions.create(n["WF_LATER"]).id)
+    assert ex.state == "SUCCESS", ex.state_info
+    assert output(ex) == {"said": "hello world"}
+
+
+def test_ad_hoc_action_and_workbook_may_name_missing_actions(mistral):
+    tag = uuid.uuid4().hex[:8]
+    mistral.actions.create(textwrap.dedent(f"""\
+        version: '2.0'
+        on_top_{tag}:
+          base: missing_{tag}.base
+        """))
+    wb = mistral.workbooks.create(textwrap.dedent(f"""\
+        version: '2.0'
+        name: wb_{tag}
+        workflows:
+          main:
+            tasks:
+              t:
+                action: on_top_{tag}
+        """))
+    assert wb.name == f"wb_{tag}"
+    ex = finished(mistral, mistral.executions.create(f"wb_{tag}.main").id)
+    assert ex.state == "ERROR"
+    assert f"Failed to find action [action_name=missing_{tag}.base" in ex.state_info
