@@ -5,6 +5,7 @@ functions raise one :class:`DSLErrors` holding all of them.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -27,12 +28,9 @@ from .spec import (
 )
 from .yamlsource import MappingNode, Node, ScalarNode, SequenceNode, Source, load
 
-__all__ = ["parse_workflows", "parse_workbook", "parse_actions", "DEFINITION_HEADER"]
+__all__ = ["parse_workflows", "parse_workbook", "parse_actions"]
 
 KnownAction = Callable[[str], bool] | None
-
-#: Text put before a workflow's (or action's) own lines in its ``definition``.
-DEFINITION_HEADER = "---\nversion: '2.0'\n\n"
 
 WORKFLOW_KEYS = (
     "type", "description", "tags", "input", "output", "output-on-error",
@@ -268,8 +266,13 @@ def _input_params(ctx: _Ctx, node: Node, what: str) -> tuple[InputParam, ...]:
     return tuple(params)
 
 
-def _definition(ctx: _Ctx, key_node: Node, value_node: Node) -> str:
-    """``DEFINITION_HEADER`` + the source lines of ``key: value`` (dedented)."""
+def _definition(ctx: _Ctx, key_node: Node, value_node: Node, version: Node | None = None) -> str:
+    """The source lines of ``key: value``, dedented, after the document's
+    ``version`` line when ``version`` (its key node) is given.
+
+    As in Mistral, a workflow of a workbook is shown without a version line;
+    a document holding one workflow keeps its whole text (see ``_top_level_doc``).
+    """
     src = ctx.src
     lines = src.lines
     start = key_node.start_mark.line
@@ -283,14 +286,23 @@ def _definition(ctx: _Ctx, key_node: Node, value_node: Node) -> str:
     if ok and end_mark.column > 0 and end_mark.line < len(lines):
         rest = lines[end_mark.line][end_mark.column:].strip()
         ok = rest == "" or rest.startswith("#")
+    header = ""
+    if ok and version is not None:
+        vline = version.start_mark.line
+        ok = lines[vline][:version.start_mark.column].strip() == "" and \
+            ctx.src.get(ctx.src.root, "version")[1].end_mark.line == vline
+        header = lines[vline][version.start_mark.column:] if ok else ""
+        if header and not header.endswith(("\n", "\r")):
+            header += "\n"
     if not ok:
         # flow style (several items on one line): re-serialise the data
         data = {ctx.v(key_node): ctx.v(value_node)}
+        if version is not None:
+            data = {"version": ctx.v(ctx.src.get(ctx.src.root, "version")[1]), **data}
         try:
-            body = yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True)
+            return yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True)
         except Exception:
-            body = ""
-        return DEFINITION_HEADER + body
+            return ""
     block = lines[start:end + 1]
     while block and not block[-1].strip():
         block.pop()
@@ -301,7 +313,7 @@ def _definition(ctx: _Ctx, key_node: Node, value_node: Node) -> str:
     text = "".join(out)
     if not text.endswith(("\n", "\r")):
         text += "\n"
-    return DEFINITION_HEADER + text
+    return header + text
 
 
 # --------------------------------------------------------------------------
@@ -787,19 +799,21 @@ def _top_level_doc(ctx: _Ctx, kind: str, parse_item) -> list:
     if root is None:
         return []
     _check_version(ctx, root)
+    items = [(k, body) for k, body in ctx.src.items(root) if ctx.v(k) != "version"]
+    version = ctx.src.get(root, "version")
     out = []
-    found = False
-    for k, body in ctx.src.items(root):
-        if ctx.v(k) == "version":
-            continue
-        found = True
+    for k, body in items:
         name = _name_of(ctx, k, kind)
         if name is None:
             continue
         item = parse_item(ctx, k, body, name, name, None)
         if item is not None:
-            out.append(item)
-    if not found:
+            # As Mistral: a document of one item is its definition, byte for byte;
+            # of several, each is its version line and its own lines.
+            definition = ctx.src.text if len(items) == 1 else \
+                _definition(ctx, k, body, version[0] if version else None)
+            out.append(dataclasses.replace(item, definition=definition))
+    if not items:
         ctx.err(f"No {kind.lower()}s found in the definition.", root)
     return out
 

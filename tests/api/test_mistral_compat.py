@@ -328,3 +328,30 @@ def test_ad_hoc_action_and_workbook_may_name_missing_actions(mistral):
     ex = finished(mistral, mistral.executions.create(f"wb_{tag}.main").id)
     assert ex.state == "ERROR"
     assert f"Failed to find action [action_name=missing_{tag}.base" in ex.state_info
+
+
+# ------------------------------------------------------------------ definitions as uploaded
+
+def test_definitions_come_back_byte_for_byte(mistral):
+    """Mistral 23 stores a one-workflow document, and a workbook, as sent."""
+    tag = uuid.uuid4().hex[:8]
+    wf_text = (f"---\nversion: '2.0'\n# a comment\n{tag}_wf:   # the workflow\n"
+               f"  tasks:\n\n    t:\n      action: std.noop\n\n")
+    mistral.workflows.create(wf_text)
+    assert mistral.workflows.get(f"{tag}_wf").definition == wf_text
+    updated = wf_text.replace("# a comment", "# changed")
+    mistral.workflows.update(updated)
+    assert mistral.workflows.get(f"{tag}_wf").definition == updated
+
+    wb_text = (f"version: \"2.0\"\nname: {tag}_wb\n\nworkflows:\n  main:\n    tasks:\n"
+               f"      t:\n        action: std.noop\n  other:\n    tasks:\n      u: {{}}\n")
+    mistral.workbooks.create(wb_text)
+    assert mistral.workbooks.get(f"{tag}_wb").definition == wb_text
+    # A workbook's workflow: its own lines, as Mistral shows them.
+    assert mistral.workflows.get(f"{tag}_wb.main").definition == (
+        "main:\n  tasks:\n    t:\n      action: std.noop\n")
+
+    two = (f"version: '2.0'\n\n{tag}_a:\n  tasks:\n    t: {{}}\n\n{tag}_b:\n  tasks:\n    u: {{}}\n")
+    mistral.workflows.create(two)
+    assert mistral.workflows.get(f"{tag}_b").definition == (
+        f"version: '2.0'\n{tag}_b:\n  tasks:\n    u: {{}}\n")

@@ -239,7 +239,7 @@ def test_action_and_input_errors():
         (5, "'action' of task 'a' must be a non-empty string."),
         (7, "Invalid 'action' of task 'b': Unterminated quoted string in 'std.echo output=\"x'"),
         (9, "Invalid 'action' of task 'c': missing action name in 'x=1'."),
-        (12, "'input' of task 'd' must be a mapping, got list."),
+        (12, "'input' of task 'd' must be a mapping or an expression, got list."),
         (13, "'publish' of task 'd' must be a mapping, got string."),
         (14, "'publish-on-error' of task 'd' must be a mapping, got number."),
         (16, "'workflow' of task 'e' must be a non-empty string."),
