@@ -18,6 +18,7 @@ from levante.api.listing import list_response
 from levante.lang.spec import ActionSpec, WorkflowSpec
 from levante.runtime import specs
 from levante.triggers.guard import check_workflow_deletable
+from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.store.schema import action_definitions as AD
 from levante.store.schema import environments as ENV
 from levante.store.schema import workbooks as WB
@@ -80,7 +81,7 @@ def _action_values(spec: ActionSpec, namespace: str, scope: str, wb: str | None)
 
 
 def _duplicate(kind: str, cols: str, name: str, namespace: str) -> ApiError:
-    return ApiError(409, f"Duplicate entry for {kind} [{cols}]: {name}, {namespace}, None",
+    return ApiError(409, f"Duplicate entry for {kind} [{cols}]: {name}, {namespace}, {DEFAULT_PROJECT}",
                     yaml_endpoint=True)
 
 
@@ -92,9 +93,10 @@ def _insert_all(conn, table, kind: str, items: list[tuple[str, dict]], namespace
                 table.c.name == name, table.c.namespace == namespace)).first():
             raise _duplicate(kind, "'name', 'namespace', 'project_id'", name, namespace)
     ids = []
-    for _, values in items:
+    for i, (_, values) in enumerate(items):
         ids.append(str(uuid.uuid4()))
-        conn.execute(table.insert().values(id=ids[-1], created_at=now, updated_at=None, **values))
+        conn.execute(table.insert().values(id=ids[-1], created_at=now + i * CREATION_TICK,
+                                           updated_at=None, **values))
     return [conn.execute(sa.select(table).where(table.c.id == i)).first() for i in ids]
 
 
@@ -195,11 +197,12 @@ def delete_workflow(identifier: str, request: Request):
 # ---------------------------------------------------------------- workbooks
 
 def _store_workbook(conn, wb, namespace: str, scope: str, now: float) -> None:
-    for spec in wb.workflows.values():
-        conn.execute(WD.insert().values(id=str(uuid.uuid4()), created_at=now, updated_at=None,
-                                        **_wf_values(spec, namespace, scope, wb.name)))
-    for spec in wb.actions.values():
-        conn.execute(AD.insert().values(id=str(uuid.uuid4()), created_at=now, updated_at=None,
+    for i, spec in enumerate(wb.workflows.values()):
+        conn.execute(WD.insert().values(id=str(uuid.uuid4()), created_at=now + i * CREATION_TICK,
+                                        updated_at=None, **_wf_values(spec, namespace, scope, wb.name)))
+    for i, spec in enumerate(wb.actions.values()):
+        conn.execute(AD.insert().values(id=str(uuid.uuid4()), created_at=now + i * CREATION_TICK,
+                                        updated_at=None,
                                         **dict(_action_values(spec, namespace, scope, wb.name),
                                                definition=wb.definition)))
 
@@ -385,7 +388,8 @@ def create_environment(request: Request, data: bytes = Depends(raw_body)):
     now = time.time()
     with _rt(request).db.tx() as conn:
         if conn.execute(sa.select(ENV.c.id).where(ENV.c.name == name)).first():
-            raise ApiError(409, f"Duplicate entry for Environment ['name', 'project_id']: {name}, None")
+            raise ApiError(409, f"Duplicate entry for Environment ['name', 'project_id']: {name}, "
+                                f"{DEFAULT_PROJECT}")
         eid = str(uuid.uuid4())
         conn.execute(ENV.insert().values(id=eid, name=name, description=body.get("description"),
                                          variables=_variables(body.get("variables")),

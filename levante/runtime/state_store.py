@@ -15,6 +15,7 @@ from levante.engine import states
 from levante.engine.model import NOT_LOADED, ExecState, TaskEx
 from levante.runtime import events, specs
 from levante.store import jobs
+from levante.store.schema import CREATION_TICK
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
 from levante.store.schema import workflow_executions as WE
@@ -109,7 +110,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
                           workflow_name=state.workflow_name, workflow_id=row_meta.get("workflow_id"),
                           workflow_namespace=row_meta.get("workflow_namespace", ""),
                           project_id=row_meta.get("project_id", "<default-project>"),
-                          type=t.type, seq=t.seq, created_at=now,
+                          type=t.type, seq=t.seq, created_at=now + len(new_rows) * CREATION_TICK,
                           started_at=now if t.state != states.WAITING else None)
             values.setdefault("result", None)
             new_rows.append(values)
@@ -132,13 +133,14 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             output=None, accepted=False, idx=a.index,
             params=_dumps({"timeout": a.timeout} if a.timeout else {}), description="",
             safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", "<default-project>"),
-            tags="[]", scope="private", created_at=now, updated_at=None) for a in actions])
+            tags="[]", scope="private", created_at=now + i * CREATION_TICK, updated_at=None)
+            for i, a in enumerate(actions)])
         jobs.enqueue_many(conn, [(jobs.ACTION, a.id, {}, 0.0) for a in actions], now=now)
     if changes.timers:
         jobs.enqueue_many(conn, [(jobs.ENGINE, state.id, tm.payload, tm.delay) for tm in changes.timers],
                           now=now)
-    for sub in changes.subworkflows:
-        start_child(conn, state, sub, row_meta, now)
+    for i, sub in enumerate(changes.subworkflows):
+        start_child(conn, state, sub, row_meta, now + i * CREATION_TICK)
     if cancel_of:
         ids = [r.id for r in conn.execute(sa.select(AE.c.id).where(
             AE.c.task_execution_id.in_(cancel_of), AE.c.state == states.RUNNING))]

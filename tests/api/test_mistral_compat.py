@@ -355,3 +355,53 @@ def test_definitions_come_back_byte_for_byte(mistral):
     mistral.workflows.create(two)
     assert mistral.workflows.get(f"{tag}_b").definition == (
         f"version: '2.0'\n{tag}_b:\n  tasks:\n    u: {{}}\n")
+
+
+# ------------------------------------------------------------------ creation order, duplicate names
+
+def test_lists_come_back_in_creation_order(mistral):
+    """Rows made in one request keep their order in lists sorted by created_at
+    (as the mistral CLI asks: newest first, then reversed for display)."""
+    tag = uuid.uuid4().hex[:8]
+    names = [f"{tag}_{c}" for c in "qwertyuiop"]
+    mistral.workflows.create("version: '2.0'\n" + "".join(
+        f"{n}:\n  tasks:\n    t:\n      action: std.noop\n" for n in names))
+    listed = [w.name for w in mistral.workflows.list(sort_keys="created_at", sort_dirs="asc")
+              if w.name.startswith(tag)]
+    assert listed == names
+    newest_first = [w.name for w in mistral.workflows.list(sort_keys="created_at", sort_dirs="desc")
+                    if w.name.startswith(tag)]
+    assert newest_first == names[::-1]
+
+    starts = [f"s{c}" for c in "zyxwvutsrq"]
+    n = define(mistral, "version: '2.0'\nWF_WIDE:\n  tasks:\n" + "".join(
+        f"    {s}:\n      action: std.noop\n" for s in starts), "WF_WIDE")
+    ex = finished(mistral, mistral.executions.create(n["WF_WIDE"]).id)
+    assert [t.name for t in mistral.tasks.list(ex.id)] == starts
+
+    n = define(mistral, """
+        version: '2.0'
+        WF_ITEMS:
+          tasks:
+            t:
+              with-items: i in <% range(12) %>
+              action: std.echo output=<% $.i %>
+    """, "WF_ITEMS")
+    ex = finished(mistral, mistral.executions.create(n["WF_ITEMS"]).id)
+    (t,) = mistral.tasks.list(ex.id)
+    inputs = [json.loads(a.input)["output"] for a in mistral.action_executions.list(t.id)]
+    assert inputs == list(range(12))
+
+
+def test_duplicate_names_name_the_project(mistral):
+    tag = uuid.uuid4().hex[:8]
+    text = f"version: '2.0'\n{tag}:\n  tasks:\n    t: {{}}\n"
+    mistral.workflows.create(text)
+    err = api_error(mistral.workflows.create, text)
+    assert err.error_code == 409
+    assert err.error_message == (f"Duplicate entry for WorkflowDefinition ['name', 'namespace', "
+                                 f"'project_id']: {tag}, , <default-project>")
+    mistral.environments.create(name=f"env_{tag}", variables={})
+    err = api_error(mistral.environments.create, name=f"env_{tag}", variables={})
+    assert err.error_code == 409
+    assert err.error_message.endswith(f": env_{tag}, <default-project>")
