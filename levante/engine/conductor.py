@@ -88,9 +88,12 @@ class Conductor:
         tspec = s.spec.tasks[task.name]
         if kind == "timeout":
             if task.state in (states.RUNNING, states.RUNNING_DELAYED) and "pending_outcome" not in task.runtime:
+                seconds = _num_text(payload.get('seconds'))
                 s.cancel_actions_of.append(task.id)
+                # As Mistral, the running action itself fails (a sub-workflow is cancelled).
+                s.fail_actions_of[task.id] = f"Action timed out [timeout(s)={seconds}]."
                 task.runtime["timed_out"] = True
-                info = f"Task timed out [timeout(s)={_num_text(payload.get('seconds'))}]."
+                info = f"Task timed out [timeout(s)={seconds}]."
                 task.runtime["failed_actions"] = []
                 task.state = states.RUNNING
                 self._on_outcome(task, tspec, False, None, info=info)

@@ -84,6 +84,8 @@ class Changes:
     timers: list
     cancel_actions_of: list
     drop_outputs_of: list = field(default_factory=list)   # task ids (keep-result: false)
+    # task id -> error: its running actions fail with it instead of being cancelled (timeout)
+    fail_actions_of: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -115,6 +117,7 @@ class ExecState:
     timers: list[Timer] = field(default_factory=list)
     cancel_actions_of: list[str] = field(default_factory=list)
     drop_outputs_of: list[str] = field(default_factory=list)
+    fail_actions_of: dict[str, str] = field(default_factory=dict)
     _out_ctx_cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -142,7 +145,7 @@ class ExecState:
         tasks = [self.tasks[i] for i in self.dirty_tasks if i in self.tasks]
         tasks.sort(key=lambda t: t.seq)
         out = Changes(tasks, self.exec_dirty, self.actions_to_run, self.subworkflows_to_start,
-                      self.timers, self.cancel_actions_of, self.drop_outputs_of)
+                      self.timers, self.cancel_actions_of, self.drop_outputs_of, self.fail_actions_of)
         self.dirty_tasks = set()
         self.exec_dirty = False
         self.actions_to_run = []
@@ -150,4 +153,5 @@ class ExecState:
         self.timers = []
         self.cancel_actions_of = []
         self.drop_outputs_of = []
+        self.fail_actions_of = {}
         return out

@@ -142,10 +142,17 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     for i, sub in enumerate(changes.subworkflows):
         start_child(conn, state, sub, row_meta, now + i * CREATION_TICK)
     if cancel_of:
-        ids = [r.id for r in conn.execute(sa.select(AE.c.id).where(
-            AE.c.task_execution_id.in_(cancel_of), AE.c.state == states.RUNNING))]
+        running = conn.execute(sa.select(AE.c.id, AE.c.task_execution_id).where(
+            AE.c.task_execution_id.in_(cancel_of), AE.c.state == states.RUNNING)).fetchall()
+        ids = [r.id for r in running]
+        failed = changes.fail_actions_of
+        for r in running:
+            if r.task_execution_id in failed:
+                msg = failed[r.task_execution_id]
+                conn.execute(AE.update().where(AE.c.id == r.id).values(
+                    state=states.ERROR, state_info=msg, output=_dumps({"result": msg}), updated_at=now))
         if ids:
-            conn.execute(AE.update().where(AE.c.id.in_(ids))
+            conn.execute(AE.update().where(AE.c.id.in_(ids), AE.c.state == states.RUNNING)
                          .values(state=states.CANCELLED, updated_at=now))
             conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key.in_(ids),
                                                   jobs.jobs.c.kind.in_((jobs.ACTION, jobs.TIMER))))

@@ -405,3 +405,27 @@ def test_duplicate_names_name_the_project(mistral):
     err = api_error(mistral.environments.create, name=f"env_{tag}", variables={})
     assert err.error_code == 409
     assert err.error_message.endswith(f": env_{tag}, <default-project>")
+
+
+# ------------------------------------------------------------------ timeout
+
+def test_timed_out_action_is_error_not_cancelled(mistral):
+    """Mistral 23: the task fails with 'Task timed out [timeout(s)=N].' and its
+    action execution ends in ERROR."""
+    n = define(mistral, """
+        version: '2.0'
+        WF_TO:
+          tasks:
+            slow:
+              action: std.sleep seconds=30
+              timeout: 1
+    """, "WF_TO")
+    ex = finished(mistral, mistral.executions.create(n["WF_TO"]).id)
+    assert ex.state == "ERROR"
+    slow = tasks_by_name(mistral, ex.id)["slow"]
+    assert slow.state_info == "Task timed out [timeout(s)=1]."
+    (a,) = actions_of(mistral, slow.id)
+    a = mistral.action_executions.get(a.id)
+    assert a.state == "ERROR"
+    assert a.state_info == "Action timed out [timeout(s)=1]."
+    assert json.loads(a.output) == {"result": "Action timed out [timeout(s)=1]."}
