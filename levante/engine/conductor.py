@@ -359,8 +359,19 @@ class Conductor:
     def _run_units(self, task: TaskEx, tspec: TaskSpec, only_items: list[int] | None = None) -> None:
         s = self.s
         if not tspec.action and not tspec.workflow:
-            # A task without an action succeeds at once (it may still publish).
-            self._on_outcome(task, tspec, True, None)
+            # As Mistral, a task without an action runs std.noop (once per item):
+            # recorded as done at once, it succeeds with a null result.
+            count = None
+            if tspec.with_items is not None:
+                try:
+                    count = len(expand(tspec.with_items, self._task_eval(task)))
+                except _EVAL_ERRORS as e:
+                    self._on_outcome(task, tspec, False, None, info=str(e))
+                    return
+            for i in range(1 if count is None else count):
+                s.done_actions.append(ActionRequest(id=self.new_id(), task_id=task.id, task_name=task.name,
+                                                    name="std.noop", input={}, index=i))
+            self._on_outcome(task, tspec, True, None if count is None else [None] * count)
             return
         if tspec.with_items is not None:
             ev = self._task_eval(task)

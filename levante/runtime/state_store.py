@@ -15,7 +15,7 @@ from levante.engine import states
 from levante.engine.model import NOT_LOADED, ExecState, TaskEx
 from levante.runtime import events, specs
 from levante.store import jobs
-from levante.store.schema import CREATION_TICK
+from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
 from levante.store.schema import workflow_executions as WE
@@ -136,6 +136,15 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             tags="[]", scope="private", created_at=now + i * CREATION_TICK, updated_at=None)
             for i, a in enumerate(actions)])
         jobs.enqueue_many(conn, [(jobs.ACTION, a.id, {}, 0.0) for a in actions], now=now)
+    if changes.done_actions:
+        conn.execute(AE.insert(), [dict(
+            id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
+            workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
+            task_name=a.task_name, state=states.SUCCESS, state_info=None, input=_dumps(a.input),
+            output=_dumps({"result": None}), accepted=True, idx=a.index, params="{}", description="",
+            safe_rerun=False, project_id=row_meta.get("project_id", DEFAULT_PROJECT),
+            tags="[]", scope="private", created_at=now + i * CREATION_TICK, updated_at=now)
+            for i, a in enumerate(changes.done_actions)])
     if changes.timers:
         jobs.enqueue_many(conn, [(jobs.ENGINE, state.id, tm.payload, tm.delay) for tm in changes.timers],
                           now=now)

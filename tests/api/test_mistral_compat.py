@@ -429,3 +429,33 @@ def test_timed_out_action_is_error_not_cancelled(mistral):
     assert a.state == "ERROR"
     assert a.state_info == "Action timed out [timeout(s)=1]."
     assert json.loads(a.output) == {"result": "Action timed out [timeout(s)=1]."}
+
+
+# ------------------------------------------------------------------ tasks without an action
+
+def test_task_without_action_records_a_std_noop_action_execution(mistral):
+    """Mistral 23 runs `std.noop` for a task that names no action (once per item)."""
+    n = define(mistral, """
+        version: '2.0'
+        WF_NOACT:
+          tasks:
+            plain:
+              publish:
+                x: 1
+              on-success: items
+            items:
+              with-items: i in [1, 2, 3]
+              publish:
+                got: <% task().result %>
+    """, "WF_NOACT")
+    ex = finished(mistral, mistral.executions.create(n["WF_NOACT"]).id)
+    assert ex.state == "SUCCESS", ex.state_info
+    assert output(ex) == {"x": 1, "got": [None, None, None]}
+    tasks = tasks_by_name(mistral, ex.id)
+    (a,) = actions_of(mistral, tasks["plain"].id)
+    a = mistral.action_executions.get(a.id)
+    assert (a.name, a.state, json.loads(a.output), json.loads(a.input)) == ("std.noop", "SUCCESS", {"result": None}, {})
+    assert json.loads(mistral.tasks.get(tasks["plain"].id).result) is None
+    items = actions_of(mistral, tasks["items"].id)
+    assert [x.name for x in items] == ["std.noop"] * 3
+    assert {x.state for x in items} == {"SUCCESS"}
