@@ -96,7 +96,8 @@ class Conductor:
                 info = f"Task timed out [timeout(s)={seconds}]."
                 task.runtime["failed_actions"] = []
                 task.state = states.RUNNING
-                self._on_outcome(task, tspec, False, None, info=info)
+                # No action ended: as Mistral, the result is the list of no results.
+                self._on_outcome(task, tspec, False, [], info=info)
         elif task.state != states.RUNNING_DELAYED or s.state != states.RUNNING:
             if task.state == states.RUNNING_DELAYED:
                 task.runtime["wake_on_resume"] = payload
@@ -290,6 +291,7 @@ class Conductor:
         if len(failed) > len(inbound) - self._join_needed(s.spec.tasks[name]):
             join.state = states.ERROR
             join.state_info = f"Failed by tasks: {failed}"
+            join.result = []        # as Mistral: the results of no action executions
             s.mark(join)
             self._process_transitions(join, s.spec.tasks[name])
 
@@ -545,6 +547,8 @@ class Conductor:
     def _complete_task(self, task: TaskEx, tspec: TaskSpec, ok: bool, result: Any,
                        info: str | None = None) -> None:
         s = self.s
+        if tspec.with_items is not None and result is None:
+            result = []     # no item ended: as Mistral, the list of no results
         if ok or tspec.with_items is not None:
             task.result = result
         else:
@@ -671,8 +675,10 @@ class Conductor:
                 msg = dataflow.evaluate(msg, s, data, task)
             except expr.ExpressionError as e:
                 msg = str(e)
+            if not isinstance(msg, str):
+                msg = _as_text(msg)
         if tr.target == "succeed":
-            self._succeed_workflow()
+            self._succeed_workflow(msg)
         elif tr.target == "fail":
             self._fail_workflow(msg or f"Failed by 'fail' command in task '{task.name}'.")
         elif tr.target == "pause":
@@ -737,6 +743,7 @@ class Conductor:
                 return
         for t in waiting:   # nothing left that could ever satisfy these joins
             t.state = states.ERROR
+            t.result = []
             t.state_info = (f"Failed to satisfy join: task '{t.name}' received "
                             f"{len(t.runtime.get('arrivals', []))} of {self._join_needed(s.spec.tasks[t.name])} "
                             "inbound transitions.")
@@ -772,7 +779,7 @@ class Conductor:
                 ctx = dataflow.merge_dicts(ctx, dataflow.out_context(s, t))
         return ctx
 
-    def _succeed_workflow(self) -> None:
+    def _succeed_workflow(self, info: str | None = None) -> None:
         s = self.s
         ctx = self._final_context()
         if s.spec.output is not None:
@@ -784,7 +791,7 @@ class Conductor:
         else:
             output = {k: v for k, v in ctx.items() if not k.startswith("__")}
         s.state = states.SUCCESS
-        s.state_info = None
+        s.state_info = info
         s.output = output
         s.exec_dirty = True
 

@@ -56,6 +56,7 @@ def test_succeed_and_pause_commands_with_quoted_messages(mistral):
     """, "WF_OK", "WF_PAUSE")
     ex = finished(mistral, mistral.executions.create(n["WF_OK"]).id)
     assert ex.state == "SUCCESS"
+    assert ex.state_info == "it failed, and that is fine"
     ex = settled(mistral, mistral.executions.create(n["WF_PAUSE"]).id)
     assert ex.state == "PAUSED"
     assert ex.state_info == "waiting for the operator's go, then resume"
@@ -422,8 +423,9 @@ def test_timed_out_action_is_error_not_cancelled(mistral):
     """, "WF_TO")
     ex = finished(mistral, mistral.executions.create(n["WF_TO"]).id)
     assert ex.state == "ERROR"
-    slow = tasks_by_name(mistral, ex.id)["slow"]
+    slow = mistral.tasks.get(tasks_by_name(mistral, ex.id)["slow"].id)
     assert slow.state_info == "Task timed out [timeout(s)=1]."
+    assert json.loads(slow.result) == []        # no action ended
     (a,) = actions_of(mistral, slow.id)
     a = mistral.action_executions.get(a.id)
     assert a.state == "ERROR"

@@ -41,6 +41,7 @@ w:
 """)).start()
     s = h.run_all()
     assert s.state == states.SUCCESS
+    assert s.state_info == "handled it, all good"      # as Mistral
 
 
 def test_pause_with_message_in_parentheses_then_resume_goes_on():
