@@ -244,8 +244,19 @@ class Conductor:
         was_paused = s.state == states.PAUSED
         self._reopen(task, states.SKIPPED)
         task.state_info = "Task was skipped."
+        tspec = s.spec.tasks[task.name]
+        result = s.result_of(task)
+        data = dataflow.view(s, dataflow.in_context(s, task),
+                             {"__task_execution": {"id": task.id, "name": task.name}})
+        try:
+            # As Mistral: publish-on-skip, with on-skip's and on-complete's publish.
+            self._publish(task, tspec, tspec.on_skip, tspec.publish_on_skip, result, data)
+        except expr.ExpressionError as e:
+            task.state = states.ERROR
+            task.state_info = f"Failed to publish variables of task '{task.name}': {e}"
+        s._out_ctx_cache.pop(task.id, None)
         s.mark(task)
-        self._after(task, s.spec.tasks[task.name])
+        self._after(task, tspec)
         if was_paused:
             self._continue()
         self._check_completion()
@@ -347,7 +358,7 @@ class Conductor:
             wait = 0.0 if task.runtime.get("waited_before") else policies.number(tspec.wait_before, ev, "wait-before")
             timeout = policies.number(tspec.timeout, ev, "timeout")
         except _EVAL_ERRORS as e:
-            self._complete_task(task, tspec, False, None, info=str(e))
+            self._complete_task(task, tspec, False, [], info=str(e))
             return
         if wait > 0:
             task.state = states.RUNNING_DELAYED
@@ -433,7 +444,7 @@ class Conductor:
         try:
             self._request(self._unit(task, tspec, data, index))
         except _EVAL_ERRORS as e:
-            self._on_outcome(task, tspec, False, None, info=str(e))
+            self._on_outcome(task, tspec, False, [], info=str(e))
             return False
         return True
 
@@ -559,22 +570,9 @@ class Conductor:
         task.state = states.SUCCESS if ok else states.ERROR
         task.state_info = None if ok else info
         try:
-            # Mistral's precedence: on-complete over the task's own publish over
-            # the outcome clause's (on-success / on-error) publish.
             outcome = tspec.on_success if ok else tspec.on_error
             own = tspec.publish if ok or task.runtime.pop("failed_by_policy", False) else tspec.publish_on_error
-            published: Any = {}
-            for part in ((outcome.publish if outcome else None), own,
-                         (tspec.on_complete.publish if tspec.on_complete else None)):
-                if part:
-                    value = dataflow.evaluate(part, s, data, task, result) or {}
-                    published = dataflow.merge_dicts(published, value) if isinstance(value, dict) else value
-            for clause in (outcome, tspec.on_complete):
-                if clause and clause.publish_global:
-                    s.published_global.update(
-                        dataflow.evaluate(clause.publish_global, s, data, task, result) or {})
-                    s.exec_dirty = True
-            task.published = published if isinstance(published, dict) else {"published": published}
+            self._publish(task, tspec, outcome, own, result, data)
         except expr.ExpressionError as e:
             ok = False
             info = f"Failed to publish variables of task '{task.name}': {e}"
@@ -595,6 +593,29 @@ class Conductor:
         s.mark(task)
         if s.state == states.RUNNING:
             self._after(task, tspec)
+
+    def _publish(self, task: TaskEx, tspec: TaskSpec, outcome: OnClause | None, own: dict,
+                 result: Any, data: dict) -> None:
+        """Set the task's published variables (raises ExpressionError).
+
+        Mistral's precedence: on-complete over the task's own publish over the
+        outcome clause's (on-success / on-error / on-skip) publish. With none of
+        them, what the task published before stays."""
+        s = self.s
+        parts = [(outcome.publish if outcome else None), own,
+                 (tspec.on_complete.publish if tspec.on_complete else None)]
+        globals_ = [c for c in (outcome, tspec.on_complete) if c and c.publish_global]
+        if not any(parts) and not globals_ and task.state == states.SKIPPED:
+            return
+        published: Any = {}
+        for part in parts:
+            if part:
+                value = dataflow.evaluate(part, s, data, task, result) or {}
+                published = dataflow.merge_dicts(published, value) if isinstance(value, dict) else value
+        for clause in globals_:
+            s.published_global.update(dataflow.evaluate(clause.publish_global, s, data, task, result) or {})
+            s.exec_dirty = True
+        task.published = published if isinstance(published, dict) else {"published": published}
 
     def _after(self, task: TaskEx, tspec: TaskSpec) -> None:
         """What a completed task leads to."""

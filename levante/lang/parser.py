@@ -44,7 +44,7 @@ POLICY_KEYS = (
     "concurrency", "fail-on", "safe-rerun", "keep-result", "target",
 )
 COMMON_TASK_KEYS = (
-    "action", "workflow", "input", "publish", "publish-on-error", "with-items",
+    "action", "workflow", "input", "publish", "publish-on-error", "publish-on-skip", "with-items",
     "description", "tags",
 ) + POLICY_KEYS
 DIRECT_TASK_KEYS = CLAUSE_KEYS + ("join",)
@@ -612,7 +612,7 @@ def _task_attrs(ctx: _Ctx, body: MappingNode, task_names: set, wf_type: str, own
                 input_node = node
             else:
                 ctx.err(f"{what} must be a mapping or an expression, got {_type_name(v)}.", node)
-        elif key in ("publish", "publish-on-error"):
+        elif key in ("publish", "publish-on-error", "publish-on-skip"):
             attrs[_attr(key)] = _mapping(ctx, node, what)
         elif key in CLAUSE_KEYS:
             attrs[_attr(key)] = _clause(ctx, node, task_names, what)

@@ -93,6 +93,7 @@ class TaskSpec:
                                                 # or one expression giving it
     publish: dict = field(default_factory=dict)
     publish_on_error: dict = field(default_factory=dict)
+    publish_on_skip: dict = field(default_factory=dict)
     on_success: OnClause | None = None
     on_error: OnClause | None = None
     on_complete: OnClause | None = None

@@ -9,6 +9,8 @@ import json
 import textwrap
 import uuid
 
+import httpx
+
 from tests.api.helpers import api_error
 from tests.api.lang_helpers import actions_of, define, finished, output, settled, tasks_by_name
 
@@ -461,3 +463,69 @@ def test_task_without_action_records_a_std_noop_action_execution(mistral):
     items = actions_of(mistral, tasks["items"].id)
     assert [x.name for x in items] == ["std.noop"] * 3
     assert {x.state for x in items} == {"SUCCESS"}
+
+
+# ------------------------------------------------------------------ skipping
+
+def test_publish_on_skip(mistral, server):
+    """Checked on Mistral 23: skipping publishes publish-on-skip merged with
+    on-skip's and on-complete's publish (on-complete > own > on-skip)."""
+    n = define(mistral, """
+        version: '2.0'
+        WF_SKIP:
+          tasks:
+            a:
+              action: std.fail
+              publish-on-error:
+                why: failed
+              publish-on-skip:
+                x: own
+                y: own
+                st: <% task().state %>
+              on-skip:
+                publish:
+                  branch:
+                    x: clause
+                    z: clause
+                next: b
+              on-complete:
+                publish:
+                  branch:
+                    y: complete
+            b:
+              action: std.echo output=<% $.x %>
+              publish:
+                seen: <% task().result %>
+    """, "WF_SKIP")
+    ex = finished(mistral, mistral.executions.create(n["WF_SKIP"]).id)
+    assert ex.state == "ERROR"
+    a = tasks_by_name(mistral, ex.id)["a"]
+    assert json.loads(mistral.tasks.get(a.id).published) == {"why": "failed", "y": "complete"}
+    resp = httpx.put(f"{server.url}/tasks/{a.id}", json={"state": "SKIPPED"}, timeout=10)
+    assert resp.status_code == 200, resp.text
+    ex = finished(mistral, ex.id)
+    assert ex.state == "SUCCESS", ex.state_info
+    assert output(ex) == {"x": "own", "z": "clause", "y": "complete", "st": "SKIPPED", "seen": "own"}
+    assert json.loads(mistral.tasks.get(a.id).published) == {
+        "x": "own", "z": "clause", "y": "complete", "st": "SKIPPED"}
+
+
+def test_task_failing_before_its_action_has_an_empty_result(mistral):
+    """Mistral 23: the result of a task none of whose actions ended is []."""
+    n = define(mistral, """
+        version: '2.0'
+        WF_EARLY:
+          tasks:
+            t:
+              action: std.echo output=<% $.missing %>
+              publish-on-error:
+                seen: <% task().result %>
+              on-error: h
+            h:
+              action: std.noop
+    """, "WF_EARLY")
+    ex = finished(mistral, mistral.executions.create(n["WF_EARLY"]).id)
+    t = mistral.tasks.get(tasks_by_name(mistral, ex.id)["t"].id)
+    assert t.state == "ERROR" and "missing" in t.state_info
+    assert json.loads(t.result) == []
+    assert json.loads(t.published) == {"seen": []}
