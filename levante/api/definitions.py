@@ -213,7 +213,7 @@ def _check_free_names(conn, wb, namespace: str) -> None:
             raise _duplicate("WorkflowDefinition", "'name', 'namespace', 'project_id'", name, namespace)
     for name in wb.actions:
         if conn.execute(sa.select(AD.c.id).where(AD.c.name == name, AD.c.namespace == namespace)).first():
-            raise _duplicate("ActionDefinition", "'name', 'namespace', 'project_id'", name, namespace)
+            raise _duplicate("Action", "'name', 'namespace', 'project_id'", name, namespace)
 
 
 @router.post("/v2/workbooks", status_code=201)
@@ -225,7 +225,7 @@ def create_workbook(request: Request, data: bytes = Depends(raw_body)):
     now = time.time()
     with _rt(request).db.tx() as conn:
         if conn.execute(sa.select(WB.c.id).where(WB.c.name == wb.name, WB.c.namespace == namespace)).first():
-            raise _duplicate("Workbook", "'name', 'namespace', 'project_id'", wb.name, namespace)
+            raise _duplicate("WorkbookDefinition", "'name', 'namespace', 'project_id'", wb.name, namespace)
         _check_free_names(conn, wb, namespace)
         wid = str(uuid.uuid4())
         conn.execute(WB.insert().values(id=wid, name=wb.name, namespace=namespace, definition=text,
@@ -333,7 +333,7 @@ def create_actions(request: Request, data: bytes = Depends(raw_body)):
     rt = _rt(request)
     items = [(a.name, dict(_action_values(a, namespace, scope, None), definition=text)) for a in parsed]
     with rt.db.tx() as conn:
-        rows = _insert_all(conn, AD, "ActionDefinition", items, namespace, time.time(),
+        rows = _insert_all(conn, AD, "Action", items, namespace, time.time(),
                            taken=lambda n: rt.registry.get(n) is not None)
     return _yaml_json({"actions": [render.action_definition(r) for r in rows]}, 201)
 

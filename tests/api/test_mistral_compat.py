@@ -404,6 +404,16 @@ def test_duplicate_names_name_the_project(mistral):
     assert err.error_code == 409
     assert err.error_message == (f"Duplicate entry for WorkflowDefinition ['name', 'namespace', "
                                  f"'project_id']: {tag}, , <default-project>")
+    # Mistral's entity names, with the project the lists show (Mistral itself says None).
+    wb = f"version: '2.0'\nname: wb_{tag}\nworkflows:\n  w:\n    tasks:\n      x: {{}}\n"
+    ac = f"version: '2.0'\nac_{tag}:\n  base: std.noop\n"
+    for manager, doc, message in (
+            (mistral.workbooks, wb, f"WorkbookDefinition ['name', 'namespace', 'project_id']: wb_{tag}, "),
+            (mistral.actions, ac, f"Action ['name', 'namespace', 'project_id']: ac_{tag}, ")):
+        manager.create(doc)
+        err = api_error(manager.create, doc)
+        assert err.error_code == 409
+        assert err.error_message == f"Duplicate entry for {message}, <default-project>"
     mistral.environments.create(name=f"env_{tag}", variables={})
     err = api_error(mistral.environments.create, name=f"env_{tag}", variables={})
     assert err.error_code == 409
