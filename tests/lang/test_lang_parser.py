@@ -653,3 +653,47 @@ def test_large_workflow_parses_quickly():
     assert time.perf_counter() - start < 1.0
     assert len(wf.tasks) == n
     assert [t.name for t in wf.start_tasks()] == ["t0"]
+
+
+def test_engine_commands_in_parentheses_with_conditions():
+    a = one("""
+        version: '2.0'
+        wf:
+          tasks:
+            a:
+              on-error:
+                - fail(msg='custom failure message'): <% $.fatal %>
+                - pause(msg="a, b = c")
+              on-complete:
+                - succeed(msg=<% $.why %>)
+                - noop
+        """).tasks["a"]
+    assert a.on_error.next == (
+        Transition("fail", "<% $.fatal %>", {"msg": "custom failure message"}),
+        Transition("pause", None, {"msg": "a, b = c"}))
+    assert a.on_complete.next == (Transition("succeed", None, {"msg": "<% $.why %>"}), Transition("noop"))
+
+
+def test_task_named_like_a_command_is_a_task():
+    wf = one("""
+        version: '2.0'
+        wf:
+          tasks:
+            a:
+              on-error: fail
+            fail:
+              action: std.noop
+        """)
+    assert list(wf.tasks) == ["a", "fail"]
+    assert wf.tasks["a"].on_error.next == (Transition("fail"),)
+    assert [t.name for t in wf.start_tasks()] == ["a"]
+    with pytest.raises(DSLErrors) as ei:
+        wfs("""
+            version: '2.0'
+            wf:
+              tasks:
+                a:
+                  on-error: fail msg="x"
+                fail: {}
+            """)
+    assert "(a task has that name)" in ei.value.errors[0].message
