@@ -539,3 +539,28 @@ def test_task_failing_before_its_action_has_an_empty_result(mistral):
     assert t.state == "ERROR" and "missing" in t.state_info
     assert json.loads(t.result) == []
     assert json.loads(t.published) == {"seen": []}
+
+
+def test_ad_hoc_actions_are_found_in_the_namespace_then_the_default_one(mistral):
+    """As Mistral's lookup: the workflow's namespace first, then the default one."""
+    tag = uuid.uuid4().hex[:8]
+    ns = f"ns_{tag}"
+    mistral.actions.create(f"version: '2.0'\nshared_{tag}:\n  base: std.echo output=global\n")
+    mistral.actions.create(f"version: '2.0'\nmine_{tag}:\n  base: std.echo output=global\n")
+    mistral.actions.create(f"version: '2.0'\nmine_{tag}:\n  base: std.echo output=ns\n", namespace=ns)
+    mistral.workflows.create(textwrap.dedent(f"""\
+        version: '2.0'
+        wf_{tag}:
+          tasks:
+            a:
+              action: shared_{tag}
+              publish:
+                a: <% task().result %>
+            b:
+              action: mine_{tag}
+              publish:
+                b: <% task().result %>
+        """), namespace=ns)
+    ex = finished(mistral, mistral.executions.create(f"wf_{tag}", namespace=ns).id)
+    assert ex.state == "SUCCESS", ex.state_info
+    assert output(ex) == {"a": "global", "b": "ns"}
