@@ -56,3 +56,21 @@ def test_timed_out_task_has_an_empty_list():
     assert h.task("t").state == states.ERROR
     assert h.task("t").state_info == "Task timed out [timeout(s)=1]."
     assert h.task("t").result == []
+
+
+def test_task_without_action_records_std_noop_per_item():
+    h = Harness(wf("""
+w:
+  tasks:
+    plain:
+      on-success: items
+    items:
+      with-items: i in [1, 2, 3]
+""")).start()
+    s = h.run_all()
+    assert s.state == states.SUCCESS
+    assert h.pending == [] and h.ran == []          # nothing for an executor to run
+    assert [(a.task_name, a.name, a.index) for a in h.done] == [
+        ("plain", "std.noop", 0), ("items", "std.noop", 0), ("items", "std.noop", 1), ("items", "std.noop", 2)]
+    assert h.task("plain").result is None
+    assert h.task("items").result == [None, None, None]
