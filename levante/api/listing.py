@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from urllib.parse import urlencode
@@ -135,8 +136,11 @@ def _sql(table: sa.Table, cond: Condition, constant: dict[str, Any]):
         # Dates are shown to the second: equal means within that second.
         inside = sa.and_(col >= v, col < v + 1)
         return inside if cond.op == "eq" else sa.not_(inside)
-    return {"eq": col == v, "neq": col != v, "gt": col > v, "gte": col >= v,
-            "lt": col < v, "lte": col <= v}[cond.op]
+    if isinstance(col.type, sa.Boolean) and cond.op not in ("eq", "neq"):
+        raise ApiError(400, f"Filter {cond.field} is true or false: only eq and neq apply")
+    compare = {"eq": operator.eq, "neq": operator.ne, "gt": operator.gt, "gte": operator.ge,
+               "lt": operator.lt, "lte": operator.le}[cond.op]
+    return compare(col, v)
 
 
 def list_response(request: Request, conn: sa.Connection, table: sa.Table, collection: str,
@@ -215,7 +219,7 @@ def _matches_value(actual: Any, cond: Condition) -> bool:
         return have != want
     if have is None:
         return False
-    return {"gt": have > want, "gte": have >= want, "lt": have < want, "lte": have <= want}[cond.op]
+    return {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}[cond.op](have, want)
 
 
 def list_items(request: Request, items: list[dict], collection: str, default_sort: str = "name",
