@@ -468,18 +468,27 @@ def get_action_execution(action_id: str, request: Request):
         return _only_fields(request, render.action_execution(_get_action(conn, action_id)))
 
 
+def _action_output(body: dict):
+    """The ``output`` of an action execution update, as Mistral takes it: a JSON
+    object, or JSON text of one; nothing (or an empty value) is ``{}``."""
+    output = body.get("output")
+    if isinstance(output, str) and output:
+        try:
+            output = json.loads(output)
+        except ValueError as e:
+            raise ApiError(400, f"Invalid input for field/attribute action_ex. Value: '{body}'. {e}")
+    if not output:
+        return {} if "output" in body else None
+    if not isinstance(output, dict):
+        raise ApiError(400, f"JsonType field value must be a dictionary [actual={output}]")
+    return output
+
+
 @router.put("/v2/action_executions/{action_id}")
 def update_action_execution(action_id: str, request: Request, data: bytes = Depends(raw_body)):
     body = json_object(data)
     rt = _rt(request)
-    output = body.get("output")
-    if isinstance(output, str):
-        # Mistral's output field is JSON: a text that is not JSON is refused.
-        try:
-            output = json.loads(output)
-        except ValueError as e:
-            raise ApiError(400, f"Invalid input for field/attribute output. Value: '{output[:200]}'. "
-                                f"The output must be JSON text: {e}")
+    output = _action_output(body)
     state = body.get("state")
     if not state:
         raise ApiError(400, "Action execution state must be provided [state]")

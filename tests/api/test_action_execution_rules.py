@@ -79,15 +79,30 @@ def test_run_action_refusals_with_the_cli(server):
 
 # ---------------------------------------------------------------- PUT /v2/action_executions/{id}
 
-def test_update_with_output_that_is_not_json_is_400(mistral, server):
+def test_update_output_must_be_a_json_object(mistral, server):
     ae = mistral.action_executions.create("std.async_noop", {})
     err = api_error(mistral.action_executions.update, ae.id, state="SUCCESS", output="not json")
     assert err.error_code == 400
-    assert "Invalid input for field/attribute output" in err.error_message
+    assert err.error_message == ("Invalid input for field/attribute action_ex. Value: "
+                                 "'{'state': 'SUCCESS', 'output': 'not json'}'. "
+                                 "Expecting value: line 1 column 1 (char 0)")
+    # JSON, but not an object (Mistral's output field is a JSON object)
+    err = api_error(mistral.action_executions.update, ae.id, state="SUCCESS", output='"late"')
+    assert err.error_code == 400
+    assert err.error_message == "JsonType field value must be a dictionary [actual=late]"
+    assert api_error(mistral.action_executions.update, ae.id, state="SUCCESS",
+                     output=[1, 2]).error_code == 400
     assert mistral.action_executions.get(ae.id).state == "RUNNING"
-    # JSON text is taken
-    mistral.action_executions.update(ae.id, state="SUCCESS", output='"fine"')
-    assert as_json(mistral.action_executions.get(ae.id).output) == {"result": "fine"}
+    # an object, or JSON text of one, is taken
+    mistral.action_executions.update(ae.id, state="SUCCESS", output='{"fine": true}')
+    assert as_json(mistral.action_executions.get(ae.id).output) == {"result": {"fine": True}}
+
+
+def test_update_to_error_without_output(mistral, server):
+    ae = mistral.action_executions.create("std.async_noop", {})
+    r = httpx.put(f"{server.url}/action_executions/{ae.id}", json={"state": "ERROR", "output": {}})
+    assert r.status_code == 200, r.text
+    assert as_json(mistral.action_executions.get(ae.id).output) == {"result": "Unknown error"}
 
 
 def test_update_with_an_unknown_state_is_400(mistral):
