@@ -162,8 +162,7 @@ def _find_workflow(conn, identifier: str, namespace: str):
 @router.get("/v2/workflows")
 def list_workflows(request: Request):
     with _rt(request).db.read() as conn:
-        return list_response(request, conn, WD, "workflows", render.workflow,
-                             constant={"is_system": False})
+        return list_response(request, conn, WD, "workflows", render.workflow)
 
 
 @router.get("/v2/workflows/{identifier}")
@@ -248,8 +247,7 @@ def update_workbook(request: Request, data: bytes = Depends(raw_body)):
 @router.get("/v2/workbooks")
 def list_workbooks(request: Request):
     with _rt(request).db.read() as conn:
-        return list_response(request, conn, WB, "workbooks", render.workbook,
-                             constant={"is_system": False})
+        return list_response(request, conn, WB, "workbooks", render.workbook)
 
 
 def _find_workbook(conn, name: str, namespace: str):

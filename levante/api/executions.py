@@ -175,9 +175,11 @@ def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_b
     with rt.db.read() as conn:
         item = render.execution(_get_execution(conn, exec_id))
     item.pop("published_global", None)
-    if description and not env:
-        # Mistral 23 answers a description change without these three (seen on the peer).
-        for k in ("params", "input", "output"):
+    if not state:
+        # As the Mistral 23 peer answers: without a state change, no input or
+        # output, and the params only when the env changed.
+        dropped = ("input", "output") if env else ("params", "input", "output")
+        for k in dropped:
             item.pop(k, None)
     return item
 

@@ -5,7 +5,8 @@ A filter is ``field=value`` or ``field=OP:value`` with OP one of ``eq``,
 ``neq``, ``gt``, ``gte``, ``lt``, ``lte``, ``in``, ``nin`` (comma-separated
 lists) and ``has`` (substring); ``tags=a,b`` keeps what carries all the tags;
 ``nulls=f1,f2`` keeps what has no value in those fields. Timestamps are
-compared as dates (``created_at=gte:2020-01-01``). One parser
+compared as dates (``created_at=gte:2020-01-01``); ``is_system`` on
+``/v2/actions``. An unknown filter is a 400, as in Mistral. One parser
 (:func:`parse_filters`) serves every list endpoint; its conditions become SQL
 (:func:`list_response`) or a test on rendered items (:func:`list_items`, for
 collections that are not one table, like ``/v2/actions``).
@@ -30,7 +31,7 @@ MAX_LIMIT = 1000
 RESERVED = {"limit", "marker", "sort_keys", "sort_dirs", "fields", "include_output", "nulls",
             "all_projects", "force", "project_id_filter"}
 # Parameters Mistral's clients may send to endpoints without such a field: no filter there.
-SOFT = {"namespace", "scope", "is_system"}
+SOFT = {"namespace", "scope"}
 OPS = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "has")
 NULL = object()     # the value of a ``nulls=`` condition
 
@@ -52,7 +53,7 @@ def parse_filters(request: Request, fields: Iterable[str], nullable: Iterable[st
         if key not in known:
             if key in SOFT:
                 continue
-            raise ApiError(400, f"Unknown filter: {key}. Filters: {', '.join(sorted(known))}")
+            raise ApiError(400, f'Unknown argument: "{key}"')
         op, value = "eq", raw
         head, sep, rest = raw.partition(":")
         if sep and head in OPS:
@@ -105,9 +106,7 @@ def _whole_second(value: str) -> bool:
 
 # ---------------------------------------------------------------- SQL
 
-def _sql(table: sa.Table, cond: Condition, constant: dict[str, Any]):
-    if cond.field in constant:      # a field every row has with the same value (is_system)
-        return sa.true() if _matches_value(constant[cond.field], cond) else sa.false()
+def _sql(table: sa.Table, cond: Condition):
     col = table.c[cond.field]
     if cond.value is NULL:
         return col.is_(None)
@@ -146,18 +145,14 @@ def _sql(table: sa.Table, cond: Condition, constant: dict[str, Any]):
 def list_response(request: Request, conn: sa.Connection, table: sa.Table, collection: str,
                   render: Callable[[Any], dict], base_where: list | None = None,
                   drop: tuple[str, ...] = (), default_sort: str = "created_at",
-                  default_dir: str = "asc", columns: list | None = None,
-                  constant: dict[str, Any] | None = None) -> dict:
-    """One page of ``table``'s rows, filtered, sorted and paged as the request asks.
-    ``constant`` names fields that are not columns but have one value on every row."""
-    constant = constant or {}
+                  default_dir: str = "asc", columns: list | None = None) -> dict:
+    """One page of ``table``'s rows, filtered, sorted and paged as the request asks."""
     limit = _limit(request)
     sort_keys, sort_dirs = _sort(request, set(table.c.keys()), default_sort, default_dir)
 
     where = list(base_where or [])
-    conds = parse_filters(request, list(table.c.keys()) + list(constant),
-                          [c.name for c in table.c if c.nullable])
-    where += [_sql(table, c, constant) for c in conds]
+    conds = parse_filters(request, table.c.keys(), [c.name for c in table.c if c.nullable])
+    where += [_sql(table, c) for c in conds]
 
     marker = request.query_params.get("marker")
     if marker:
