@@ -52,6 +52,9 @@ class Settings:
     http_default_timeout: float = 60.0
     # Largest std.http response body, in bytes; 0: no limit.
     http_max_response_size: int = 5 * 1024 * 1024
+    # DELETE /v2/action_executions/{id} is refused (403) unless this is true
+    # (Mistral's [api] allow_action_execution_deletion, default false).
+    allow_action_execution_deletion: bool = False
 
     def http_denied_networks(self) -> tuple:
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.http_denied_cidrs)
@@ -80,10 +83,23 @@ def _as_number(kind: type, name: str, value: Any):
     return number
 
 
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise SettingsError(f"setting {name} must be true or false, not {value!r}")
+
+
 def _convert(field: dataclasses.Field, value: Any) -> Any:
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
     if kind.startswith("tuple"):
         return _as_list(field.name, value)
+    if kind == "bool":
+        return _as_bool(field.name, value)
     if kind == "float":
         return _as_number(float, field.name, value)
     if kind == "int":

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import levante
-from levante.api import definitions, executions, queues
+from levante.api import definitions, executions, queues, report
 from levante.api import triggers as triggers_api
 from levante.api.errors import ApiError, fault
 from levante.api.stream import router as events_stream_router
@@ -25,6 +25,7 @@ def create_app(runtime) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(definitions.router)
     app.include_router(executions.router)
+    app.include_router(report.router)
     app.include_router(events_stream_router)
     app.include_router(queues.router)
     app.include_router(triggers_api.router)

@@ -14,7 +14,7 @@ from levante.api import render
 from levante.api.body import definition_text, json_object
 from levante.api.body import raw as raw_body
 from levante.api.errors import YAML_CONTENT_TYPE, ApiError
-from levante.api.listing import list_response
+from levante.api.listing import list_items, list_response
 from levante.lang.spec import ActionSpec, WorkflowSpec
 from levante.runtime import specs
 from levante.triggers.guard import check_workflow_deletable
@@ -296,18 +296,17 @@ def delete_workbook(name: str, request: Request):
 
 @router.get("/v2/actions")
 def list_actions(request: Request):
+    """Built-in and ad-hoc actions as one collection (Mistral sorts it by name).
+    Like Mistral, without ``namespace`` only the actions of the default
+    namespace are listed (built-ins belong to it)."""
     rt = _rt(request)
     items = [render.builtin_action(d) for d in rt.registry.all()]
     with rt.db.read() as conn:
         items += [render.action_definition(r) for r in conn.execute(sa.select(AD).order_by(AD.c.created_at))]
-    fields = [f for f in (request.query_params.get("fields") or "").split(",") if f]
-    if fields:
-        known = set(items[0].keys())
-        bad = [f for f in fields if f not in known]
-        if bad:
-            raise ApiError(400, f"Some fields do not exist  {bad}, please choose from {sorted(known)}")
-        items = [{f: it.get(f) for f in ["id"] + [x for x in fields if x != "id"]} for it in items]
-    return {"actions": items}
+    namespace = request.query_params.get("namespace")
+    if namespace is None:
+        items = [it for it in items if it["namespace"] == ""]
+    return list_items(request, items, "actions", default_sort="name")
 
 
 @router.get("/v2/actions/{identifier}")

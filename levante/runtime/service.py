@@ -263,19 +263,26 @@ class Runtime:
         if not self.resolver.exists(name):
             raise BadRequest(f"Failed to find action [action_name={name}]")
         d = self.registry.get(name)
-        if d is not None:
-            try:
+        try:
+            if d is not None:
                 d.check_input(given)
-            except Exception as e:
-                raise BadRequest(str(e)) from e
+            else:
+                self.resolver.check_adhoc_input(name, given)
+        except Exception as e:
+            raise BadRequest(str(e)) from e
         save = bool(params.get("save_result"))
-        run_sync = params.get("run_sync")
+        run_sync = bool(params.get("run_sync"))
         timeout = _timeout_param(params)
         try:
-            if d is not None and not d.cls(**given).is_sync():
-                run_sync = False
+            is_sync = d is None or d.cls(**given).is_sync()
         except Exception as e:      # a plug-in's constructor may refuse the input
             raise BadRequest(f"Failed to create action [name={name}]: {e}") from e
+        if run_sync and not is_sync:
+            raise BadRequest("Action does not support synchronous execution.")
+        if not is_sync:
+            # Like Mistral, an asynchronous action is always stored: its result
+            # comes later through PUT /v2/action_executions/{id}.
+            save = True
         if not save:
             outcome = self._run_now(name, given, timeout)
             return {"id": None, "state": states.SUCCESS if outcome.kind == "ok" else
