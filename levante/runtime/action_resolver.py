@@ -34,6 +34,12 @@ class ActionResolver:
                 or self._adhoc_spec(name) is not None
                 or self.registry.get(name) is not None)
 
+    def not_found(self, name: str) -> str:
+        """Mistral's "Failed to find action" message, with the cause when a
+        plug-in that provides ``name`` failed to load."""
+        why = self.registry.load_error(name)
+        return f"Failed to find action [action_name={name}]" + (f": {why}" if why else "")
+
     def is_safe(self, name: str) -> bool:
         d = self.registry.get(name, rescan=False)
         return bool(d and d.safe_rerun)
@@ -47,7 +53,7 @@ class ActionResolver:
             d = self.registry.get(name)
             if d is not None:
                 return d.run(given, _with_callback_url(context))
-            return Outcome("error", f"Failed to find action [action_name={name}]")
+            return Outcome("error", self.not_found(name))
         if depth >= MAX_DEPTH:
             return Outcome("error", f"Ad-hoc action '{name}' nests more than {MAX_DEPTH} levels deep.")
         data = {}

@@ -257,7 +257,7 @@ class Runtime:
     def run_action(self, name: str, given: dict, params: dict) -> dict:
         """POST /v2/action_executions: run an action outside any workflow."""
         if not self.resolver.exists(name):
-            raise BadRequest(f"Failed to find action [action_name={name}]")
+            raise BadRequest(self.resolver.not_found(name))
         d = self.registry.get(name)
         if d is not None:
             try:
