@@ -1,5 +1,5 @@
-"""Where action names resolve: built-ins (``std.*`` and the service's own
-``mistral.*``), then Python plug-ins found by entry point.
+"""Where action names resolve: built-ins (``std.*``, the service's own
+``mistral.*``, ``zaqar.*``, ``ansible`` and ``ansible-playbook``), then Python plug-ins found by entry point.
 
 Plug-ins are classes with mistral-lib's action interface, registered under the
 entry-point group ``levante.actions`` or ``mistral.actions`` (Mistral's own
@@ -29,7 +29,7 @@ import threading
 import time
 from importlib import metadata
 
-from levante.actions import zaqar
+from levante.actions import ansible, zaqar
 from levante.actions.base import ActionDef
 from levante.actions.std import BUILTINS
 
@@ -100,7 +100,7 @@ class Registry:
             self._add_builtin(name, cls, safe)
         from levante.actions import service     # the service's own API as mistral.* actions
 
-        for name, (cls, safe) in {**service.ACTIONS, **zaqar.ACTIONS}.items():
+        for name, (cls, safe) in {**service.ACTIONS, **zaqar.ACTIONS, **ansible.ACTIONS}.items():
             self._add_builtin(name, cls, safe)
         if load_plugins:
             self.load_plugins()
