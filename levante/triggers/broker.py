@@ -208,12 +208,16 @@ class BrokerListener:
             for key in set(self._failed) - wanted:
                 self._failed.pop(key, None)
         failed = False
-        for key in sorted(wanted - set(self._listeners)):
+        missing = sorted(wanted - set(self._listeners))
+        unreachable = self._probe() if missing else None
+        for key in missing:
             try:
+                if unreachable:
+                    raise ConnectionError(unreachable)
                 self._open(key)
             except Exception as e:
                 failed = True
-                why = f"{type(e).__name__}: {e}"
+                why = str(e) if isinstance(e, ConnectionError) else f"{type(e).__name__}: {e}"
                 with self._lock:
                     first = key not in self._failed
                     self._failed[key] = why
@@ -227,6 +231,22 @@ class BrokerListener:
             log.info("role=triggers listening to exchange %s topic %s on the broker %s",
                      key[0], key[1], safe_url(self.url))
         return failed
+
+    def _probe(self) -> str | None:
+        """Why the broker cannot be reached now, or None. oslo.messaging would
+        retry a first connection forever without saying so; this says why."""
+        if not self.url.startswith("rabbit://"):
+            return None
+        try:
+            import kombu
+        except ImportError:
+            return None
+        try:
+            with kombu.Connection("amqp://" + self.url[len("rabbit://"):], connect_timeout=5) as conn:
+                conn.ensure_connection(max_retries=1, timeout=5)
+        except Exception as e:
+            return f"{type(e).__name__}: {e}"
+        return None
 
     def _transport_now(self):
         if self._transport is None:

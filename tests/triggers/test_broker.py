@@ -245,3 +245,22 @@ def test_bad_transport_url_stops_the_server(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "setting transport_url must be a URL such as rabbit://" in proc.stderr
+
+
+def test_unreachable_broker_is_reported(tmp_path):
+    from tests.conftest import free_port
+
+    url = f"rabbit://guest:guest@127.0.0.1:{free_port()}/"     # nothing listens there
+    srv = Server(tmp_path, args=("--transport-url", url)).start()
+    try:
+        from mistralclient.api import client as mc
+
+        c = mc.client(mistral_url=srv.url)
+        wf = create_wf(c, unique(), READER)
+        t = c.event_triggers.create(unique("evt"), wf.id, "nova", "notifications", "x.y")
+        note = wait_until(lambda: (lambda b: b if b.startswith("waiting for the broker") else "")(
+            c.event_triggers.get(t.id).broker), what="the broker to be reported unreachable")
+        assert "Connection refused" in note and "guest:***@" in note
+        assert "cannot listen to exchange nova topic notifications" in srv.log.read_text()
+    finally:
+        srv.stop()
