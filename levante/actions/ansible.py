@@ -188,6 +188,8 @@ class _AnsibleBase(actions.Action):
             run.common(self)
             cwd = os.path.expanduser(str(self.directory)) if self.directory else tmp
             env = {**os.environ, **run.env}
+            # Python's own deprecation warnings (cryptography, ...) are not Ansible's report.
+            env.setdefault("PYTHONWARNINGS", "ignore")
             if "utf-8" not in (env.get("LC_ALL") or env.get("LANG") or "").lower().replace("utf8", "utf-8"):
                 env["LC_ALL"] = "C.UTF-8"    # ansible-core refuses to start without a UTF-8 locale
             argv = [sys.executable, "-c", _LAUNCH.format(self.cli_module, self.command), *run.args]
