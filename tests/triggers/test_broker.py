@@ -264,3 +264,21 @@ def test_unreachable_broker_is_reported(tmp_path):
         assert "cannot listen to exchange nova topic notifications" in srv.log.read_text()
     finally:
         srv.stop()
+
+
+def test_transport_url_setting(tmp_path):
+    from levante.config import SettingsError, load_settings
+
+    assert load_settings({}).transport_url == ""
+    url = "rabbit://user:pw@broker.example.org:5672/"
+    assert load_settings({"LEVANTE_TRANSPORT_URL": url}).transport_url == url
+    conf = tmp_path / "levante.yaml"
+    conf.write_text(f"transport_url: {url}\n")
+    assert load_settings({"LEVANTE_CONFIG": str(conf)}).transport_url == url
+    # the environment wins over the file
+    assert load_settings({"LEVANTE_CONFIG": str(conf),
+                          "LEVANTE_TRANSPORT_URL": "rabbit://other:5672/"}).transport_url == \
+        "rabbit://other:5672/"
+    conf.write_text("transport_url: [1, 2]\n")
+    with pytest.raises(SettingsError, match="transport_url must be a string"):
+        load_settings({"LEVANTE_CONFIG": str(conf)})
