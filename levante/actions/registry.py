@@ -1,5 +1,6 @@
 """Where action names resolve: built-ins (``std.*``, the service's own
-``mistral.*``, ``zaqar.*``, ``ansible`` and ``ansible-playbook``), then Python plug-ins found by entry point.
+``mistral.*``, ``zaqar.*``, ``ansible`` and ``ansible-playbook``), then
+Python plug-ins found by entry point.
 
 Plug-ins are classes with mistral-lib's action interface, registered under the
 entry-point group ``levante.actions`` or ``mistral.actions`` (Mistral's own
