@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -60,7 +61,22 @@ def _parse(fn, text: str, request: Request):
     try:
         return fn(text)
     except lang.DSLError as e:
-        raise ApiError(400, f"Invalid DSL: {e}", yaml_endpoint=True)
+        errors = _explained(e.errors if isinstance(e, lang.DSLErrors) else [e], _rt(request).registry)
+        raise ApiError(400, "Invalid DSL: " + "\n".join(str(x) for x in errors), yaml_endpoint=True)
+
+
+_ACTION_NOT_FOUND = re.compile(r"Action '(.+)' not found\.$")
+
+
+def _explained(errors: list, registry) -> list:
+    """Add the cause to "Action 'x' not found." when a plug-in providing x failed to load."""
+    out = []
+    for e in errors:
+        m = _ACTION_NOT_FOUND.match(e.message)
+        why = registry.load_error(m.group(1)) if m else None
+        out.append(lang.DSLError(f"{e.message} {why[0].upper()}{why[1:]}.", e.line, e.column)
+                   if why else e)
+    return out
 
 
 def _known_action(request: Request):
@@ -127,7 +143,8 @@ def validate_definition(request: Request, data: bytes = Depends(raw_body)):
     text = data.decode("utf-8", errors="replace")
     path = request.url.path
     kind = "actions" if "/actions/" in path else "workbook" if "/workbooks/" in path else "workflows"
-    errors = lang.validate(text, known_action=_known_action(request), kind=kind)
+    errors = _explained(lang.validate(text, known_action=_known_action(request), kind=kind),
+                        _rt(request).registry)
     if not errors:
         return JSONResponse({"valid": True})
     return JSONResponse({"valid": False, "error": "\n".join(str(e) for e in errors)})
@@ -320,7 +337,9 @@ def get_action(identifier: str, request: Request, namespace: str = ""):
     with rt.db.read() as conn:
         row = conn.execute(sa.select(AD).where(sa.or_(AD.c.id == identifier, AD.c.name == identifier))).first()
     if row is None:
-        raise ApiError(404, f"Action not found [action_name={identifier}, namespace={namespace}]")
+        why = rt.registry.load_error(identifier)
+        raise ApiError(404, f"Action not found [action_name={identifier}, namespace={namespace}]"
+                       + (f": {why}" if why else ""))
     return render.action_definition(row)
 
 

@@ -17,7 +17,6 @@ from levante.store.schema import action_definitions as AD
 
 MAX_DEPTH = 10
 
-
 class ActionResolver:
     def __init__(self, db: Database, registry: Registry):
         self.db = db
@@ -42,6 +41,12 @@ class ActionResolver:
             if problem:
                 raise ValueError(f"Invalid input [name={name}, class=ad-hoc action, {problem}]")
 
+    def not_found(self, name: str) -> str:
+        """Mistral's "Failed to find action" message, with the cause when a
+        plug-in that provides ``name`` failed to load."""
+        why = self.registry.load_error(name)
+        return f"Failed to find action [action_name={name}]" + (f": {why}" if why else "")
+
     def is_safe(self, name: str) -> bool:
         d = self.registry.get(name, rescan=False)
         return bool(d and d.safe_rerun)
@@ -58,7 +63,7 @@ class ActionResolver:
             d = self.registry.get(name)
             if d is not None:
                 return d.run(given, _with_callback_url(context))
-            return Outcome("error", f"Failed to find action [action_name={name}]")
+            return Outcome("error", self.not_found(name))
         if depth >= MAX_DEPTH:
             return Outcome("error", f"Ad-hoc action '{name}' nests more than {MAX_DEPTH} levels deep.")
         data = {}
@@ -108,14 +113,12 @@ class ActionResolver:
                 self._adhoc[key] = (stamp, spec)
         return spec
 
-
 def _input_problem(spec: ActionSpec, given: dict) -> str:
     """``missing=[...], unexpected=[...]`` for an ad-hoc action's input, or ''."""
     missing = [p.name for p in spec.input if p.required and p.name not in given]
     unexpected = [k for k in given if k not in {p.name for p in spec.input}]
     parts = ([f"missing={missing}"] if missing else []) + ([f"unexpected={unexpected}"] if unexpected else [])
     return ", ".join(parts)
-
 
 def _with_callback_url(context: Any) -> Any:
     """Fill ``context.execution.callback_url`` as Mistral does,

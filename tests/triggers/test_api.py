@@ -211,7 +211,6 @@ def test_event_trigger_crud(mistral):
 
 
 @pytest.mark.parametrize("exchange, topic, event, status, words", [
-    ("nova", "notifications", "compute.instance.create.end", 400, "Unknown exchange 'nova'"),
     ("levante", "workflows", "WORKFLOW_SUCCEEDED", 400, "use 'executions'"),
     ("levante", "executions", "WORKFLOW_EXPLODED", 400, "is not an execution event"),
     ("queues", "", "MESSAGE_POSTED", 400, "must be provided for creating event trigger"),
