@@ -17,6 +17,7 @@ from levante.store.schema import action_definitions as AD
 
 MAX_DEPTH = 10
 
+
 class ActionResolver:
     def __init__(self, db: Database, registry: Registry):
         self.db = db
@@ -113,12 +114,14 @@ class ActionResolver:
                 self._adhoc[key] = (stamp, spec)
         return spec
 
+
 def _input_problem(spec: ActionSpec, given: dict) -> str:
     """``missing=[...], unexpected=[...]`` for an ad-hoc action's input, or ''."""
     missing = [p.name for p in spec.input if p.required and p.name not in given]
     unexpected = [k for k in given if k not in {p.name for p in spec.input}]
     parts = ([f"missing={missing}"] if missing else []) + ([f"unexpected={unexpected}"] if unexpected else [])
     return ", ".join(parts)
+
 
 def _with_callback_url(context: Any) -> Any:
     """Fill ``context.execution.callback_url`` as Mistral does,
