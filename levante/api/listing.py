@@ -89,41 +89,37 @@ def list_response(request: Request, conn: sa.Connection, table: sa.Table, collec
 
 
 def _filter(col: sa.Column, value: str):
-    if isinstance(col.type, sa.Float):
-        value = _time_value(col, value)
     for op, fn in (("neq:", lambda c, v: c != v), ("in:", lambda c, v: c.in_(v.split(","))),
                    ("nin:", lambda c, v: c.not_in(v.split(","))), ("gt:", lambda c, v: c > v),
                    ("gte:", lambda c, v: c >= v), ("lt:", lambda c, v: c < v),
                    ("lte:", lambda c, v: c <= v), ("has:", lambda c, v: c.contains(v)),
                    ("eq:", lambda c, v: c == v)):
         if value.startswith(op):
-            return fn(col, value[len(op):])
+            operand = value[len(op):]
+            if isinstance(col.type, sa.Float) and op not in ("in:", "nin:", "has:"):
+                return fn(col, _time(col, operand))
+            return fn(col, operand)
     if value in ("null", "None") and col.nullable:
         return col.is_(None)
+    if isinstance(col.type, sa.Float):
+        return col == _time(col, value)
     return col == value
 
 
-def _time_value(col: sa.Column, value: str) -> str:
-    """Times are stored as epoch seconds but shown (and filtered, as in Mistral)
+def _time(col: sa.Column, raw: str) -> float:
+    """Times are stored as epoch seconds but shown, and filtered as in Mistral,
     as UTC text: ``created_at=gte:2026-01-31 12:00:00`` compares as a time."""
-    op, sep, raw = value.partition(":") if value.split(":", 1)[0] in _OPS else ("", "", value)
-    if raw in ("null", "None") or not raw:
-        return value
     try:
-        float(raw)
-        return value
+        return float(raw)
     except ValueError:
         pass
     try:
         moment = datetime.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ApiError(400, f"Invalid time for {col.name}: {raw!r} (want YYYY-MM-DD HH:MM:SS, UTC)")
+        raise ApiError(400, f"Invalid time for {col.name}: {raw!r} (want YYYY-MM-DD HH:MM:SS, UTC)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return f"{op}{sep}{moment.timestamp()!r}"
-
-
-_OPS = ("neq", "in", "nin", "gt", "gte", "lt", "lte", "has", "eq")
+    return moment.timestamp()
 
 
 def _after(table: sa.Table, keys: list[str], dirs: list[str], values: list):

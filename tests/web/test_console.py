@@ -1,0 +1,361 @@
+"""The web console in a real headless Chromium against a real server: the
+list, an execution's graph turning live, the start form, answering an
+interactive workflow through its queue, pause and resume (the screenshots
+in docs/img/ are taken by test_screenshots.py)."""
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+
+ROOT = Path(__file__).resolve().parents[2]
+INTERACTIVE = (ROOT / "docs" / "interactive.md").read_text(encoding="utf-8")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def ui(server, path: str = "/ui/") -> str:
+    return server.url[: -len("/v2")] + path
+
+
+def create_workflow(server, text: str) -> dict:
+    r = httpx.post(f"{server.url}/workflows", content=text.encode(), headers={"content-type": "text/plain"})
+    assert r.status_code == 201, r.text
+    return r.json()["workflows"][0]
+
+
+def start(server, name: str, given: dict | None = None) -> str:
+    r = httpx.post(f"{server.url}/executions", json={"workflow_name": name, "input": json.dumps(given or {})})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def execution(server, exec_id: str) -> dict:
+    r = httpx.get(f"{server.url}/executions/{exec_id}")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wait_state(server, exec_id: str, want: str, timeout: float = 30) -> dict:
+    deadline = time.time() + timeout
+    while True:
+        ex = execution(server, exec_id)
+        if ex["state"] == want:
+            return ex
+        assert time.time() < deadline, f"{exec_id} is {ex['state']}, not {want}"
+        time.sleep(0.05)
+
+
+def gated(name: str) -> str:
+    """A workflow whose first task stays RUNNING until the test completes its
+    action through the API, so the test decides when it turns to SUCCESS."""
+    return f"""---
+version: '2.0'
+{name}:
+  tasks:
+    wait_for_gate:
+      action: std.async_noop
+      on-success: [build, check]
+    build:
+      action: std.echo output="built"
+      on-success: ship
+    check:
+      with-items: n in <% [1, 2, 3] %>
+      action: std.echo output=<% $.n %>
+      on-success: ship
+      on-error: alarm
+    ship:
+      join: all
+      action: std.echo output="shipped"
+      on-complete: tidy
+    alarm:
+      action: std.echo output="alarm"
+    tidy:
+      action: std.noop
+"""
+
+
+def open_gate(server, exec_id: str) -> None:
+    """Complete the waiting std.async_noop action (as an outside tool would)."""
+    tasks = httpx.get(f"{server.url}/executions/{exec_id}/tasks").json()["tasks"]
+    (task,) = [t for t in tasks if t["name"] == "wait_for_gate"]
+    deadline = time.time() + 30
+    while True:
+        actions = httpx.get(f"{server.url}/tasks/{task['id']}/action_executions").json()["action_executions"]
+        if actions:
+            break
+        assert time.time() < deadline, "the async action did not start"
+        time.sleep(0.05)
+    r = httpx.put(f"{server.url}/action_executions/{actions[0]['id']}", json={"state": "SUCCESS", "output": '"go"'})
+    assert r.status_code == 200, r.text
+
+
+# ---------------------------------------------------------------- serving
+
+def test_browser_gets_the_console_api_clients_get_the_versions(server):
+    base = ui(server, "")
+    r = httpx.get(base + "/", headers={"accept": "text/html,application/xhtml+xml"})
+    assert r.status_code == 302 and r.headers["location"] == "/ui/"
+    r = httpx.get(base + "/", headers={"accept": "application/json"})
+    assert r.json()["versions"][0]["id"] == "v2.0"
+    assert httpx.get(base + "/").json()["versions"]             # curl's */* too
+    page = httpx.get(base + "/ui/executions/anything")          # deep links load the page
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["x-frame-options"] == "DENY"
+    # every asset the page loads is served by the server itself
+    for asset in re.findall(r'(?:src|href)="(/ui/assets/[^"]+)"', page.text):
+        assert httpx.get(base + asset).status_code == 200, asset
+    assert httpx.get(base + "/ui/assets/js/nothing.js").status_code == 404
+
+
+def test_every_module_is_packaged_and_loads_only_local_files():
+    static = ROOT / "levante" / "web" / "static"
+    text = (ROOT / "pyproject.toml").read_text()
+    for f in static.rglob("*"):
+        if f.is_file():
+            rel = f.relative_to(ROOT / "levante").as_posix()
+            patterns = re.findall(r'"(web/static/[^"]+)"', text)
+            assert any(Path(rel).match(p) for p in patterns), f"{rel} is not in package-data"
+            if f.suffix in (".js", ".css", ".html"):
+                body = f.read_text()
+                assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", body), f"{rel} refers to the network"
+
+
+# ---------------------------------------------------------------- executions
+
+def test_list_then_graph_turns_live_from_running_to_success(server, page):
+    name = unique("gated")
+    create_workflow(server, gated(name))
+    exec_id = start(server, name)
+    page.goto(ui(server))
+    row = page.locator(f"tr[data-id='{exec_id}']")
+    expect(row).to_be_visible()
+    expect(row.locator(".badge")).to_have_text(re.compile("RUNNING"))
+    expect(page.locator(".count[data-state='RUNNING'] .n")).to_have_text(re.compile(r"\d+"))
+
+    row.get_by_role("link", name=name).click()
+    expect(page).to_have_url(re.compile(f"/ui/executions/{exec_id}$"))
+    node = page.locator("svg.graph g.node[data-task='wait_for_gate']")
+    expect(node).to_have_attribute("data-state", "RUNNING")
+    # edges of each kind are drawn and told apart; join and with-items are marked
+    expect(page.locator("g.edge[data-kind='on-success']")).to_have_count(4)
+    expect(page.locator("g.edge[data-kind='on-error']")).to_have_count(1)
+    expect(page.locator("g.edge[data-kind='on-complete']")).to_have_count(1)
+    expect(page.locator("g.node[data-task='ship'] .mark-join")).to_have_count(1)
+    expect(page.locator("g.node[data-task='check'] .mark-items")).to_have_count(1)
+    expect(node).to_have_attribute("aria-label", re.compile("RUNNING"))
+
+    page.evaluate("window.__same_page = true")
+    open_gate(server, exec_id)
+    expect(node).to_have_attribute("data-state", "SUCCESS")
+    expect(page.locator("g.node[data-task='tidy']")).to_have_attribute("data-state", "SUCCESS")
+    expect(page.locator(".page-head .badge")).to_have_text(re.compile("SUCCESS"))
+    assert page.evaluate("window.__same_page") is True, "the page was reloaded, not updated live"
+
+    # task details: choose a task in the graph with the keyboard
+    page.locator("g.node[data-task='check']").focus()
+    page.keyboard.press("Enter")
+    detail = page.locator(".task-detail")
+    expect(detail.locator("h2")).to_have_text("Task check")
+    expect(detail).to_contain_text("3 of 3 done")
+    expect(detail.locator("details.action")).to_have_count(3)
+    expect(page).to_have_url(re.compile(r"\?task="))
+    timeline = page.locator(".tl-row")
+    expect(timeline).to_have_count(5)       # alarm did not run
+
+
+def test_a_failed_task_is_shown_with_its_retries_and_can_be_skipped(server, page):
+    name = unique("failing")
+    create_workflow(server, f"""---
+version: '2.0'
+{name}:
+  tasks:
+    fetch:
+      action: std.fail error_data="upstream returned 503"
+      retry:
+        count: 2
+        delay: 0
+      on-success: report
+    report:
+      action: std.echo output="reported"
+""")
+    exec_id = start(server, name)
+    wait_state(server, exec_id, "ERROR")
+    page.goto(ui(server, f"/ui/executions/{exec_id}"))
+    detail = page.locator(".task-detail")
+    # the failed task is opened by itself, its error highlighted
+    expect(detail.locator("h2")).to_have_text("Task fetch")
+    expect(detail.locator(".alert.error")).to_contain_text("upstream returned 503")
+    expect(detail.locator("details.action")).to_have_count(3)
+    expect(detail).to_contain_text("attempt 3 of 3")
+    detail.locator("details.action summary").first.click()
+    expect(detail.locator("details.action").first).to_contain_text("upstream returned 503")
+    page.once("dialog", lambda d: d.accept())
+    detail.get_by_role("button", name=re.compile("Skip task")).click()
+    expect(page.locator(".page-head .badge")).to_have_text(re.compile("SUCCESS"))
+    expect(page.locator("g.node[data-task='report']")).to_have_attribute("data-state", "SUCCESS")
+    assert wait_state(server, exec_id, "SUCCESS")
+
+
+def test_pause_and_resume_from_the_execution_page(server, page):
+    name = unique("gated")
+    create_workflow(server, gated(name))
+    exec_id = start(server, name)
+    page.goto(ui(server, f"/ui/executions/{exec_id}"))
+    head = page.locator(".page-head .badge")
+    expect(head).to_have_text(re.compile("RUNNING"))
+    page.get_by_role("button", name=re.compile("Pause")).click()
+    expect(head).to_have_text(re.compile("PAUSED"))
+    assert execution(server, exec_id)["state"] == "PAUSED"
+    page.get_by_role("button", name=re.compile("Resume")).click()
+    expect(head).to_have_text(re.compile("RUNNING"))
+    expect(page.get_by_role("button", name=re.compile("Pause"))).to_be_visible()
+    assert execution(server, exec_id)["state"] == "RUNNING"
+    open_gate(server, exec_id)
+    expect(head).to_have_text(re.compile("SUCCESS"))
+    assert wait_state(server, exec_id, "SUCCESS")
+
+
+# ---------------------------------------------------------------- start form
+
+def test_start_an_execution_from_the_form_with_field_errors(server, page):
+    name = unique("greet")
+    wf = create_workflow(server, f"""---
+version: '2.0'
+{name}:
+  description: Greets someone, a few times.
+  input:
+    - who
+    - times: 2
+    - loud: false
+    - extra: {{"lang": "en"}}
+  output:
+    said: <% $.said %>
+  tasks:
+    say:
+      action: std.echo output="hello <% $.who %> x<% $.times %> <% $.extra.lang %>"
+      publish:
+        said: <% task().result %>
+""")
+    page.goto(ui(server, f"/ui/workflows/{wf['id']}"))
+    form = page.locator("form.start-form")
+    expect(form.get_by_label("times")).to_have_value("2")          # defaults filled in
+    expect(form.get_by_label("loud")).not_to_be_checked()
+    expect(page.locator("pre.source .tok-key").first).to_be_visible()   # definition highlighted
+    expect(page.locator("svg.graph g.node[data-task='say']")).to_be_visible()
+
+    form.get_by_label("times").fill("two")
+    form.get_by_role("button", name=re.compile("Start")).click()
+    who_err = form.locator("[data-field='who'] .field-error")
+    expect(who_err).to_contain_text("Required")
+    expect(form.locator("[data-field='times'] .field-error")).to_contain_text("Not valid JSON")
+    expect(form.get_by_label("who")).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_label("who")).to_be_focused()
+
+    form.get_by_label("who").fill("Ada")
+    form.get_by_label("times").fill("3")
+    form.get_by_label("loud").check()
+    form.get_by_role("button", name=re.compile("Start")).click()
+    expect(page).to_have_url(re.compile(r"/ui/executions/[0-9a-f-]{36}$"))
+    exec_id = page.url.rsplit("/", 1)[1]
+    expect(page.locator(".page-head .badge")).to_have_text(re.compile("SUCCESS"))
+    ex = execution(server, exec_id)
+    assert json.loads(ex["input"]) == {"who": "Ada", "times": 3, "loud": True, "extra": {"lang": "en"}}
+    assert json.loads(ex["output"]) == {"said": "hello Ada x3 en"}
+
+
+# ---------------------------------------------------------------- queues
+
+def approve_change_example() -> str:
+    m = re.search(r"<!--\s*example:\s*approve_change\s*-->\s*\n```yaml\n(.*?)^```", INTERACTIVE, re.S | re.M)
+    return m.group(1)
+
+
+def test_answer_the_interactive_workflow_from_the_browser(server, page):
+    """docs/interactive.md's approval workflow, answered with the console only."""
+    name, outbox = unique("approve_change"), unique("approvals")
+    create_workflow(server, re.sub(r"(?m)^approve_change:", f"{name}:", approve_change_example(), count=1))
+    exec_id = start(server, name, {"change": "restart the web tier", "outbox": outbox})
+    wait_state(server, exec_id, "PAUSED")
+
+    page.goto(ui(server, "/ui/queues"))
+    page.get_by_role("link", name=outbox).click()
+    question = page.locator("li.message").first
+    expect(question).to_contain_text("May I restart the web tier?")
+    question.get_by_role("link", name=re.compile("Answer in")).click()
+    expect(page).to_have_url(re.compile(f"/ui/queues/answer-{exec_id}$"))
+    body = page.get_by_label("Body")
+    body.fill("")
+    page.get_by_role("button", name=re.compile("Post")).click()
+    expect(page.locator("#q-body-err")).to_contain_text("Required")
+    body.fill('{"approved": true, "note": "from the browser"}')
+    page.get_by_role("button", name=re.compile("Post")).click()
+    expect(page.locator("li.message")).to_contain_text("from the browser")
+
+    page.goto(ui(server, f"/ui/queues/{outbox}"))
+    page.locator("li.message").first.get_by_role("link", name=re.compile("Open the execution")).click()
+    expect(page.locator(".page-head .badge")).to_have_text(re.compile("PAUSED"))
+    expect(page.locator("g.node[data-task='read_answer'] .mark-pause")).to_have_count(1)
+    page.get_by_role("button", name=re.compile("Resume")).click()
+    expect(page.locator(".page-head .badge")).to_have_text(re.compile("SUCCESS"))
+    expect(page.locator("g.node[data-task='go_ahead']")).to_have_attribute("data-state", "SUCCESS")
+    assert json.loads(execution(server, exec_id)["output"]) == {"approved": True, "note": "from the browser"}
+
+
+# ---------------------------------------------------------------- other pages
+
+def test_list_filters_triggers_environments_and_narrow_screen(server, page):
+    name = unique("filtered")
+    create_workflow(server, f"---\nversion: '2.0'\n{name}:\n  tasks:\n    one:\n      action: std.noop\n")
+    exec_id = start(server, name)
+    wait_state(server, exec_id, "SUCCESS")
+    env = unique("env")
+    assert httpx.post(f"{server.url}/environments", json={
+        "name": env, "description": "staging", "variables": json.dumps({"region": "eu-1"})}).status_code == 201
+    trig = unique("nightly")
+    r = httpx.post(f"{server.url}/cron_triggers", json={"name": trig, "workflow_name": name, "pattern": "0 2 * * *"})
+    assert r.status_code == 201, r.text
+
+    page.goto(ui(server, f"/ui/?workflow={name}&state=SUCCESS&since=1h"))
+    rows = page.locator("table.executions tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-id", exec_id)
+    page.get_by_label("State", exact=True).select_option("ERROR")
+    expect(page).to_have_url(re.compile("state=ERROR"))
+    expect(page.locator(".empty")).to_contain_text("No executions match")
+
+    page.goto(ui(server, "/ui/triggers"))
+    cron_row = page.locator("tr", has_text=trig)
+    expect(cron_row).to_contain_text("02:00:00 UTC")
+    expect(cron_row).to_contain_text("0 2 * * *")
+    page.goto(ui(server, "/ui/environments"))
+    page.get_by_role("link", name=env).click()
+    expect(page.locator("pre.json")).to_contain_text('"region": "eu-1"')
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.goto(ui(server, "/ui/"))
+        expect(page.locator("table.executions tbody tr").first).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is {width}px wide on a 390px screen"
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 860})
+
+
+def test_unknown_pages_and_executions_say_so(server, page):
+    page.goto(ui(server, "/ui/nowhere"))
+    expect(page.locator("h1")).to_have_text("Page not found")
+    page.goto(ui(server, f"/ui/executions/{uuid.uuid4()}"))
+    expect(page.locator(".alert.error")).to_contain_text("WorkflowExecution not found")
+    page.problems.clear()   # the 404 answer is what this test asks for
