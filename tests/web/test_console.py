@@ -275,6 +275,33 @@ version: '2.0'
     assert json.loads(ex["output"]) == {"said": "hello Ada x3 en"}
 
 
+def test_a_reverse_workflow_starts_for_the_chosen_target_task(server, page):
+    name = unique("rev")
+    wf = create_workflow(server, f"""---
+version: '2.0'
+{name}:
+  type: reverse
+  tasks:
+    fetch:
+      action: std.echo output="fetched"
+    build:
+      action: std.echo output="built"
+      requires: [fetch]
+    publish:
+      action: std.echo output="published"
+      requires: [build]
+""")
+    page.goto(ui(server, f"/ui/workflows/{wf['id']}"))
+    expect(page.locator("g.edge[data-kind='requires']")).to_have_count(2)
+    page.get_by_label(re.compile("Target task")).select_option("build")
+    page.get_by_role("button", name=re.compile("Start")).click()
+    expect(page.locator(".page-head .badge")).to_have_text(re.compile("SUCCESS"))
+    exec_id = page.url.rsplit("/", 1)[1]
+    assert json.loads(execution(server, exec_id)["params"])["task_name"] == "build"
+    expect(page.locator("g.node[data-task='build']")).to_have_attribute("data-state", "SUCCESS")
+    expect(page.locator("g.node[data-task='publish']")).to_have_attribute("aria-label", "task publish, not started")
+
+
 # ---------------------------------------------------------------- queues
 
 def approve_change_example() -> str:

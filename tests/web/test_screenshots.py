@@ -111,6 +111,9 @@ def tour(tmp_path_factory):
         "variables": json.dumps({"region": "eu-1", "endpoint": "https://staging.example.com"})}).status_code == 201
     assert httpx.post(f"{api}/cron_triggers", json={
         "name": "nightly", "workflow_name": "nightly_backup", "pattern": "0 2 * * *"}).status_code == 201
+    assert httpx.post(f"{api}/event_triggers", json={
+        "name": "backup_after_deploy", "workflow_id": "nightly_backup", "exchange": "levante",
+        "topic": "executions.deploy", "event": "WORKFLOW_SUCCEEDED"}).status_code == 201
     srv.ids = ids
     yield srv
     srv.stop()
@@ -174,7 +177,7 @@ def test_screenshots_of_the_main_pages(tour, page):
     shoot(page, "queue")
 
     page.goto(base(tour, "/ui/triggers"))
-    expect(page.locator("tr", has_text="nightly")).to_contain_text("02:00:00 UTC")
+    expect(page.locator("tr", has_text="nightly_backup").first).to_contain_text("02:00:00 UTC")
     shoot(page, "triggers", full_page=False)
 
     page.set_viewport_size({"width": 390, "height": 844})

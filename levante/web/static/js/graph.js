@@ -241,8 +241,8 @@ export function drawGraph(model, { onSelect, title = "Workflow graph" } = {}) {
   };
 }
 
-export function legend() {
-  const items = [
+export function legend(type = "direct") {
+  const items = type === "reverse" ? [["edge-requires", "requires (runs first)"]] : [
     ["edge-success", "on-success"], ["edge-error", "on-error"], ["edge-complete", "on-complete"],
   ];
   const ul = document.createElement("ul");

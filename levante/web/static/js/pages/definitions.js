@@ -39,6 +39,7 @@ export async function workflow(main, [ident], query, { navigate }) {
   const wf = await get(`/workflows/${encodeURIComponent(ident)}`);
   document.title = `${wf.name} · Workflows · Levante`;
   const body = safe(() => findWorkflow(wf.definition, wf.name));
+  wf.reverseTasks = body && body.type === "reverse" ? Object.keys(body.tasks || {}) : null;
   const runs = h("div");
   fill(main,
     h("nav.crumbs", { "aria-label": "Breadcrumb" }, h("a", { href: "/ui/workflows" }, "Workflows"), " / ", h("span", wf.name)),
@@ -62,7 +63,7 @@ function graphOf(body, name) {
   if (!body) return notice("The definition could not be drawn.");
   const model = workflowModel(body);
   if (!model.nodes.length) return notice("No tasks to draw.");
-  return h("div", h("div.graph-wrap", drawGraph(model, { title: `Tasks of ${name}` }).element), legend());
+  return h("div", h("div.graph-wrap", drawGraph(model, { title: `Tasks of ${name}` }).element), legend(model.type));
 }
 
 /** Input fields from the workflow's interface: required names, then {name: default}. */
@@ -105,10 +106,14 @@ function startForm(wf, navigate) {
   const envSelect = h("select#start-env", { name: "env" }, h("option", { value: "" }, "none"));
   get(`/environments`).then((r) => envSelect.append(...r.environments.map((e) => h("option", { value: e.name }, e.name)))).catch(() => {});
   const desc = h("input#start-desc", { type: "text", name: "description", autocomplete: "off" });
+  // A reverse workflow runs for a target task (the task_name parameter).
+  const target = wf.reverseTasks ? h("select#start-target", { name: "task_name", required: true },
+    ...wf.reverseTasks.map((t, i) => h("option", { value: t, selected: i === wf.reverseTasks.length - 1 }, t))) : null;
   const formErr = h("div.form-error", { role: "alert" });
   form.append(
     h("h2#start-title", "Start an execution"),
     ...(fields.length ? rows : [h("p.muted", "This workflow takes no input.")]),
+    target ? h("div.field", h("label", { for: "start-target" }, "Target task ", h("span.hint", "reverse workflow: runs this task and what it requires")), target) : null,
     h("details.more", h("summary", "Environment and description"),
       h("div.field", h("label", { for: "start-env" }, "Environment"), envSelect),
       h("div.field", h("label", { for: "start-desc" }, "Description"), desc)),
@@ -143,6 +148,7 @@ function startForm(wf, navigate) {
     const params = {};
     if (envSelect.value) params.env = envSelect.value;
     if (wf.namespace) params.namespace = wf.namespace;
+    if (target) params.task_name = target.value;
     const btn = form.querySelector("button[type=submit]");
     btn.disabled = true;
     try {

@@ -30,13 +30,14 @@ export async function show(main, [id], query, { navigate }) {
   const subs = h("div");
   const live = h("p.live", { role: "status", "aria-live": "polite" });
   const ioBox = h("div.io");
+  const legendBox = h("div");
 
   fill(main,
     h("nav.crumbs", { "aria-label": "Breadcrumb" }, h("a", { href: "/ui/" }, "Executions"), " / ", h("span", shortId(id))),
     head, controls, infoBox, facts,
     h("div.split",
       h("section.card.graph-card", { "aria-labelledby": "graph-title" },
-        h("div.card-head", h("h2#graph-title", "Graph"), live), graphBox, legend()),
+        h("div.card-head", h("h2#graph-title", "Graph"), live), graphBox, legendBox),
       detail),
     h("section.card", { "aria-labelledby": "timeline-title" }, h("h2#timeline-title", "Timeline"), timeline),
     h("section.card", { "aria-labelledby": "tasks-title" }, h("h2#tasks-title", "Tasks"), taskTable),
@@ -110,6 +111,7 @@ export async function show(main, [id], query, { navigate }) {
       if (!model.nodes.length) throw new Error("the workflow has no tasks");
       graph = drawGraph(model, { onSelect: (name) => selectByName(name), title: `Tasks of ${ex.workflow_name}` });
       fill(graphBox, graph.element);
+      fill(legendBox, legend(model.type));
       paintGraph();
     } catch (err) {
       if (err.status === 401) throw err;
