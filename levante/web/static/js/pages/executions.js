@@ -73,7 +73,7 @@ export async function list(main, _params, query, { navigate }) {
     try {
       const [page, all] = await Promise.all([
         get(`/executions${qs({ ...base(), state: filters.state, sort_keys: "created_at", sort_dirs: "desc", limit: PAGE })}`),
-        get(`/executions${qs({ ...base(), fields: "state", limit: 1000 })}`),
+        get(`/executions${qs({ ...base(), fields: "state", sort_keys: "created_at", sort_dirs: "desc", limit: 1000 })}`),
       ]);
       if (gone) return;
       renderCounts(all.executions, !!all.next);
