@@ -208,6 +208,36 @@ version: '2.0'
     assert wait_state(server, exec_id, "SUCCESS")
 
 
+def test_rerun_a_failed_task_after_fixing_its_cause(server, page):
+    """interactive.md's recovery: the answer was missing, post it, rerun the task."""
+    name, inbox = unique("needs_answer"), unique("inbox")
+    create_workflow(server, f"""---
+version: '2.0'
+{name}:
+  input:
+    - inbox
+  output:
+    answer: <% $.answer %>
+  tasks:
+    read_answer:
+      action: zaqar.queue_pop queue_name=<% $.inbox %>
+      publish:
+        answer: <% task().result[0].body %>
+""")
+    exec_id = start(server, name, {"inbox": inbox})
+    wait_state(server, exec_id, "ERROR")
+    page.goto(ui(server, f"/ui/executions/{exec_id}"))
+    detail = page.locator(".task-detail")
+    expect(detail.locator(".alert.error")).to_contain_text("read_answer")
+    r = httpx.post(f"{server.url}/queues/{inbox}/messages", json={"messages": [{"body": "yes"}]})
+    assert r.status_code == 201
+    detail.get_by_role("button", name=re.compile("Rerun task")).click()
+    expect(page.locator(".page-head .badge")).to_have_text(re.compile("SUCCESS"))
+    expect(page.locator("g.node[data-task='read_answer']")).to_have_attribute("data-state", "SUCCESS")
+    expect(detail.locator("details.action")).to_have_count(2)      # the failed try and the rerun
+    assert json.loads(execution(server, exec_id)["output"]) == {"answer": "yes"}
+
+
 def test_pause_and_resume_from_the_execution_page(server, page):
     name = unique("gated")
     create_workflow(server, gated(name))
@@ -386,3 +416,103 @@ def test_unknown_pages_and_executions_say_so(server, page):
     page.goto(ui(server, f"/ui/executions/{uuid.uuid4()}"))
     expect(page.locator(".alert.error")).to_contain_text("WorkflowExecution not found")
     page.problems.clear()   # the 404 answer is what this test asks for
+
+
+# ---------------------------------------------------------------- signing in
+
+class TokenGate:
+    """A reverse proxy in front of the server that wants ``X-Auth-Token`` on
+    /v2 requests, as a server with token authentication does (401 otherwise)."""
+
+    TOKEN = "s3cret-token"
+
+    def __init__(self, backend: str):
+        import http.server
+        import threading
+
+        gate = self
+        self.backend = backend
+        self.tokens_seen: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                token = self.headers.get("x-auth-token")
+                if self.path.startswith("/v2"):
+                    if token:
+                        gate.tokens_seen.append(token)
+                    if token != gate.TOKEN:
+                        data = json.dumps({"faultcode": "Client", "faultstring": "The request you have made "
+                                           "requires authentication.", "debuginfo": None}).encode()
+                        self.send_response(401)
+                        self.send_header("content-type", "application/json")
+                        self.send_header("content-length", str(len(data)))
+                        self.end_headers()
+                        self.wfile.write(data)
+                        return
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() in ("accept", "content-type", "x-auth-token")}
+                with httpx.stream(self.command, gate.backend + self.path, content=body, headers=headers,
+                                  timeout=30, follow_redirects=False) as r:
+                    self.send_response(r.status_code)
+                    for k, v in r.headers.items():
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                            self.send_header(k, v)
+                    self.send_header("transfer-encoding", "chunked")
+                    self.end_headers()
+                    for chunk in r.iter_raw():
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_sign_in_with_a_token_when_the_api_answers_401(fresh_server, page):
+    fresh_server.start()
+    name = unique("gated")
+    create_workflow(fresh_server, gated(name))
+    exec_id = start(fresh_server, name)
+    gate = TokenGate(ui(fresh_server, ""))
+    try:
+        page.goto(gate.url + "/ui/")
+        expect(page.locator("h1")).to_have_text("Sign in")
+        expect(page.locator("form.signin")).to_contain_text("requires authentication")
+        page.get_by_label("Access token").fill("wrong")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("form.signin")).to_contain_text("did not accept")
+        page.get_by_label("Access token").fill(TokenGate.TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator(f"tr[data-id='{exec_id}']")).to_be_visible()
+        assert page.evaluate("sessionStorage.getItem('levante.token')") == TokenGate.TOKEN
+        # the token goes with every API call, the event stream included
+        page.get_by_role("link", name=name).click()
+        node = page.locator("g.node[data-task='wait_for_gate']")
+        expect(node).to_have_attribute("data-state", "RUNNING")
+        expect(page.locator(".live")).to_contain_text("Live")
+        open_gate(fresh_server, exec_id)
+        expect(node).to_have_attribute("data-state", "SUCCESS")
+        expect(page.locator(".page-head .badge")).to_have_text(re.compile("SUCCESS"))
+        assert set(gate.tokens_seen) == {"wrong", TokenGate.TOKEN}
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.locator("h1")).to_have_text("Sign in")
+        assert page.evaluate("sessionStorage.getItem('levante.token')") is None
+    finally:
+        gate.close()
+        # the browser reports each 401 answer as a failed load: that is the point here
+        page.problems[:] = [p for p in page.problems if "401" not in p]
