@@ -33,9 +33,19 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+class _Assets(StaticFiles):
+    """The console's files, with the security headers (the API's own routes
+    are left alone: no middleware wraps them or their event streams)."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+
 def mount_console(app: FastAPI) -> None:
     """Serve the console: ``/ui/assets/*`` are files, every other ``/ui/...`` path is the page."""
-    app.mount(f"{PREFIX}/assets", StaticFiles(directory=STATIC), name="console-assets")
+    app.mount(f"{PREFIX}/assets", _Assets(directory=STATIC), name="console-assets")
 
     @app.get(PREFIX, include_in_schema=False)
     def console_redirect():
@@ -46,15 +56,6 @@ def mount_console(app: FastAPI) -> None:
         # The pages route themselves in the browser (history API), so that each
         # one has its own URL that can be linked and reloaded.
         if page.startswith("assets/"):
-            return Response(status_code=404)
-        resp = FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
-        resp.headers["Cache-Control"] = "no-cache"
-        return resp
-
-    @app.middleware("http")
-    async def console_headers(request: Request, call_next):
-        response = await call_next(request)
-        if request.url.path.startswith(PREFIX + "/") or request.url.path == PREFIX:
-            for key, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(key, value)
-        return response
+            return Response(status_code=404, headers=SECURITY_HEADERS)
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
+                            headers={"Cache-Control": "no-cache", **SECURITY_HEADERS})

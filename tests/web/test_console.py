@@ -238,6 +238,43 @@ version: '2.0'
     assert json.loads(execution(server, exec_id)["output"]) == {"answer": "yes"}
 
 
+def test_parent_and_sub_executions_link_to_each_other(server, page):
+    child, parent = unique("child"), unique("parent")
+    create_workflow(server, f"""---
+version: '2.0'
+{child}:
+  input:
+    - n
+  output:
+    doubled: <% $.n * 2 %>
+  tasks:
+    noop:
+      action: std.noop
+""")
+    create_workflow(server, f"""---
+version: '2.0'
+{parent}:
+  tasks:
+    call:
+      workflow: {child} n=21
+      publish:
+        got: <% task().result.doubled %>
+""")
+    exec_id = start(server, parent)
+    wait_state(server, exec_id, "SUCCESS")
+    page.goto(ui(server, f"/ui/executions/{exec_id}"))
+    expect(page.locator("g.node[data-task='call'] .node-sub")).to_contain_text(child)
+    page.get_by_role("button", name="call", exact=True).first.click()
+    detail = page.locator(".task-detail")
+    expect(detail).to_contain_text('"got": 42')
+    detail.get_by_role("link", name=re.compile(child)).click()
+    expect(page.locator("h1")).to_contain_text(child)
+    expect(page.locator(".facts")).to_contain_text(f"{parent} › call")
+    page.get_by_role("link", name=f"{parent} › call").click()
+    expect(page).to_have_url(re.compile(f"/ui/executions/{exec_id}\\?task="))
+    expect(page.locator(".task-detail h2")).to_have_text("Task call")
+
+
 def test_pause_and_resume_from_the_execution_page(server, page):
     name = unique("gated")
     create_workflow(server, gated(name))
