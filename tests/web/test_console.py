@@ -319,6 +319,7 @@ version: '2.0'
     form = page.locator("form.start-form")
     expect(form.get_by_label("times")).to_have_value("2")          # defaults filled in
     expect(form.get_by_label("loud")).not_to_be_checked()
+    expect(form).not_to_contain_text("null")
     expect(page.locator("pre.source .tok-key").first).to_be_visible()   # definition highlighted
     expect(page.locator("svg.graph g.node[data-task='say']")).to_be_visible()
 

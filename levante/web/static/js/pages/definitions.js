@@ -45,14 +45,15 @@ export async function workflow(main, [ident], query, { navigate }) {
     h("nav.crumbs", { "aria-label": "Breadcrumb" }, h("a", { href: "/ui/workflows" }, "Workflows"), " / ", h("span", wf.name)),
     h("div.page-head", h("h1", wf.name), wf.namespace ? h("span.tag", `namespace ${wf.namespace}`) : null),
     body?.description ? h("p.lead", String(body.description)) : null,
-    h("div.split",
-      startForm(wf, navigate),
-      h("section.card", { "aria-labelledby": "graph-title" }, h("h2#graph-title", "Graph"), graphOf(body, wf.name))),
-    h("section.card", { "aria-labelledby": "def-title" }, h("h2#def-title", "Definition"), highlightYaml(wf.definition)),
-    runs);
+    h("div.split.halves",
+      h("section.card", { "aria-labelledby": "def-title" }, h("h2#def-title", "Definition"), highlightYaml(wf.definition)),
+      h("div.stack",
+        h("section.card", { "aria-labelledby": "graph-title" }, h("h2#graph-title", "Graph"), graphOf(body, wf.name)),
+        startForm(wf, navigate),
+        runs)));
   get(`/executions${qs({ workflow_id: wf.id, sort_keys: "created_at", sort_dirs: "desc", limit: 10 })}`).then((r) => {
     if (!r.executions.length) return;
-    fill(runs, h("section.card", h("h2", "Recent executions"), h("ul.plain", r.executions.map((e) =>
+    fill(runs, h("section.card", { "aria-labelledby": "runs-title" }, h("h2#runs-title", "Recent executions"), h("ul.plain", r.executions.map((e) =>
       h("li", badge(e.state), " ", h("a.mono", { href: `/ui/executions/${e.id}` }, e.id.slice(0, 8)), " ", timeCell(e.created_at))))));
   }).catch(() => {});
 }
@@ -110,7 +111,7 @@ function startForm(wf, navigate) {
   const target = wf.reverseTasks ? h("select#start-target", { name: "task_name", required: true },
     ...wf.reverseTasks.map((t, i) => h("option", { value: t, selected: i === wf.reverseTasks.length - 1 }, t))) : null;
   const formErr = h("div.form-error", { role: "alert" });
-  form.append(
+  fill(form,
     h("h2#start-title", "Start an execution"),
     ...(fields.length ? rows : [h("p.muted", "This workflow takes no input.")]),
     target ? h("div.field", h("label", { for: "start-target" }, "Target task ", h("span.hint", "reverse workflow: runs this task and what it requires")), target) : null,
@@ -200,7 +201,7 @@ export async function workbook(main, [name]) {
   fill(main,
     h("nav.crumbs", { "aria-label": "Breadcrumb" }, h("a", { href: "/ui/workbooks" }, "Workbooks"), " / ", h("span", wb.name)),
     h("div.page-head", h("h1", wb.name)),
-    h("div.split",
+    h("div.split.halves",
       h("section.card", h("h2", "Definition"), highlightYaml(wb.definition)),
       h("div.stack", ...wfs.map(([wname, body]) => {
         const full = `${wb.name}.${wname}`;
