@@ -49,6 +49,7 @@ function targets(value) {
 export function workflowModel(body) {
   const tasks = body.tasks || {};
   const type = body.type || "direct";
+  const defaults = body["task-defaults"] || {};
   const nodes = [];
   const edges = [];
   for (const [name, t] of Object.entries(tasks)) {
@@ -67,8 +68,11 @@ export function workflowModel(body) {
       continue;
     }
     for (const kind of ["on-success", "on-error", "on-complete", "on-skip"]) {
-      for (const { name: to, guard } of targets(spec[kind])) {
+      // task-defaults' transitions apply to the tasks that have none of their own
+      const value = spec[kind] !== undefined ? spec[kind] : defaults[kind];
+      for (const { name: to, guard } of targets(value)) {
         if (ENGINE_COMMANDS.has(to) && !(to in tasks)) continue;
+        if (to === name && spec[kind] === undefined) continue;
         edges.push({ from: name, to, kind, guard });
       }
     }
