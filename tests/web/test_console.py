@@ -170,9 +170,27 @@ def test_list_then_graph_turns_live_from_running_to_success(server, page):
     expect(detail.locator("h2")).to_have_text("Task check")
     expect(detail).to_contain_text("3 of 3 done")
     expect(detail.locator("details.action")).to_have_count(3)
+    expect(detail).to_contain_text("run 3 of 3")
     expect(page).to_have_url(re.compile(r"\?task="))
     timeline = page.locator(".tl-row")
     expect(timeline).to_have_count(5)       # alarm did not run
+
+
+def test_the_list_shows_new_executions_and_their_end_without_a_reload(server, page):
+    name = unique("gated")
+    create_workflow(server, gated(name))
+    page.goto(ui(server, f"/ui/?workflow={name}"))
+    expect(page.locator(".empty")).to_contain_text("No executions match")
+    page.evaluate("window.__same_page = true")
+    exec_id = start(server, name)
+    row = page.locator(f"tr[data-id='{exec_id}']")
+    expect(row.locator(".badge")).to_have_text(re.compile("RUNNING"), timeout=15_000)
+    expect(page.locator(".count[data-state='RUNNING'] .n")).to_have_text("1")
+    open_gate(server, exec_id)
+    expect(row.locator(".badge")).to_have_text(re.compile("SUCCESS"))
+    expect(page.locator(".count[data-state='SUCCESS'] .n")).to_have_text("1")
+    expect(page.locator(".count[data-state='RUNNING']")).to_have_count(0)
+    assert page.evaluate("window.__same_page") is True
 
 
 def test_a_failed_task_is_shown_with_its_retries_and_can_be_skipped(server, page):

@@ -242,14 +242,16 @@ export async function show(main, [id], query, { navigate }) {
       h("h3", "Published"), jsonBlock(t.published),
       kids.executions.length ? [h("h3", "Sub-workflow executions"), h("ul.plain", kids.executions.map((k) =>
         h("li", badge(k.state), " ", h("a", { href: `/ui/executions/${k.id}` }, `${k.workflow_name} ${shortId(k.id)}`))))] : null,
-      actions.length ? [h("h3", `Action executions (${actions.length})`), h("ol.actions", actions.map((a, i) => actionItem(a, i, actions.length)))] : null);
+      actions.length ? [h("h3", `Action executions (${actions.length})`), h("ol.actions", actions.map((a, i) => actionItem(a, i, actions.length, !!wi)))] : null);
     if (focus) detail.focus({ preventScroll: true });
   }
 
-  function actionItem(a, i, n) {
+  // One action execution per attempt (retries), or per item (with-items).
+  function actionItem(a, i, n, perItem) {
     const body = h("div.action-body", h("p.muted", "Loading…"));
+    const which = perItem ? ` run ${i + 1} of ${n}` : ` attempt ${i + 1} of ${n}`;
     const det = h("details.action", { dataset: { state: a.state } },
-      h("summary", badge(a.state), " ", h("strong", a.name), n > 1 ? h("span.muted", ` attempt ${i + 1} of ${n}`) : null,
+      h("summary", badge(a.state), " ", h("strong", a.name), n > 1 ? h("span.muted", which) : null,
         " ", timeCell(a.created_at)),
       body);
     det.addEventListener("toggle", async () => {
