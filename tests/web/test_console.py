@@ -360,6 +360,13 @@ version: '2.0'
     assert json.loads(ex["input"]) == {"who": "Ada", "times": 3, "loud": True, "extra": {"lang": "en"}}
     assert json.loads(ex["output"]) == {"said": "hello Ada x3 en"}
 
+    page.get_by_role("button", name=re.compile("Run again")).click()
+    expect(page).not_to_have_url(re.compile(exec_id))
+    expect(page.locator(".page-head .badge")).to_have_text(re.compile("SUCCESS"))
+    again = execution(server, page.url.rsplit("/", 1)[1])
+    assert json.loads(again["input"]) == json.loads(ex["input"])
+    assert exec_id in again["description"]
+
 
 def test_a_reverse_workflow_starts_for_the_chosen_target_task(server, page):
     name = unique("rev")

@@ -53,7 +53,9 @@ export async function workflow(main, [ident], query, { navigate }) {
         runs)));
   get(`/executions${qs({ workflow_id: wf.id, sort_keys: "created_at", sort_dirs: "desc", limit: 10 })}`).then((r) => {
     if (!r.executions.length) return;
-    fill(runs, h("section.card", { "aria-labelledby": "runs-title" }, h("h2#runs-title", "Recent executions"), h("ul.plain", r.executions.map((e) =>
+    fill(runs, h("section.card", { "aria-labelledby": "runs-title" },
+      h("div.card-head", h("h2#runs-title", "Recent executions"),
+        h("a.btn.small.ghost", { href: `/ui/${qs({ workflow: wf.name })}` }, "All of them")), h("ul.plain", r.executions.map((e) =>
       h("li", badge(e.state), " ", h("a.mono", { href: `/ui/executions/${e.id}` }, e.id.slice(0, 8)), " ", timeCell(e.created_at))))));
   }).catch(() => {});
 }
