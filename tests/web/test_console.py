@@ -300,10 +300,14 @@ def test_pause_and_resume_from_the_execution_page(server, page):
     page.goto(ui(server, f"/ui/executions/{exec_id}"))
     head = page.locator(".page-head .badge")
     expect(head).to_have_text(re.compile("RUNNING"))
-    page.get_by_role("button", name=re.compile("Pause")).click()
+    # with the keyboard: the focus stays on the controls as they change
+    page.get_by_role("button", name=re.compile("Pause")).focus()
+    page.keyboard.press("Enter")
     expect(head).to_have_text(re.compile("PAUSED"))
     assert execution(server, exec_id)["state"] == "PAUSED"
-    page.get_by_role("button", name=re.compile("Resume")).click()
+    resume = page.get_by_role("button", name=re.compile("Resume"))
+    expect(resume).to_be_focused()
+    page.keyboard.press("Enter")
     expect(head).to_have_text(re.compile("RUNNING"))
     expect(page.get_by_role("button", name=re.compile("Pause"))).to_be_visible()
     assert execution(server, exec_id)["state"] == "RUNNING"

@@ -117,10 +117,12 @@ export function actionButton(label, fn, { cls = "", title, confirmText } = {}) {
   const btn = h("button", { type: "button", class: `btn ${cls}`, title });
   btn.textContent = label;
   btn.addEventListener("click", async () => {
+    // Busy, not disabled: a disabled button would drop the keyboard focus.
+    if (btn.getAttribute("aria-busy") === "true") return;
     if (confirmText && !window.confirm(confirmText)) return;
-    btn.disabled = true;
+    btn.setAttribute("aria-busy", "true");
     try { await fn(); } catch (err) { toast(err.message || String(err), "error"); }
-    finally { btn.disabled = false; }
+    finally { btn.removeAttribute("aria-busy"); }
   });
   return btn;
 }
@@ -131,4 +133,24 @@ export function toast(text, kind = "info") {
     kind === "error" ? "✖ " : "✔ ", text);
   box.append(t);
   setTimeout(() => t.remove(), kind === "error" ? 9000 : 4000);
+}
+
+/**
+ * Re-render ``root`` with ``render()`` without losing the keyboard focus: the
+ * element that had it (same tag, text and row) gets it back, or, with
+ * ``fallback``, the first button of ``root``.
+ */
+export function keepFocus(root, render, fallback = false) {
+  const a = document.activeElement;
+  const rowKey = (el) => {
+    const row = el.closest("[data-id],[data-task]");
+    return row ? row.dataset.id || row.dataset.task : null;
+  };
+  const key = a && a !== root && root.contains(a) ? { tag: a.tagName, text: a.textContent, row: rowKey(a) } : null;
+  render();
+  if (!key) return;
+  for (const el of root.querySelectorAll(key.tag)) {
+    if (el.textContent === key.text && rowKey(el) === key.row) { el.focus({ preventScroll: true }); return; }
+  }
+  if (fallback) root.querySelector("button, a")?.focus({ preventScroll: true });
 }

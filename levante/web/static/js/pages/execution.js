@@ -4,7 +4,7 @@
 
 import { get, put, post, qs, follow, decode } from "../api.js";
 import {
-  h, fill, badge, timeCell, shortId, duration, parseTime, jsonBlock, errorBox, actionButton, toast, stateIcon, notice,
+  h, fill, badge, timeCell, shortId, duration, parseTime, jsonBlock, errorBox, actionButton, toast, stateIcon, notice, keepFocus,
 } from "../dom.js";
 import { findWorkflow, workflowModel, drawGraph, legend } from "../graph.js";
 
@@ -277,10 +277,10 @@ export async function show(main, [id], query, { navigate }) {
   }
 
   function renderAll() {
-    renderHead();
+    keepFocus(controls, renderHead, true);
     renderFacts();
-    renderTimeline();
-    renderTaskTable();
+    keepFocus(timeline, renderTimeline);
+    keepFocus(taskTable, renderTaskTable);
     renderIO();
     paintGraph();
   }
@@ -320,7 +320,7 @@ export async function show(main, [id], query, { navigate }) {
       else tasks.push({ id: data.task_id, name: data.task_name, state: data.state, type: "ACTION" });
     } else if (data.execution_id === ex.id && data.state) {
       ex.state = data.state;
-      renderHead();
+      keepFocus(controls, renderHead, true);
     }
     paintGraph();
     live.textContent = `● Live · ${name === "state" ? "connected" : `${name.replace("_", " ").toLowerCase()}${data.task_name ? ` ${data.task_name}` : ""}`}`;

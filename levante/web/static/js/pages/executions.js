@@ -1,7 +1,7 @@
 // /ui/: executions, newest first, live; filters by state, workflow and time.
 
 import { get, qs, follow } from "../api.js";
-import { h, fill, badge, timeCell, shortId, duration, parseTime, errorBox, STATES, stateIcon } from "../dom.js";
+import { h, fill, badge, timeCell, shortId, duration, parseTime, errorBox, STATES, stateIcon, keepFocus } from "../dom.js";
 
 const SINCE = [
   ["", "any time"], ["15m", "last 15 minutes"], ["1h", "last hour"], ["24h", "last 24 hours"], ["7d", "last 7 days"],
@@ -67,6 +67,7 @@ export async function list(main, _params, query, { navigate }) {
   let timer = null;
   let pending = null;
   let gone = false;
+  let lastKey = null;
 
   async function refresh() {
     if (gone) return;
@@ -76,8 +77,13 @@ export async function list(main, _params, query, { navigate }) {
         get(`/executions${qs({ ...base(), fields: "state", sort_keys: "created_at", sort_dirs: "desc", limit: 1000 })}`),
       ]);
       if (gone) return;
-      renderCounts(all.executions, !!all.next);
-      renderTable(page.executions, !!page.next);
+      // Re-draw only what changed, keeping the keyboard focus where it was.
+      const key = JSON.stringify([all.executions.map((e) => e.state), page.executions.map((e) => [e.id, e.state, e.updated_at])]);
+      if (key !== lastKey) {
+        lastKey = key;
+        keepFocus(counts, () => renderCounts(all.executions, !!all.next));
+        keepFocus(tableBox, () => renderTable(page.executions, !!page.next));
+      }
       watch(page.executions);
       status.textContent = `● Live · updated ${new Date().toLocaleTimeString()}`;
     } catch (err) {
