@@ -477,6 +477,19 @@ def test_list_filters_triggers_environments_and_narrow_screen(server, page):
         page.set_viewport_size({"width": 1280, "height": 860})
 
 
+def test_the_list_shows_fifty_and_more_on_request(server, page):
+    name = unique("many")
+    create_workflow(server, f"---\nversion: '2.0'\n{name}:\n  tasks:\n    one:\n      action: std.noop\n")
+    ids = [start(server, name) for _ in range(52)]
+    page.goto(ui(server, f"/ui/?workflow={name}"))
+    rows = page.locator("table.executions tbody tr")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_have_attribute("data-id", ids[-1])          # newest first
+    page.get_by_role("button", name="Show 50 more").click()
+    expect(rows).to_have_count(52)
+    expect(rows.last).to_have_attribute("data-id", ids[0])
+
+
 def test_unknown_pages_and_executions_say_so(server, page):
     page.goto(ui(server, "/ui/nowhere"))
     expect(page.locator("h1")).to_have_text("Page not found")

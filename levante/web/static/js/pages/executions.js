@@ -68,12 +68,13 @@ export async function list(main, _params, query, { navigate }) {
   let pending = null;
   let gone = false;
   let lastKey = null;
+  let shown = PAGE;
 
   async function refresh() {
     if (gone) return;
     try {
       const [page, all] = await Promise.all([
-        get(`/executions${qs({ ...base(), state: filters.state, sort_keys: "created_at", sort_dirs: "desc", limit: PAGE })}`),
+        get(`/executions${qs({ ...base(), state: filters.state, sort_keys: "created_at", sort_dirs: "desc", limit: shown })}`),
         get(`/executions${qs({ ...base(), fields: "state", sort_keys: "created_at", sort_dirs: "desc", limit: 1000 })}`),
       ]);
       if (gone) return;
@@ -136,7 +137,9 @@ export async function list(main, _params, query, { navigate }) {
       h("caption.sr-only", "Executions, newest first"),
       h("thead", h("tr", ...["State", "Workflow", "ID", "Started", "Duration", "Info"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", rows)),
-    more ? h("p.muted", `Showing the newest ${PAGE}. Narrow the filters to see others.`) : null);
+    more ? h("p.more", h("span.muted", `The newest ${items.length} are shown. `),
+      shown < 1000 ? h("button.btn.small", { type: "button", onclick: () => { shown += PAGE; lastKey = null; refresh(); } }, `Show ${PAGE} more`) : null)
+      : null);
   }
 
   // Follow the running ones; any of their events refreshes the list.
