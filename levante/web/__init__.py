@@ -40,6 +40,9 @@ class _Assets(StaticFiles):
     def file_response(self, *args, **kwargs) -> Response:
         response = super().file_response(*args, **kwargs)
         response.headers.update(SECURITY_HEADERS)
+        # Revalidate (cheap, with the ETag) so that an upgraded server's pages
+        # never run with the previous version's modules.
+        response.headers["Cache-Control"] = "no-cache"
         return response
 
 

@@ -115,7 +115,9 @@ def test_browser_gets_the_console_api_clients_get_the_versions(server):
     assert page.headers["x-frame-options"] == "DENY"
     # every asset the page loads is served by the server itself
     for asset in re.findall(r'(?:src|href)="(/ui/assets/[^"]+)"', page.text):
-        assert httpx.get(base + asset).status_code == 200, asset
+        r = httpx.get(base + asset)
+        assert r.status_code == 200, asset
+        assert r.headers["cache-control"] == "no-cache" and r.headers["x-content-type-options"] == "nosniff"
     assert httpx.get(base + "/ui/assets/js/nothing.js").status_code == 404
 
 
