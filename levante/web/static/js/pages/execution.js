@@ -18,6 +18,7 @@ export async function show(main, [id], query, { navigate }) {
   let graph = null;
   let gone = false;
   let pending = null;
+  let parentLink = null;
 
   const head = h("div.page-head");
   const controls = h("div.controls", { role: "toolbar", "aria-label": "Execution controls" });
@@ -84,11 +85,13 @@ export async function show(main, [id], query, { navigate }) {
     ];
     if (ex.description) items.push(["Description", ex.description]);
     if (ex.task_execution_id) {
-      const parent = h("span", "…");
-      items.push(["Parent", parent]);
-      get(`/tasks/${ex.task_execution_id}`).then((t) => fill(parent,
-        h("a", { href: `/ui/executions/${t.workflow_execution_id}?task=${t.id}` }, `${t.workflow_name} › ${t.name}`)))
-        .catch(() => fill(parent, shortId(ex.task_execution_id)));
+      if (!parentLink) {   // read once: the parent of an execution never changes
+        parentLink = h("span", "…");
+        get(`/tasks/${ex.task_execution_id}`).then((t) => fill(parentLink,
+          h("a", { href: `/ui/executions/${t.workflow_execution_id}?task=${t.id}` }, `${t.workflow_name} › ${t.name}`)))
+          .catch(() => fill(parentLink, shortId(ex.task_execution_id)));
+      }
+      items.push(["Parent", parentLink]);
     }
     if (ex.root_execution_id && ex.root_execution_id !== ex.id) {
       items.push(["Root", h("a.mono", { href: `/ui/executions/${ex.root_execution_id}` }, shortId(ex.root_execution_id))]);
@@ -167,7 +170,7 @@ export async function show(main, [id], query, { navigate }) {
     const rows = spans.map(({ t, s, e }) => {
       const left = ((s - t0) / total) * 100;
       const width = Math.max(((e - s) / total) * 100, 0.8);
-      return h("li.tl-row", { dataset: { state: t.state } },
+      return h("li.tl-row", { dataset: { id: t.id, state: t.state } },
         h("button.tl-name.linkish", { type: "button", onclick: () => select(t.id) }, t.name),
         h("div.tl-track", h("span.tl-bar", {
           class: `tl-bar state-${t.state.toLowerCase()}`,
@@ -187,7 +190,7 @@ export async function show(main, [id], query, { navigate }) {
       h("thead", h("tr", ...["Task", "State", "Started", "Duration", "Info"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", tasks.map((t) => {
         const s = parseTime(t.started_at), e = parseTime(t.finished_at) ?? (ENDED.includes(t.state) ? parseTime(t.updated_at) : Date.now());
-        return h("tr", { class: t.id === selected ? "selected" : "", dataset: { task: t.name, state: t.state } },
+        return h("tr", { class: t.id === selected ? "selected" : "", dataset: { id: t.id, task: t.name, state: t.state } },
           h("td", { "data-label": "Task" }, h("button.linkish.strong", { type: "button", onclick: () => select(t.id), "aria-pressed": t.id === selected ? "true" : "false" }, t.name),
             t.type === "WORKFLOW" ? h("span.tag", "sub-workflow") : null),
           h("td", { "data-label": "State" }, badge(t.state)),
@@ -198,8 +201,12 @@ export async function show(main, [id], query, { navigate }) {
   }
 
   // ---- task details
+  const detailKey = (t) => (t ? `${t.id}|${t.state}|${t.updated_at}` : "");
+  let shownDetail = null;
+
   async function renderDetail(focus) {
     const base = tasks.find((t) => t.id === selected);
+    shownDetail = detailKey(base);
     if (!base) {
       fill(detail, h("h2#task-detail-title", "Task details"),
         h("p.muted", "Choose a task in the graph or in the list (Tab to a task, Enter to open it)."));
@@ -293,7 +300,9 @@ export async function show(main, [id], query, { navigate }) {
       ex = e;
       tasks = t.tasks;
       renderAll();
-      if (selected) renderDetail(false);
+      // Re-read the details only when the chosen task changed (opened
+      // attempts and the focus inside the panel stay as they are).
+      if (selected && detailKey(tasks.find((x) => x.id === selected)) !== shownDetail) renderDetail(false);
       renderSubs();
       ensureFollow();
     } catch (err) {
