@@ -26,7 +26,8 @@ export async function list(main, _params, query, { navigate }) {
   };
   const counts = h("ul.counts", { "aria-label": "Executions by state" });
   const tableBox = h("div.table-wrap");
-  const status = h("p.live", { role: "status", "aria-live": "polite" });
+  // Not a live region: a refresh every few seconds would keep interrupting screen readers.
+  const status = h("p.live");
   const workflowInput = h("input#f-workflow", { type: "search", name: "workflow", value: filters.workflow, list: "wf-names", placeholder: "any workflow" });
   const stateSelect = h("select#f-state", { name: "state" },
     h("option", { value: "" }, "any state"),

@@ -34,7 +34,7 @@ export async function list(main, _params, _query, { navigate }) {
 export async function show(main, [name], query) {
   document.title = `${name} · Queues · Levante`;
   const msgs = h("div");
-  const status = h("p.live", { role: "status", "aria-live": "polite" });
+  const status = h("p.live");   // not a live region: it changes every few seconds
   const bodyInput = h("textarea#q-body", { name: "body", rows: 5, spellcheck: "false", "aria-describedby": "q-body-help q-body-err" },
     query.get("body") || "");
   const ttlInput = h("input#q-ttl", { type: "number", name: "ttl", min: 60, max: 1209600, placeholder: "queue default", "aria-describedby": "q-ttl-err" });
