@@ -34,9 +34,12 @@ export function navigate(url, { replace = false } = {}) {
   route();
 }
 
+let generation = 0;
+
 async function route() {
   if (cleanup) { try { cleanup(); } catch (_) { /* page already gone */ } cleanup = null; }
   signingIn = false;
+  const mine = ++generation;
   const path = location.pathname;
   const query = new URLSearchParams(location.search);
   for (const [re, nav, page] of ROUTES) {
@@ -46,13 +49,18 @@ async function route() {
       if (a.dataset.nav === nav) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
-    fill(main, h("p.loading", { role: "status" }, "Loading…"));
+    // Each page draws in a view of its own: a page left before it finished
+    // loading draws into a detached view, never over the next page.
+    const view = h("div.view", h("p.loading", { role: "status" }, "Loading…"));
+    fill(main, view);
     try {
       const params = m.slice(1).map(decodeURIComponent);
-      cleanup = (await page(main, params, query, { navigate })) || null;
+      const done = (await page(view, params, query, { navigate })) || null;
+      if (mine === generation) cleanup = done;
+      else if (done) done();
     } catch (err) {
-      if (err.status === 401) return;   // the sign-in form is showing
-      fill(main, h("h1", "Something went wrong"), errorBox(err));
+      if (err.status === 401 || mine !== generation) return;   // signing in, or left
+      fill(view, h("h1", "Something went wrong"), errorBox(err));
     }
     return;
   }
