@@ -81,3 +81,33 @@ tasks:
     assert guard == "<% $.ok %>"
     nodes = {n["name"]: n for n in model["nodes"]}
     assert nodes["b"]["withItems"] and nodes["c"]["join"] == 2 and nodes["c"]["workflow"] == "child"
+
+
+def test_long_edges_and_loops_keep_clear_of_the_boxes(server, page):
+    page.goto(server.url[: -len("/v2")] + "/ui/nowhere")
+    result = page.evaluate("""async () => {
+        const g = await import('/ui/assets/js/graph.js');
+        const { parseYaml } = await import('/ui/assets/js/yaml.js');
+        const model = g.workflowModel(parseYaml(`
+tasks:
+  a: {action: std.noop, on-success: [b, c2], on-error: d}
+  b: {action: std.noop, on-success: c}
+  c: {action: std.noop, on-success: d}
+  c2: {action: std.noop, on-complete: e}
+  d: {action: std.noop, on-success: e}
+  e: {action: std.noop, on-error: a}
+`));
+        const l = g.layout(model);
+        const boxes = [...l.box].filter(([n]) => !n.startsWith('\\u0001')).map(([n, b]) => ({ n, ...b }));
+        const via = model.edges.map((e, i) => ({ from: e.from, to: e.to, via: l.via.get(i) || [] }));
+        return { boxes, via, loopX: l.loopX, width: l.width, back: [...l.back] };
+    }""")
+    boxes = result["boxes"]
+    overlaps = lambda v, b: v["x"] < b["x"] + b["w"] and b["x"] < v["x"] + v["w"] and v["y"] == b["y"]
+    long_edges = [e for e in result["via"] if e["via"]]
+    assert {(e["from"], e["to"]) for e in long_edges} == {("a", "d"), ("c2", "e")}
+    for e in long_edges:
+        for v in e["via"]:
+            assert not any(overlaps(v, b) for b in boxes), (e, v)
+    assert result["back"] == ["e\u0000a"]
+    assert all(b["x"] + b["w"] < result["loopX"] < result["width"] for b in boxes)

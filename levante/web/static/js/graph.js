@@ -81,7 +81,7 @@ export function workflowModel(body) {
   return { type, nodes, edges: edges.filter((e) => known.has(e.from) && known.has(e.to)) };
 }
 
-const NODE_W = 196, NODE_H = 50, GAP_X = 36, GAP_Y = 62, PAD = 24;
+const NODE_W = 196, NODE_H = 50, GAP_X = 36, GAP_Y = 62, PAD = 24, VIRTUAL_W = 14;
 
 /** Layers by longest path from the start tasks (back edges of loops ignored), ordered by barycentre. */
 export function layout(model) {
@@ -120,26 +120,65 @@ export function layout(model) {
   }
   const layers = [];
   for (const n of names) (layers[layer.get(n)] ||= []).push(n);
-  const pos = new Map();
-  layers.forEach((ns, li) => ns.forEach((n, i) => pos.set(n, { layer: li, index: i })));
-  for (let li = 1; li < layers.length; li++) {
-    const bary = (n) => {
-      const ps = inc.get(n).filter((p) => fwd(p, n)).map((p) => pos.get(p).index);
-      return ps.length ? ps.reduce((a, b) => a + b, 0) / ps.length : pos.get(n).index;
-    };
-    layers[li].sort((a, b) => bary(a) - bary(b));
-    layers[li].forEach((n, i) => { pos.get(n).index = i; });
+  // An edge over several layers goes through a narrow "virtual" node in each
+  // layer between, so that the ordering keeps it clear of the task boxes.
+  const up = new Map(names.map((n) => [n, []]));
+  const down = new Map(names.map((n) => [n, []]));
+  const routes = new Map();          // edge index -> virtual node ids, top to bottom
+  model.edges.forEach((e, i) => {
+    if (!fwd(e.from, e.to)) return;
+    const l0 = layer.get(e.from), l1 = layer.get(e.to);
+    let prev = e.from;
+    const via = [];
+    for (let l = l0 + 1; l < l1; l++) {
+      const v = `\u0001${i}:${l}`;
+      layers[l].push(v);
+      up.set(v, []); down.set(v, []);
+      via.push(v);
+      up.get(v).push(prev); down.get(prev).push(v);
+      prev = v;
+    }
+    if (l1 > l0) { up.get(e.to).push(prev); down.get(prev).push(e.to); }
+    routes.set(i, via);
+  });
+  const isVirtual = (n) => n.startsWith("\u0001");
+  const wOf = (n) => (isVirtual(n) ? VIRTUAL_W : NODE_W);
+  const index = new Map();
+  layers.forEach((ns) => ns.forEach((n, i) => index.set(n, i)));
+  const sweep = (from, to, step, nbrs) => {
+    for (let li = from; li !== to; li += step) {
+      const bary = (n) => {
+        const ps = nbrs.get(n).map((p) => index.get(p));
+        return ps.length ? ps.reduce((x, y) => x + y, 0) / ps.length : index.get(n);
+      };
+      const keyed = layers[li].map((n) => [bary(n), index.get(n), n]);
+      keyed.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      layers[li] = keyed.map((k) => k[2]);
+      layers[li].forEach((n, i) => index.set(n, i));
+    }
+  };
+  for (let pass = 0; pass < 3; pass++) {
+    sweep(1, layers.length, 1, up);
+    sweep(layers.length - 2, -1, -1, down);
   }
-  const widest = Math.max(1, ...layers.map((l) => l.length));
-  const width = PAD * 2 + widest * NODE_W + (widest - 1) * GAP_X;
+  sweep(1, layers.length, 1, up);
+  const rowWidth = (ns) => ns.reduce((sum, n) => sum + wOf(n), 0) + Math.max(0, ns.length - 1) * GAP_X;
+  const widest = Math.max(NODE_W, ...layers.map(rowWidth));
+  const inner = PAD * 2 + widest;
+  // loops go back up on the right, beside every box
+  const width = inner + (back.size ? 48 : 0);
+  const loopX = inner - PAD + 22;
   const height = PAD * 2 + layers.length * NODE_H + Math.max(0, layers.length - 1) * GAP_Y;
   const box = new Map();
   layers.forEach((ns, li) => {
-    const rowW = ns.length * NODE_W + (ns.length - 1) * GAP_X;
-    const x0 = (width - rowW) / 2;
-    ns.forEach((n, i) => box.set(n, { x: x0 + i * (NODE_W + GAP_X), y: PAD + li * (NODE_H + GAP_Y), w: NODE_W, h: NODE_H }));
+    let x = (inner - rowWidth(ns)) / 2;
+    for (const n of ns) {
+      box.set(n, { x, y: PAD + li * (NODE_H + GAP_Y), w: wOf(n), h: NODE_H });
+      x += wOf(n) + GAP_X;
+    }
   });
-  return { box, width, height, back };
+  const via = new Map([...routes].map(([i, vs]) => [i, vs.map((v) => box.get(v))]));
+  return { box, width, height, back, via, loopX };
 }
 
 function clip(text, max) { return text.length > max ? `${text.slice(0, max - 1)}…` : text; }
@@ -149,7 +188,7 @@ function clip(text, max) { return text.length > max ? `${text.slice(0, max - 1)}
  * focusable; ``onSelect(name)`` is called on click or Enter.
  */
 export function drawGraph(model, { onSelect, title = "Workflow graph" } = {}) {
-  const { box, width, height, back } = layout(model);
+  const { box, width, height, back, via, loopX } = layout(model);
   const root = svg("svg", {
     viewBox: `0 0 ${width} ${height}`, width, height, class: "graph", role: "group", "aria-label": title,
   });
@@ -165,7 +204,7 @@ export function drawGraph(model, { onSelect, title = "Workflow graph" } = {}) {
   root.append(edgeLayer, nodeLayer);
   // several edges between the same two tasks are spread apart
   const pairCount = new Map();
-  for (const e of model.edges) {
+  model.edges.forEach((e, edgeIndex) => {
     const a = box.get(e.from), b = box.get(e.to);
     const key = `${e.from}\u0000${e.to}`;
     const k = pairCount.get(key) || 0;
@@ -177,22 +216,31 @@ export function drawGraph(model, { onSelect, title = "Workflow graph" } = {}) {
     if (back.has(key) || b.y <= a.y) {
       // a loop back: leave by the right side and come back in from the right
       const x1 = a.x + a.w, y1 = a.y + a.h / 2, x2 = b.x + b.w, y2 = b.y + b.h / 2;
-      const bulge = Math.max(x1, x2) + 40 + off;
-      d = `M${x1},${y1} C${bulge},${y1} ${bulge},${y2} ${x2 + 2},${y2}`;
-      lx = bulge - 8; ly = (y1 + y2) / 2;
+      const bulge = loopX + off;
+      const r = 8, dir = y2 < y1 ? -1 : 1;
+      d = `M${x1},${y1} L${bulge - r},${y1} Q${bulge},${y1} ${bulge},${y1 + dir * r} `
+        + `L${bulge},${y2 - dir * r} Q${bulge},${y2} ${bulge - r},${y2} L${x2 + 2},${y2}`;
+      lx = bulge + 3; ly = (y1 + y2) / 2;
     } else {
-      const x1 = a.x + a.w / 2 + off - 7 * (pairCount.get(key) > 1 ? 1 : 0), y1 = a.y + a.h;
-      const x2 = b.x + b.w / 2 + off, y2 = b.y - 2;
-      const my = (y1 + y2) / 2;
-      d = `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`;
-      lx = (x1 + x2) / 2 + 4; ly = my;
+      // down through the virtual nodes of the layers in between, if any
+      const pts = [{ x: a.x + a.w / 2 + off, y: a.y + a.h }];
+      for (const v of via.get(edgeIndex) || []) pts.push({ x: v.x + v.w / 2, y: v.y }, { x: v.x + v.w / 2, y: v.y + v.h });
+      pts.push({ x: b.x + b.w / 2 + off, y: b.y - 2 });
+      d = `M${pts[0].x},${pts[0].y}`;
+      for (let k = 1; k < pts.length; k++) {
+        const p = pts[k - 1], q = pts[k];
+        if (k % 2 === 0) { d += ` L${q.x},${q.y}`; continue; }     // straight through a layer
+        const my = (p.y + q.y) / 2;
+        d += ` C${p.x},${my} ${q.x},${my} ${q.x},${q.y}`;
+      }
+      lx = (pts[0].x + pts[1].x) / 2 + 4; ly = (pts[0].y + pts[1].y) / 2;
     }
     const g = svg("g", { class: `edge ${kind.cls}`, "data-from": e.from, "data-to": e.to, "data-kind": e.kind });
     g.append(svg("title", {}, `${e.from} → ${e.to} (${e.kind}${e.guard ? `, when ${e.guard}` : ""})`));
     g.append(svg("path", { d, "marker-end": `url(#arrow-${marker})` }));
     g.append(svg("text", { x: lx, y: ly, class: "edge-label" }, kind.label + (e.guard ? " ?" : "")));
     edgeLayer.append(g);
-  }
+  });
   const nodes = new Map();
   for (const n of model.nodes) {
     const b = box.get(n.name);
