@@ -598,3 +598,55 @@ def test_sign_in_with_a_token_when_the_api_answers_401(fresh_server, page):
         gate.close()
         # the browser reports each 401 answer as a failed load: that is the point here
         page.problems[:] = [p for p in page.problems if "401" not in p]
+
+
+def test_workbook_action_and_queue_list_pages(server, page):
+    wb = unique("ops")
+    r = httpx.post(f"{server.url}/workbooks", content=f"""---
+version: '2.0'
+name: {wb}
+actions:
+  greet:
+    base: std.echo
+    base-input:
+      output: "hello <% $.who %>"
+    input:
+      - who
+workflows:
+  main:
+    tasks:
+      one:
+        action: {wb}.greet who=ann
+        on-success: two
+      two:
+        action: std.noop
+""".encode(), headers={"content-type": "text/plain"})
+    assert r.status_code == 201, r.text
+    page.goto(ui(server, "/ui/workbooks"))
+    page.get_by_role("link", name=wb).click()
+    expect(page.locator("h1")).to_have_text(wb)
+    expect(page.locator("svg.graph g.node[data-task='one'] .node-sub")).to_have_text(f"{wb}.greet")
+    page.get_by_role("link", name=f"{wb}.main").click()
+    expect(page.locator("h1")).to_have_text(f"{wb}.main")
+    expect(page.locator("svg.graph g.edge[data-kind='on-success']")).to_have_count(1)
+
+    page.goto(ui(server, "/ui/actions"))
+    page.get_by_label("Filter by name").fill(f"{wb}.gr")
+    expect(page.locator("table.list tbody tr")).to_have_count(1)
+    page.get_by_role("link", name=f"{wb}.greet").click()
+    expect(page.locator("dl.facts")).to_contain_text("who")
+    expect(page.locator("pre.source")).to_contain_text("base: std.echo")
+    page.goto(ui(server, "/ui/actions/std.echo"))
+    expect(page.locator(".page-head .tag")).to_have_text("built-in")
+
+    queue = unique("q")
+    assert httpx.post(f"{server.url}/queues/{queue}/messages",
+                      json={"messages": [{"body": {"n": 1}}, {"body": "two"}]}).status_code == 201
+    page.goto(ui(server, "/ui/queues"))
+    expect(page.locator(f"tr[data-queue='{queue}']")).to_contain_text("2")
+    page.get_by_role("link", name=queue).click()
+    expect(page.locator("li.message")).to_have_count(2)
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Take the oldest message").click()
+    expect(page.locator("li.message")).to_have_count(1)
+    expect(page.locator("li.message")).to_contain_text("two")
