@@ -3,13 +3,19 @@
 # database for several processes), an OpenSSH server (the std.ssh and ansible
 # tests) and RabbitMQ (event triggers on OpenStack notifications, on
 # 127.0.0.1:5672 with the guest account, which RabbitMQ allows on loopback
-# only). Installs them with apt-get when missing (Debian, as root). Idempotent.
+# only), and install the headless Chromium the web console tests drive
+# (Debian's chromium, with chromium-driver; Playwright is given it and never
+# downloads a browser). Installs them with apt-get when missing (Debian, as
+# root). Idempotent.
 set -euo pipefail
 
 need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
         echo "test-services: the tests need ${need[*]}; install them (root and apt-get needed here)" >&2

@@ -14,6 +14,7 @@ from levante.api import triggers as triggers_api
 from levante.api.errors import ApiError, fault
 from levante.api.stream import router as events_stream_router
 from levante.errors import LevanteError
+from levante.web import mount_console, wants_html
 
 log = logging.getLogger("levante.api")
 
@@ -29,9 +30,12 @@ def create_app(runtime) -> FastAPI:
     app.include_router(events_stream_router)
     app.include_router(queues.router)
     app.include_router(triggers_api.router)
+    mount_console(app)
 
     @app.get("/")
     def versions(request: Request):
+        if wants_html(request):     # a browser: the console; API clients get the versions
+            return RedirectResponse("/ui/", status_code=302)
         base = _base(request)
         return {"versions": [{"id": "v2.0", "status": "CURRENT",
                               "links": [{"href": f"{base}/v2", "target": "v2", "rel": "self"}]}]}
