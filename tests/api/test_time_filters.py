@@ -40,5 +40,6 @@ def test_a_bad_time_is_a_400_naming_the_field(server):
     r = httpx.get(f"{server.url}/executions", params={"created_at": "gte:yesterday"})
     assert r.status_code == 400
     body = r.json()
-    assert body["faultstring"] == "Invalid time for created_at: 'yesterday' (want YYYY-MM-DD HH:MM:SS, UTC)"
+    assert body["faultstring"] == ("Invalid value for filter created_at: 'yesterday' is not a date "
+                                   "(YYYY-MM-DD, optionally followed by HH:MM:SS)")
     assert json.dumps(body)
