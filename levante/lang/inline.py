@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
-
 from .errors import DSLError
+from .yamlsource import safe_load
 
 __all__ = ["parse_inline", "parse_params", "is_expression"]
 
@@ -139,7 +138,7 @@ def _read_value(s: str, i: int, whole: str) -> tuple[Any, int]:
         return text, i
     if kind == "flow":
         try:
-            value = yaml.safe_load(text)
+            value = safe_load(text)
         except Exception:
             return text, i
         return (value if isinstance(value, (list, dict)) else text), i

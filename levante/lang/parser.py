@@ -25,7 +25,7 @@ from .spec import (
     WorkbookSpec,
     WorkflowSpec,
 )
-from .yamlsource import MappingNode, Node, ScalarNode, SequenceNode, Source, load
+from .yamlsource import MappingNode, Node, ScalarNode, SequenceNode, Source, load, safe_load
 
 __all__ = ["parse_workflows", "parse_workbook", "parse_actions", "DEFINITION_HEADER"]
 
@@ -398,7 +398,7 @@ def _with_items_pair(s: str) -> tuple[str, Any] | None:
         return var, source
     if source.startswith("["):
         try:
-            value = yaml.safe_load(source)
+            value = safe_load(source)
         except Exception:
             return None
         if isinstance(value, list):
