@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import levante
 from levante.api import definitions, executions, queues
 from levante.api import triggers as triggers_api
+from levante.api.body import BodyLimit
 from levante.api.errors import ApiError, fault
 from levante.api.stream import router as events_stream_router
 from levante.errors import LevanteError
@@ -23,6 +24,7 @@ def create_app(runtime) -> FastAPI:
                   description="Mistral-compatible workflow service (REST API v2)",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.runtime = runtime
+    app.add_middleware(BodyLimit)
     app.include_router(definitions.router)
     app.include_router(executions.router)
     app.include_router(events_stream_router)

@@ -9,13 +9,14 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from levante import lang
+from levante import lang, limits
 from levante.api import render
 from levante.api.body import definition_text, json_object
 from levante.api.body import raw as raw_body
 from levante.api.errors import YAML_CONTENT_TYPE, ApiError
 from levante.api.listing import list_response
-from levante.lang.spec import ActionSpec, WorkflowSpec
+from levante.limits import loads
+from levante.lang.spec import ActionSpec, WorkbookSpec, WorkflowSpec
 from levante.runtime import specs
 from levante.triggers.guard import check_workflow_deletable
 from levante.store.schema import action_definitions as AD
@@ -54,9 +55,25 @@ def _interface(spec: WorkflowSpec) -> str:
 
 def _parse(fn, text: str, request: Request):
     try:
-        return fn(text, known_action=_known_action(request))
+        parsed = fn(text, known_action=_known_action(request))
     except lang.DSLError as e:
         raise ApiError(400, f"Invalid DSL: {e}", yaml_endpoint=True)
+    _check_names(parsed)
+    return parsed
+
+
+def _check_names(parsed) -> None:
+    """Mistral's rules for definition names, plus no '/' or control characters."""
+    if isinstance(parsed, WorkbookSpec):
+        named = [("Workbook", parsed.name)] + [("Workflow", n) for n in parsed.workflows] + \
+            [("Action", n) for n in parsed.actions]
+    else:
+        named = [("Action" if isinstance(p, ActionSpec) else "Workflow", p.name) for p in parsed]
+    for kind, name in named:
+        problem = limits.name_problem(name, limits.DEFINITION_NAME_MAX, spaces=False)
+        if problem:
+            raise ApiError(400, f"Invalid DSL: {kind} name {name[:80]!r} {problem}",
+                           yaml_endpoint=True)
 
 
 def _known_action(request: Request):
@@ -356,20 +373,41 @@ def _variables(value) -> str:
         return "{}"
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError:
-            raise ApiError(400, "Environment variables must be a JSON object")
+            value = loads(value, "Field 'variables'")
+        except ValueError as e:
+            raise ApiError(400, str(e) if str(e).startswith("Field ")
+                           else "Environment variables must be a JSON object")
     if not isinstance(value, dict):
         raise ApiError(400, "Environment variables must be a JSON object")
-    return json.dumps(value)
+    text = json.dumps(value)
+    limits.check_field_size("Environment", "variables", text)
+    return text
+
+
+def _env_name(body: dict) -> str:
+    name = body.get("name")
+    if name is None or name == "":
+        raise ApiError(400, "Environment name is required")
+    return limits.check_name("Environment", name)
+
+
+def _env_text(body: dict, key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, f"Environment {key} must be a string, not {type(value).__name__}")
+    if key == "scope" and value and value not in ("private", "public"):
+        raise ApiError(400, f"Environment scope must be 'private' or 'public', not {value[:80]!r}")
+    if key == "description" and value and len(value) > 255:
+        raise ApiError(400, f"Environment description is too long: {len(value)} characters, at most 255")
+    return value
 
 
 @router.post("/v2/environments", status_code=201)
 def create_environment(request: Request, data: bytes = Depends(raw_body)):
     body = json_object(data)
-    name = body.get("name")
-    if not name:
-        raise ApiError(400, "Environment name is required")
+    name = _env_name(body)
+    _env_text(body, "description")
+    _env_text(body, "scope")
     now = time.time()
     with _rt(request).db.tx() as conn:
         if conn.execute(sa.select(ENV.c.id).where(ENV.c.name == name)).first():
@@ -385,9 +423,9 @@ def create_environment(request: Request, data: bytes = Depends(raw_body)):
 @router.put("/v2/environments")
 def update_environment(request: Request, data: bytes = Depends(raw_body)):
     body = json_object(data)
-    name = body.get("name")
-    if not name:
-        raise ApiError(400, "Environment name is required")
+    name = _env_name(body)
+    _env_text(body, "description")
+    _env_text(body, "scope")
     values = {"updated_at": time.time()}
     if "variables" in body:
         values["variables"] = _variables(body["variables"])

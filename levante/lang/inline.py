@@ -40,7 +40,10 @@ def _scalar(tok: str) -> Any:
     if tok in _CONSTANTS:
         return _CONSTANTS[tok]
     if _INT.match(tok):
-        return int(tok)
+        try:
+            return int(tok)
+        except ValueError:      # more digits than Python converts (4,300)
+            raise DSLError(f"Integer too long: {len(tok)} digits, at most 4300") from None
     if _FLOAT.match(tok):
         return float(tok)
     return tok

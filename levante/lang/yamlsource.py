@@ -236,6 +236,17 @@ class _BoundedSafeLoader(yaml.SafeLoader):
         self._complete.add(id(node))
         return node
 
+    def construct_yaml_int(self, node):
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:      # more digits than Python converts
+            raise yaml.constructor.ConstructorError(
+                None, None, f"integer too long: {len(node.value)} characters, at most 4300 digits",
+                node.start_mark) from None
+
+
+_BoundedSafeLoader.add_constructor("tag:yaml.org,2002:int", _BoundedSafeLoader.construct_yaml_int)
+
 
 def safe_load(text: str) -> Any:
     """``yaml.safe_load`` with alias expansion bounded (raises DSLError)."""

@@ -11,8 +11,9 @@ import uuid
 
 import sqlalchemy as sa
 
+from levante import limits
 from levante.engine import states
-from levante.engine.model import NOT_LOADED, ExecState, TaskEx
+from levante.engine.model import NOT_LOADED, Changes, ExecState, TaskEx
 from levante.runtime import events, specs
 from levante.store import jobs
 from levante.store.schema import action_executions as AE
@@ -89,7 +90,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     namespace, project) copied onto new task and action rows.
     """
     now = time.time() if now is None else now
-    changes = state.take_changes()
+    changes = _within_size_limit(state, state.take_changes())
     tasks, exec_dirty, actions, cancel_of = (changes.tasks, changes.exec_dirty, changes.actions,
                                              changes.cancel_actions_of)
     new_rows = []
@@ -162,6 +163,55 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
                       context=_dumps(state.context), published_global=_dumps(state.published_global))
     conn.execute(WE.update().where(WE.c.id == state.id).values(**values))
     return len(actions)
+
+
+def _within_size_limit(state: ExecState, changes: Changes) -> Changes:
+    """``changes``, or, when one of them stores a field over
+    execution_field_size_limit_kb (a task's published variables, the workflow
+    output, an action's or a sub-workflow's input), the failure that replaces
+    them: the task at fault and the execution go to ERROR saying which limit,
+    and nothing more is started. (Mistral fails the execution the same way.)"""
+    limit = limits.field_size_limit()
+    if not limit:
+        return changes
+    found = None
+    for t in changes.tasks:
+        problem = limits.size_problem("TaskExecution", "published", _dumps(t.published), limit)
+        if problem:
+            found = (t, problem)
+            break
+    if found is None:
+        for kind, reqs in (("ActionExecution", changes.actions), ("WorkflowExecution", changes.subworkflows)):
+            for r in reqs:
+                problem = limits.size_problem(kind, "input", _dumps(r.input), limit)
+                if problem:
+                    found = (state.tasks.get(r.task_id), problem)
+                    break
+            if found:
+                break
+    if found is None and changes.exec_dirty and state.output is not None:
+        problem = limits.size_problem("WorkflowExecution", "output", _dumps(state.output), limit)
+        if problem:
+            found = (None, problem)
+    if found is None:
+        return changes
+    task, problem = found
+    kept = []
+    for t in changes.tasks:
+        if t.new and t is not task:         # started by this step: never stored, never run
+            state.tasks.pop(t.id, None)
+        else:
+            kept.append(t)
+    if task is not None:
+        task.state, task.state_info, task.published = states.ERROR, problem, {}
+        if task not in kept:
+            kept.append(task)
+        state.state_info = (f"Failure caused by error in tasks: {task.name}\n\n"
+                            f"  {task.name} [task_ex_id={task.id}] -> {problem}\n")
+    else:
+        state.state_info = problem
+    state.state, state.output = states.ERROR, {"result": state.state_info}
+    return Changes(kept, True, [], [], [], [])
 
 
 def _emit_events(conn: sa.Connection, state: ExecState, tasks: list, previous_state: str | None,

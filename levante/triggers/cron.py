@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from croniter import croniter
 
 from levante.runtime import definitions, specs
+from levante import limits
 from levante.errors import BadRequest, Conflict, NotFound
 from levante.store import triggers as store
 from levante.store.db import Database
@@ -77,7 +78,7 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("Cron trigger name must be provided [name]")
-    launch.check_length("name", name, 200)
+    limits.check_name("Cron trigger", name)
     pattern = body.get("pattern") or None
     first_raw = body.get("first_execution_time") or None
     count = body.get("remaining_executions")
