@@ -21,6 +21,9 @@ from typing import Any
 from levante.config import get_settings
 from levante.errors import BadRequest
 
+__all__ = ["BadRequest", "FieldSizeExceeded", "check_name", "check_definition_name",
+           "check_namespace", "check_scope", "check_field_size", "size_problem", "loads"]
+
 DEFINITION_NAME_MAX = 255
 OTHER_NAME_MAX = 200
 EXECUTION_ID_MAX = 36
@@ -62,6 +65,27 @@ def check_name(kind: str, name: Any, most: int = OTHER_NAME_MAX, spaces: bool = 
 
 def check_definition_name(kind: str, name: Any) -> str:
     return check_name(kind, name, DEFINITION_NAME_MAX, spaces=False)
+
+
+def check_namespace(namespace: Any) -> str:
+    """A namespace ('' for none): the rules of a name, at most 255 characters."""
+    if namespace is None or namespace == "":
+        return ""
+    problem = name_problem(namespace, DEFINITION_NAME_MAX)
+    if problem:
+        shown = f" {namespace[:80]!r}" if isinstance(namespace, str) else ""
+        raise BadRequest(f"Namespace{shown} {problem}")
+    return namespace
+
+
+def check_scope(scope: Any) -> str:
+    """'private' (the default) or 'public'."""
+    if scope is None or scope == "":
+        return "private"
+    if scope not in ("private", "public"):
+        shown = repr(scope[:80]) if isinstance(scope, str) else type(scope).__name__
+        raise BadRequest(f"Scope must be 'private' or 'public', not {shown}")
+    return scope
 
 
 def field_size_limit() -> int:
@@ -122,4 +146,22 @@ def loads(data: bytes | str, what: str = "Request"):
         raise
     if limit and isinstance(value, (dict, list)) and json_depth(value) > limit:
         raise ValueError(too_deep)
+    marker = "\\u0000" if isinstance(data, str) else b"\\u0000"
+    if marker in data and _has_nul(value):
+        raise ValueError(f"{what} must not hold NUL characters (\\u0000) in its strings")
     return value
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False

@@ -52,8 +52,10 @@ def too_large(size: int | str, limit: int) -> str:
             "(setting max_request_body_size, environment variable LEVANTE_MAX_REQUEST_BODY_SIZE).")
 
 
-class BodyLimit:
-    """ASGI middleware: a request body over ``max_request_body_size`` is a 413.
+class RequestLimits:
+    """ASGI middleware: a request body over ``max_request_body_size`` is a 413;
+    a URL with a NUL character (``%00``) is a 400 (no name or id holds one, and
+    PostgreSQL refuses it in any query).
 
     A declared Content-Length over the limit is refused before anything is
     read; a body sent without one (chunked) is counted as it arrives.
@@ -63,8 +65,14 @@ class BodyLimit:
         self.app = app
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"") \
+                or b"\x00" in scope.get("query_string", b""):
+            response = fault(400, "The URL must not contain NUL characters (%00).")
+            return await response(scope, receive, send)
         limit = get_settings().max_request_body_size
-        if scope["type"] != "http" or not limit:
+        if not limit:
             return await self.app(scope, receive, send)
         for key, value in scope.get("headers") or ():
             if key == b"content-length":

@@ -127,7 +127,11 @@ def _update_all(conn, table, items: list[tuple[str, dict]], namespace: str, now:
 
 
 def _options(request: Request) -> tuple[str, str]:
-    return request.query_params.get("namespace", ""), request.query_params.get("scope", "private")
+    q = request.query_params
+    try:
+        return limits.check_namespace(q.get("namespace", "")), limits.check_scope(q.get("scope"))
+    except limits.BadRequest as e:
+        raise ApiError(400, str(e), yaml_endpoint=True) from None
 
 
 # ---------------------------------------------------------------- workflows
@@ -190,7 +194,7 @@ def get_workflow(identifier: str, request: Request):
 
 @router.delete("/v2/workflows/{identifier}", status_code=204)
 def delete_workflow(identifier: str, request: Request):
-    namespace = request.query_params.get("namespace", "")
+    namespace = limits.check_namespace(request.query_params.get("namespace", ""))
     with _rt(request).db.tx() as conn:
         row = _find_workflow(conn, identifier, namespace)
         check_workflow_deletable(conn, row.id, identifier, namespace)
@@ -222,8 +226,7 @@ def _check_free_names(conn, wb, namespace: str) -> None:
 @router.post("/v2/workbooks", status_code=201)
 def create_workbook(request: Request, data: bytes = Depends(raw_body)):
     text = definition_text(data)
-    namespace = request.query_params.get("namespace", "")
-    scope = request.query_params.get("scope", "private")
+    namespace, scope = _options(request)
     wb = _parse(lang.parse_workbook, text, request)
     now = time.time()
     with _rt(request).db.tx() as conn:
@@ -242,8 +245,7 @@ def create_workbook(request: Request, data: bytes = Depends(raw_body)):
 @router.put("/v2/workbooks")
 def update_workbook(request: Request, data: bytes = Depends(raw_body)):
     text = definition_text(data)
-    namespace = request.query_params.get("namespace", "")
-    scope = request.query_params.get("scope", "private")
+    namespace, scope = _options(request)
     wb = _parse(lang.parse_workbook, text, request)
     now = time.time()
     with _rt(request).db.tx() as conn:
@@ -282,7 +284,7 @@ def get_workbook(name: str, request: Request):
 
 @router.delete("/v2/workbooks/{name}", status_code=204)
 def delete_workbook(name: str, request: Request):
-    namespace = request.query_params.get("namespace", "")
+    namespace = limits.check_namespace(request.query_params.get("namespace", ""))
     with _rt(request).db.tx() as conn:
         _find_workbook(conn, name, namespace)
         for wf in conn.execute(sa.select(WD.c.id, WD.c.name).where(WD.c.workbook_name == name,

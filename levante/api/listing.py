@@ -2,6 +2,8 @@
 sort_keys, sort_dirs, fields, and equality filters on any column."""
 from __future__ import annotations
 
+import calendar
+import time
 from typing import Any, Callable
 from urllib.parse import urlencode
 
@@ -88,16 +90,42 @@ def list_response(request: Request, conn: sa.Connection, table: sa.Table, collec
 
 
 def _filter(col: sa.Column, value: str):
-    for op, fn in (("neq:", lambda c, v: c != v), ("in:", lambda c, v: c.in_(v.split(","))),
-                   ("nin:", lambda c, v: c.not_in(v.split(","))), ("gt:", lambda c, v: c > v),
-                   ("gte:", lambda c, v: c >= v), ("lt:", lambda c, v: c < v),
-                   ("lte:", lambda c, v: c <= v), ("has:", lambda c, v: c.contains(v)),
-                   ("eq:", lambda c, v: c == v)):
+    as_col = lambda v: _coerce(col, v)          # noqa: E731
+    for op, fn in (("neq:", lambda c, v: c != as_col(v)),
+                   ("in:", lambda c, v: c.in_([as_col(x) for x in v.split(",")])),
+                   ("nin:", lambda c, v: c.not_in([as_col(x) for x in v.split(",")])),
+                   ("gt:", lambda c, v: c > as_col(v)), ("gte:", lambda c, v: c >= as_col(v)),
+                   ("lt:", lambda c, v: c < as_col(v)), ("lte:", lambda c, v: c <= as_col(v)),
+                   ("has:", lambda c, v: c.contains(v) if isinstance(c.type, sa.String)
+                    else c == as_col(v)),
+                   ("eq:", lambda c, v: c == as_col(v))):
         if value.startswith(op):
             return fn(col, value[len(op):])
     if value in ("null", "None") and col.nullable:
         return col.is_(None)
-    return col == value
+    return col == as_col(value)
+
+
+def _coerce(col: sa.Column, value: str):
+    """A filter value as the column's type (a 400 when it is not one): the
+    database would otherwise compare, or refuse to compare, text with numbers."""
+    kind = col.type
+    try:
+        if isinstance(kind, sa.Boolean):
+            low = value.lower()
+            if low not in ("true", "false", "1", "0"):
+                raise ValueError(value)
+            return low in ("true", "1")
+        if isinstance(kind, sa.Integer):
+            return int(value)
+        if isinstance(kind, sa.Float):
+            try:
+                return float(value)
+            except ValueError:      # a time as the API shows it: 2024-05-01 10:00:00 (UTC)
+                return calendar.timegm(time.strptime(value, "%Y-%m-%d %H:%M:%S"))
+    except (ValueError, OverflowError):
+        raise ApiError(400, f"Invalid value for filter {col.name}: {value[:80]!r}") from None
+    return value
 
 
 def _after(table: sa.Table, keys: list[str], dirs: list[str], values: list):

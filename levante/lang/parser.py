@@ -31,6 +31,7 @@ __all__ = ["parse_workflows", "parse_workbook", "parse_actions", "DEFINITION_HEA
 
 KnownAction = Callable[[str], bool] | None
 
+MAX_TASK_NAME = 255      # Mistral's limit (and the length of the stored name)
 #: Text put before a workflow's (or action's) own lines in its ``definition``.
 DEFINITION_HEADER = "---\nversion: '2.0'\n\n"
 
@@ -745,6 +746,10 @@ def _parse_workflow(ctx: _Ctx, key: Node, body: Node, short: str, full: str,
                 continue
             if tname in ENGINE_COMMANDS:
                 ctx.err(f"Task name '{tname}' is reserved (engine command).", k)
+                continue
+            if len(tname) > MAX_TASK_NAME:      # as Mistral; the name column holds 255
+                ctx.err(f"The length of a task name must not exceed {MAX_TASK_NAME} symbols, "
+                        f"got {len(tname)}.", k)
                 continue
             task_items.append((k, val, tname))
     task_names = {t for _, _, t in task_items}

@@ -105,6 +105,7 @@ class Runtime:
     def create_execution(self, workflow_identifier: str, given_input: dict, params: dict,
                          description: str = "", namespace: str = ""):
         """Store a new execution and start it; returns its row as the start left it."""
+        namespace = limits.check_namespace(namespace)
         with self.db.read() as conn:
             wf = definitions.resolve_workflow(conn, workflow_identifier, namespace)
             if wf is None:

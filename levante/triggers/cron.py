@@ -118,7 +118,7 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
     wf_id, wf_name = body.get("workflow_id"), body.get("workflow_name")
     if not (wf_id or wf_name):
         raise BadRequest("Workflow name or id must be provided [workflow_name, workflow_id]")
-    namespace = params.get("namespace") or ""
+    namespace = limits.check_namespace(params.get("namespace"))
     wf = launch.find_workflow(conn, wf_id, None) if wf_id else launch.find_workflow(
         conn, None, wf_name, namespace)
     if wf is None:
