@@ -148,8 +148,7 @@ def check_url(url: str, settings: Settings | None = None, role: str = "url",
 
 
 def connect(host: str, port: int, timeout: float | None = None,
-            settings: Settings | None = None, what: str | None = None,
-            source_address: tuple | None = None) -> socket.socket:
+            settings: Settings | None = None, what: str | None = None) -> socket.socket:
     """A TCP socket to ``host:port`` opened to an address the policy allows.
 
     The host is resolved once; if any of its addresses is denied the
@@ -168,19 +167,11 @@ def connect(host: str, port: int, timeout: float | None = None,
         try:
             if timeout is not None:
                 sock.settimeout(timeout)
-            if source_address:
-                sock.bind(source_address)
             sock.connect(sockaddr)
         except OSError as e:
             sock.close()
             error = e
             continue
-        if networks:    # belt and braces: the peer is the address that was checked
-            peer = _address(sock.getpeername()[0])
-            net = denied_range(peer, networks) if peer is not None else None
-            if net is not None:
-                sock.close()
-                raise _refusal(what, host, peer, net)
         return sock
     raise error or OSError(f"cannot connect to {host}:{port}: no address")
 
@@ -213,6 +204,18 @@ class PolicyBackend(httpcore.SyncBackend):
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
                 error = e
         raise error or httpcore.ConnectError(f"cannot connect to {host}:{port}")
+
+
+def environment_mounts(**kwargs) -> dict:
+    """httpx mounts for the operator's proxies (HTTP_PROXY, NO_PROXY and the
+    like), which httpx skips when a client is given its own transport. They are
+    the operator's choice: connections to them are not checked."""
+    try:
+        from httpx._utils import get_environment_proxies
+    except ImportError:         # pragma: no cover - a future httpx
+        return {}
+    return {pattern: httpx.HTTPTransport(proxy=url, **kwargs) if url else None
+            for pattern, url in get_environment_proxies().items()}
 
 
 def http_transport(settings: Settings | None = None, **kwargs) -> httpx.HTTPTransport:

@@ -59,6 +59,7 @@ class Delivery:
         self._pool = ThreadPoolExecutor(max_workers=self.config.workers,
                                         thread_name_prefix="levante-notify")
         self._http = httpx.Client(transport=transport or egress.http_transport(),
+                                  mounts=None if transport else egress.environment_mounts(),
                                   timeout=self.config.timeout,
                                   follow_redirects=False,
                                   headers={"User-Agent": f"levante/{levante.__version__}"})

@@ -133,25 +133,13 @@ def _verify(verify: Any) -> ssl.SSLContext | bool:
     return bool(verify)
 
 
-def _environment_proxies() -> dict:
-    """HTTP_PROXY, NO_PROXY and the like, as httpx reads them (httpx skips them
-    when the client is given its own transport, as here)."""
-    try:
-        from httpx._utils import get_environment_proxies
-    except ImportError:         # pragma: no cover - a future httpx
-        return {}
-    return get_environment_proxies()
-
-
 def _mounts(proxies: Any, verify: ssl.SSLContext | bool, settings: Settings) -> dict:
     """httpx mounts: the operator's environment proxies (trusted, not checked),
     then requests-style ``{"http": "http://proxy:3128", "https://host": ...}``
     from the action, whose connections go through the egress policy."""
     if proxies and not isinstance(proxies, dict):
         raise HTTPActionError("proxies must be a dict such as {\"https\": \"http://proxy:3128\"}")
-    mounts: dict = {}
-    for pattern, url in _environment_proxies().items():
-        mounts[pattern] = httpx.HTTPTransport(proxy=url, verify=verify) if url else None
+    mounts = egress.environment_mounts(verify=verify)
     for key, url in (proxies or {}).items():
         pattern = str(key) if "://" in str(key) else f"{key}://"
         # None: no proxy, the client's own (policy) transport
