@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from levante.engine import states
 from levante.runtime import definitions, specs
 from levante.errors import BadRequest
+from levante import limits
 from levante.limits import loads
 from levante.store import jobs
 from levante.store.schema import environments as ENV
@@ -81,6 +82,8 @@ def json_object(body: dict, key: str) -> dict:
         return {}
     if not isinstance(value, dict):
         raise BadRequest(f"Field '{key}' must be a JSON object")
+    # What a trigger stores becomes the input and params of every execution it starts.
+    limits.check_field_size("Trigger", key, value)
     return value
 
 

@@ -253,6 +253,10 @@ def test_execution_input_params_and_env_over_the_limit_are_400(srv):
     message = fault(httpx.post(srv.url + "/action_executions", json={
         "name": "std.echo", "input": json.dumps({"output": big})}))
     assert message.startswith(size_message("ActionExecution", "input"))
+    message = fault(httpx.post(srv.url + "/cron_triggers", json={
+        "name": unique("cron"), "pattern": "0 0 1 1 *", "workflow_name": name,
+        "workflow_input": json.dumps({"a": big})}))
+    assert message.startswith(size_message("Trigger", "workflow_input"))
     message = fault(httpx.put(srv.url + "/action_executions/any", json={
         "state": "SUCCESS", "output": json.dumps({"v": big})}))
     assert message.startswith(size_message("ActionExecution", "output"))
