@@ -8,7 +8,7 @@ dependency (reading a body needs ``await``) and parse it with the helpers here.
 Every JSON the API reads, the body and the JSON text inside its fields, goes
 through ``levante.limits.loads``: nesting deeper than ``max_json_depth`` and
 integers of more digits than Python converts (4,300) are a 400, never a crash.
-The body's size is capped by :class:`BodyLimit` (``max_request_body_size``, 413).
+The body's size is capped by :class:`RequestLimits` (``max_request_body_size``, 413).
 """
 from __future__ import annotations
 

@@ -150,7 +150,8 @@ class _AliasBudget:
         self._sizes: dict[int, int] = {}
 
     def size(self, node: Node, _active: set[int] | None = None) -> int:
-        """Nodes in ``node`` with every alias expanded (memoized; None if cyclic)."""
+        """Nodes in ``node`` with every alias expanded (memoized); raises _Cycle if it
+        contains itself."""
         key = id(node)
         known = self._sizes.get(key)
         if known is not None:

@@ -87,15 +87,22 @@ def test_yaml_alias_bomb_is_refused_with_line_and_column(srv, path):
 
 
 def test_alias_bomb_in_a_workbook_and_an_inline_list(srv):
-    wb = alias_bomb(7).replace("version: '2.0'\n", "version: '2.0'\nname: wb_bomb\nworkflows:\n  ")
     wb = "version: '2.0'\nname: " + unique("wb") + "\nworkflows:\n" + "".join(
         "  " + ln + "\n" for ln in alias_bomb(7).splitlines()[1:])
     assert "aliases expand" in fault(post_yaml(srv.url, "/workbooks", wb))
-    # An inline parameter is parsed as YAML flow too: the bomb stays plain text.
-    inline = ("version: '2.0'\n" + unique("inl") + ":\n  tasks:\n    t:\n      action: std.echo "
-              "output=[&a [1,1,1,1,1,1,1,1,1,1], [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]]\n")
-    r = post_yaml(srv.url, "/workflows", inline)
-    assert r.status_code in (201, 400), r.text
+    # An inline parameter is read as YAML flow too: a bomb there stays plain text.
+    ten = lambda x: ", ".join([x] * 10)     # noqa: E731
+    bomb = (f"[&a [{ten('1')}], &b [{ten('*a')}], &c [{ten('*b')}], &d [{ten('*c')}], "
+            f"[{ten('*d')}]]")
+    name = unique("inl")
+    r = post_yaml(srv.url, "/workflows", f"version: '2.0'\n{name}:\n  output:\n"
+                  f"    said: <% $.said %>\n  tasks:\n    t:\n      action: std.echo output={bomb}\n"
+                  "      publish:\n        said: <% task().result %>\n")
+    assert r.status_code == 201, r.text
+    ex = httpx.post(srv.url + "/executions", json={"workflow_name": name}).json()
+    done = finish(srv.url, ex["id"])
+    assert done["state"] == "SUCCESS", done["state_info"]
+    assert json.loads(done["output"]) == {"said": bomb}
 
 
 def test_an_alias_inside_its_own_anchor_is_refused(srv):
