@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from levante import queues, triggers
+from levante import limits, queues, triggers
 from levante.actions.base import Outcome
 from levante.actions.registry import Registry
 from levante.engine import states
@@ -119,6 +119,7 @@ class Runtime:
     def create_execution(self, workflow_identifier: str, given_input: dict, params: dict,
                          description: str = "", namespace: str = ""):
         """Store a new execution and start it; returns its row as the start left it."""
+        namespace = limits.check_namespace(namespace)
         with self.db.read() as conn:
             wf = definitions.resolve_workflow(conn, workflow_identifier, namespace)
             if wf is None:
@@ -143,12 +144,15 @@ class Runtime:
         params.setdefault("namespace", namespace)
         params.setdefault("env", {})
         exec_id = params.pop("execution_id", None) or state_store.new_id()
+        input_text, params_text = json.dumps(full_input), json.dumps(params)
+        limits.check_field_size("WorkflowExecution", "input", input_text)
+        limits.check_field_size("WorkflowExecution", "params", params_text)
         now = time.time()
         with self.db.tx() as conn:
             conn.execute(WE.insert().values(
                 id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
                 description=description or "", state=states.IDLE, state_info=None,
-                input=json.dumps(full_input), output="{}", params=json.dumps(params), context="{}",
+                input=input_text, output="{}", params=params_text, context="{}",
                 published_global="{}", definition=source, tags=wf.tags, project_id=wf.project_id,
                 scope="private", created_at=now, updated_at=now, version=0))
             queued = self.engine.apply(conn, exec_id, lambda c, s: c.start(), now)

@@ -11,8 +11,9 @@ import uuid
 
 import sqlalchemy as sa
 
+from levante import limits
 from levante.engine import states
-from levante.engine.model import NOT_LOADED, ExecState, TaskEx
+from levante.engine.model import NOT_LOADED, Changes, ExecState, TaskEx
 from levante.runtime import events, specs
 from levante.store import jobs
 from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
@@ -90,13 +91,15 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     namespace, project) copied onto new task and action rows.
     """
     now = time.time() if now is None else now
-    changes = state.take_changes()
+    text: dict[int, str] = {}      # JSON text of published variables and inputs, made once
+    changes = _within_size_limit(state, state.take_changes(), text)
     tasks, exec_dirty, actions, cancel_of = (changes.tasks, changes.exec_dirty, changes.actions,
                                              changes.cancel_actions_of)
     new_rows = []
     for t in tasks:
         done = states.is_completed(t.state)
-        values = dict(state=t.state, state_info=t.state_info, published=_dumps(t.published),
+        values = dict(state=t.state, state_info=t.state_info,
+                      published=text.get(id(t.published)) or _dumps(t.published),
                       runtime=_dumps(t.runtime), in_tasks=_dumps(t.in_tasks),
                       processed=t.processed, updated_at=now)
         if t.result is not NOT_LOADED and (done or t.new or "pending_outcome" in t.runtime):
@@ -129,7 +132,8 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
         conn.execute(AE.insert(), [dict(
             id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
             workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
-            task_name=a.task_name, state=states.RUNNING, state_info=None, input=_dumps(a.input),
+            task_name=a.task_name, state=states.RUNNING, state_info=None,
+            input=text.get(id(a.input)) or _dumps(a.input),
             output=None, accepted=False, idx=a.index,
             params=_dumps({"timeout": a.timeout} if a.timeout else {}), description="",
             safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", "<default-project>"),
@@ -183,6 +187,62 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
                       context=_dumps(state.context), published_global=_dumps(state.published_global))
     conn.execute(WE.update().where(WE.c.id == state.id).values(**values))
     return len(actions)
+
+
+def _within_size_limit(state: ExecState, changes: Changes, text: dict[int, str]) -> Changes:
+    """``changes``, or, when one of them stores a field over
+    execution_field_size_limit_kb (a task's published variables, the workflow
+    output, an action's or a sub-workflow's input), the failure that replaces
+    them: the task at fault and the execution go to ERROR saying which limit,
+    and nothing more is started. (Mistral fails the execution the same way.)
+    ``text`` gets the JSON text made for the check, by id() of the value."""
+    limit = limits.field_size_limit()
+    if not limit:
+        return changes
+
+    def dumped(value) -> str:
+        s = text[id(value)] = _dumps(value)
+        return s
+
+    found = None
+    for t in changes.tasks:
+        problem = limits.size_problem("TaskExecution", "published", dumped(t.published), limit)
+        if problem:
+            found = (t, problem)
+            break
+    if found is None:
+        for kind, reqs in (("ActionExecution", changes.actions), ("WorkflowExecution", changes.subworkflows)):
+            for r in reqs:
+                problem = limits.size_problem(kind, "input", dumped(r.input), limit)
+                if problem:
+                    found = (state.tasks.get(r.task_id), problem)
+                    break
+            if found:
+                break
+    if found is None and changes.exec_dirty and state.output is not None:
+        problem = limits.size_problem("WorkflowExecution", "output", _dumps(state.output), limit)
+        if problem:
+            found = (None, problem)
+    if found is None:
+        return changes
+    task, problem = found
+    text.clear()        # values are replaced below; their ids may be reused
+    kept = []
+    for t in changes.tasks:
+        if t.new and t is not task:         # started by this step: never stored, never run
+            state.tasks.pop(t.id, None)
+        else:
+            kept.append(t)
+    if task is not None:
+        task.state, task.state_info, task.published = states.ERROR, problem, {}
+        if task not in kept:
+            kept.append(task)
+        state.state_info = (f"Failure caused by error in tasks: {task.name}\n\n"
+                            f"  {task.name} [task_ex_id={task.id}] -> {problem}\n")
+    else:
+        state.state_info = problem
+    state.state, state.output = states.ERROR, {"result": state.state_info}
+    return Changes(kept, True, [], [], [], [])
 
 
 def _emit_events(conn: sa.Connection, state: ExecState, tasks: list, previous_state: str | None,
