@@ -179,7 +179,10 @@ def test_return_result_on_error_gives_stdout_stderr_and_exit_code(sshd: SSHD):
 
 
 @needs_sshd
-def test_run_action_with_return_result_on_error_through_the_client(mistral, sshd: SSHD):
+def test_run_action_with_return_result_on_error_through_the_client(server, sshd: SSHD):
+    from mistralclient.api import client
+
+    mistral = client.client(mistral_url=server.url)
     ae = mistral.action_executions.create("std.ssh", {
         "cmd": "echo gone >&2; exit 5", "host": sshd.host, "username": sshd.user,
         "password": sshd.password, "return_result_on_error": True})
