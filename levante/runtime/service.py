@@ -13,7 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from levante import queues, triggers
+from levante import expr, queues, triggers
+from levante.config import get_settings
+from levante.expr import Limits
+from levante.engine.model import Caps
+from levante.runtime.watchdog import Watchdog
 from levante.actions.base import Outcome
 from levante.actions.registry import Registry
 from levante.engine import states
@@ -43,10 +47,21 @@ class Runtime:
         self.db = Database(db_url)
         self.db.upgrade()
         self.roles = roles
+        settings = get_settings()
+        self.settings = settings
+        expr.configure(limit_iterators=settings.yaql_limit_iterators or None,
+                       memory_quota=settings.yaql_memory_quota or None)
+        # The time and size budget of every expression this process evaluates.
+        self.watchdog = Watchdog(Limits(timeout=settings.expression_timeout,
+                                        result_size=settings.expression_result_size))
         self.registry = Registry()
         self.queues = queues.install(self.db)   # the zaqar.* actions' backend
         self.resolver = ActionResolver(self.db, self.registry)
-        self.engine = EngineWorker(self.db, on_actions_queued=self._wake_executor)
+        self.engine = EngineWorker(
+            self.db, on_actions_queued=self._wake_executor, budget=self.watchdog,
+            max_attempts=settings.job_max_attempts, step_timeout=settings.engine_step_timeout,
+            caps=Caps(max_with_items=settings.max_with_items,
+                      max_retry_count=settings.max_retry_count))
         self.executor = Executor(self.db, self.resolver, workers=executor_workers,
                                  on_engine_event=self._wake_engine, on_timer=self._wake_scheduler)
         self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine)
@@ -64,9 +79,14 @@ class Runtime:
         loops = {"engine": self.engine, "executor": self.executor, "scheduler": self.scheduler}
         for role, loop in loops.items():
             if role in self.roles:
-                t = threading.Thread(target=loop.run_forever, name=f"levante-{role}", daemon=True)
-                t.start()
-                self._threads.append(t)
+                # Several engine threads: each works on a different execution, so a
+                # slow one (up to its budget) does not hold up the others.
+                count = max(1, self.settings.engine_workers) if role == "engine" else 1
+                for n in range(count):
+                    t = threading.Thread(target=loop.run_forever, daemon=True,
+                                         name=f"levante-{role}" + (f"-{n}" if n else ""))
+                    t.start()
+                    self._threads.append(t)
         if "executor" in self.roles:
             self.notifier.start()
         log.info("role=runtime started roles=%s db=%s", ",".join(self.roles), _safe_url(self.db.url))
@@ -78,18 +98,20 @@ class Runtime:
         for t in self._threads:
             t.join(timeout=5)
         self.notifier.stop()
+        self.watchdog.close()
         self.db.dispose()
 
     def _recover_leases(self) -> None:
-        # On SQLite this process is the only executor: leases left in the table
-        # belong to a previous run that is gone, so take them over now rather
-        # than waiting for them to run out.
+        # On SQLite this process is the only executor and engine: leases left in
+        # the table belong to a previous run that is gone, so take them over now
+        # rather than waiting for them to run out. Their attempts stay counted:
+        # a job that keeps killing its worker ends up quarantined.
         with self.db.tx() as conn:
-            n = conn.execute(jobs.jobs.update().where(jobs.jobs.c.kind == jobs.ACTION,
-                                                      jobs.jobs.c.lease_until.is_not(None))
-                             .values(lease_until=0.0)).rowcount
+            n = conn.execute(jobs.jobs.update().where(
+                jobs.jobs.c.kind.in_((jobs.ACTION, jobs.ENGINE)),
+                jobs.jobs.c.lease_until.is_not(None)).values(lease_until=0.0)).rowcount
         if n:
-            log.info("role=runtime recovered %d action job(s) left by a previous run", n)
+            log.info("role=runtime recovered %d job(s) left by a previous run", n)
 
     def _wake_engine(self) -> None:
         self.engine.wake.set()
@@ -133,7 +155,10 @@ class Runtime:
                 input=json.dumps(full_input), output="{}", params=json.dumps(params), context="{}",
                 published_global="{}", definition=source, tags=wf.tags, project_id=wf.project_id,
                 scope="private", created_at=now, updated_at=now, version=0))
-            queued = self.engine.apply(conn, exec_id, lambda c, s: c.start(), now)
+        # Started outside any write transaction: its vars and first inputs are
+        # untrusted expressions (see EngineWorker.step).
+        queued = self.engine.step(exec_id, lambda conn, c, s: c.start(), now)
+        with self.db.read() as conn:
             # The execution as its start left it (the workers may move it on at once).
             row = conn.execute(sa.select(WE).where(WE.c.id == exec_id)).first()
         log.info("role=api execution=%s workflow=%s created", exec_id, wf.name)

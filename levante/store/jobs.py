@@ -47,6 +47,33 @@ def due(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked: boo
     return conn.execute(q).fetchall()
 
 
+def claim_one_key(conn: sa.Connection, kind: str, limit: int, now: float,
+                  skip_locked: bool) -> tuple[str | None, list[Any]]:
+    """The due jobs of ``kind`` for the key with the oldest due job, among the
+    keys of which no job is leased right now (one worker per key at a time)."""
+    held = sa.select(jobs.c.key).where(jobs.c.kind == kind, jobs.c.lease_until >= now)
+    free = (jobs.c.kind == kind, jobs.c.due_at <= now,
+            sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now))
+    q = sa.select(jobs.c.key).where(*free, jobs.c.key.not_in(held)).order_by(jobs.c.id).limit(1)
+    if skip_locked:
+        q = q.with_for_update(skip_locked=True)
+    key = conn.execute(q).scalar()
+    if key is None:
+        return None, []
+    q = (sa.select(jobs.c.id, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.lease_until)
+         .where(*free, jobs.c.key == key).order_by(jobs.c.id).limit(limit))
+    if skip_locked:
+        q = q.with_for_update(skip_locked=True)
+    return key, conn.execute(q).fetchall()
+
+
+def release(conn: sa.Connection, ids: list[int]) -> None:
+    """Give leased jobs back without counting the claim as an attempt."""
+    if ids:
+        conn.execute(jobs.update().where(jobs.c.id.in_(ids))
+                     .values(lease_until=None, owner=None, attempts=jobs.c.attempts - 1))
+
+
 def lease(conn: sa.Connection, ids: list[int], owner: str, until: float) -> None:
     if ids:
         conn.execute(jobs.update().where(jobs.c.id.in_(ids))
