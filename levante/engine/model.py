@@ -90,6 +90,8 @@ class Caps:
     """Limits on what an untrusted workflow may ask for, each a setting (0: no limit)."""
     max_with_items: int = 0          # items of one with-items task
     max_retry_count: int = 0         # retry count of a task
+    max_executions_per_root: int = 0     # executions under one root execution
+    max_nesting_depth: int = 0           # depth of an execution under its root
 
 
 @dataclass
