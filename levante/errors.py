@@ -34,3 +34,8 @@ class Conflict(LevanteError):
 
 class PayloadTooLarge(LevanteError):
     status = 413
+
+
+class TooManyRequests(LevanteError):
+    """A bounded resource is in full use; the client may try again later."""
+    status = 429

@@ -393,6 +393,12 @@ class Conductor:
             except _EVAL_ERRORS as e:
                 self._on_outcome(task, tspec, False, None, info=str(e))
                 return
+            cap = getattr(s.caps, "max_with_items", 0)
+            if cap and len(items) > cap:
+                self._on_outcome(task, tspec, False, None, info=(
+                    f"with-items of task '{task.name}' has {len(items)} items, more than the "
+                    f"limit of {cap} (setting max_with_items)"))
+                return
             wi = {"count": len(items), "launched": 0, "done": 0}
             if only_items is not None:
                 wi["indices"] = only_items
@@ -469,6 +475,12 @@ class Conductor:
             except _EVAL_ERRORS as e:
                 self._on_outcome(task, tspec, False, None, info=str(e))
                 return
+            cap = getattr(s.caps, "max_with_items", 0)
+            if cap and len(items) > cap:
+                self._on_outcome(task, tspec, False, None, info=(
+                    f"with-items of task '{task.name}' has {len(items)} items, more than the "
+                    f"limit of {cap} (setting max_with_items)"))
+                return
         indices = wi.get("indices")
         total = len(indices) if indices is not None else len(items)
         limit = total
@@ -530,7 +542,8 @@ class Conductor:
                 task.runtime["failed_by_policy"] = True
             if not task.runtime.get("timed_out"):
                 attempt = task.runtime.get("retry_no", 0)
-                again, delay = policies.should_retry(tspec.retry, ok, attempt, ev)
+                again, delay = policies.should_retry(tspec.retry, ok, attempt, ev,
+                                                     getattr(s.caps, "max_retry_count", 0))
                 if again:
                     task.runtime["retry_no"] = attempt + 1
                     task.runtime["attempt"] = task.runtime.get("attempt", 0) + 1

@@ -89,6 +89,15 @@ class Changes:
     done_actions: list = field(default_factory=list)      # to record as already SUCCESS
 
 
+@dataclass(frozen=True)
+class Caps:
+    """Limits on what an untrusted workflow may ask for, each a setting (0: no limit)."""
+    max_with_items: int = 0          # items of one with-items task
+    max_retry_count: int = 0         # retry count of a task
+    max_executions_per_root: int = 0     # executions under one root execution
+    max_nesting_depth: int = 0           # depth of an execution under its root
+
+
 @dataclass
 class ExecState:
     id: str
@@ -106,6 +115,11 @@ class ExecState:
     # [(index, ok, result_or_error, action_id)] of a with-items task's actions.
     load_result: Callable[[str], Any] | None = None
     load_item_results: Callable[[str], list] | None = None
+    # The budget of every expression evaluation (levante.expr.Budget), supplied
+    # by the runtime; None: no time limit.
+    budget: Any = None
+    # Caps on what one execution may ask for (levante.engine.model.Caps); None: no caps.
+    caps: Any = None
     root_execution_id: str | None = None
     task_execution_id: str | None = None      # the parent task, for a sub-workflow
     created_at: str | None = None
