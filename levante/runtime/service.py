@@ -212,8 +212,7 @@ class Runtime:
                 raise NotFound(f"WorkflowExecution not found [id={exec_id}]")
             if row.state == new_state:
                 return
-            if not states.can_workflow_move(row.state, new_state) or (
-                    row.state == states.ERROR and new_state == states.RUNNING):
+            if not states.can_client_move(row.state, new_state):
                 raise BadRequest(f"Can't change workflow execution state from {row.state} to "
                                  f"{new_state}. [workflow={row.workflow_name}, execution_id={exec_id}]")
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from levante.engine import states
 from levante.engine.model import NOT_LOADED, ExecState, TaskEx
+from levante.engine.task_runtime import TaskRuntime
 from levante.runtime import caps, events, specs
 from levante.runtime.executor import LOCAL_ACTIONS
 from levante.store import jobs
@@ -52,7 +53,7 @@ def load(conn: sa.Connection, row) -> ExecState:
     for t in conn.execute(q):
         state.tasks[t.id] = TaskEx(
             id=t.id, name=t.name, state=t.state, state_info=t.state_info,
-            published=json.loads(t.published), runtime=json.loads(t.runtime),
+            published=json.loads(t.published), runtime=TaskRuntime.from_json(json.loads(t.runtime)),
             in_tasks=json.loads(t.in_tasks), type=t.type, processed=bool(t.processed),
             seq=t.seq, result=NOT_LOADED, stored_state=t.state)
     return state
@@ -98,9 +99,9 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     for t in tasks:
         done = states.is_completed(t.state)
         values = dict(state=t.state, state_info=t.state_info, published=_dumps(t.published),
-                      runtime=_dumps(t.runtime), in_tasks=_dumps(t.in_tasks),
+                      runtime=_dumps(t.runtime.to_json()), in_tasks=_dumps(t.in_tasks),
                       processed=t.processed, updated_at=now)
-        if t.result is not NOT_LOADED and (done or t.new or "pending_outcome" in t.runtime):
+        if t.result is not NOT_LOADED and (done or t.new or t.runtime.pending_outcome is not None):
             values["result"] = _dumps(t.result) if t.result is not None else None
         if done:
             values["finished_at"] = now
