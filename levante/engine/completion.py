@@ -2,8 +2,9 @@
 workflow's output) or fail (with every unhandled error, and output-on-error).
 
 Deciding whether anything can still run does not scan every task on every
-event: the state keeps the ids of the tasks that may be unfinished, and the
-ones found finished are dropped from it as they are met.
+event: the state keeps the ids of the tasks that may be unfinished, oldest
+first, and the ones found finished are dropped from it as they are met, so
+each check looks at the tasks that ended since the last one and at one more.
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class Completion(Steps):
                 break
             elif states.is_completed(t.state):
                 finished.append(tid)
-        open_ids.difference_update(finished)
+        for tid in finished:
+            del open_ids[tid]
         if busy:
             return
         for t in sorted(waiting, key=lambda t: t.seq):   # nothing left that could ever satisfy these joins

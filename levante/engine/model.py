@@ -146,7 +146,7 @@ class ExecState:
     # name -> latest task of that name; ids of tasks that may still be unfinished
     # (active, or ended with their transitions not yet taken).
     _latest: dict | None = field(default=None, repr=False)
-    _open: set | None = field(default=None, repr=False)
+    _open: dict | None = field(default=None, repr=False)    # ids in the order they opened
 
     @property
     def env(self) -> dict:
@@ -158,11 +158,11 @@ class ExecState:
             self._latest = {t.name: t for t in self.tasks.values()}
         return self._latest.get(name)
 
-    def open_ids(self) -> set:
-        """Ids of the tasks that may be unfinished (a superset: callers drop the
-        ones they find finished)."""
+    def open_ids(self) -> dict:
+        """Ids of the tasks that may be unfinished, oldest first (a superset:
+        callers drop the ones they find finished)."""
         if self._open is None:
-            self._open = {t.id for t in self.tasks.values()
+            self._open = {t.id: None for t in self.tasks.values()
                           if not (states.is_completed(t.state) and t.processed)}
         return self._open
 
@@ -170,13 +170,13 @@ class ExecState:
         self.tasks[task.id] = task
         if self._latest is not None:
             self._latest[task.name] = task
-        self.open_ids().add(task.id)
+        self.open_ids()[task.id] = None
         self.mark(task)
 
     def move_task(self, task: TaskEx, dst: str) -> None:
         """The one way a task changes state: checked against the task table."""
         states.move(task, dst)
-        self.open_ids().add(task.id)
+        self.open_ids()[task.id] = None
         self.mark(task)
 
     def move(self, dst: str) -> None:
