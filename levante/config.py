@@ -77,6 +77,31 @@ class Settings:
     # action result, in KB, as Mistral's execution_field_size_limit_kb; 0: no limit.
     execution_field_size_limit_kb: int = 1024
 
+    # -- budgets for untrusted workflows (docs/operations.md, "Budgets and caps") --
+    # Seconds one evaluation of a task's expressions may run; 0: no limit.
+    expression_timeout: float = 5.0
+    # Seconds all the evaluations of one engine step (one execution's events) may
+    # run together; 0: no limit.
+    engine_step_timeout: float = 30.0
+    # Longest string (characters) a Jinja template or an expression may produce; 0: no limit.
+    expression_result_size: int = 10 * 1024 * 1024
+    # YAQL's own limits: most items of any collection, most bytes of any value (0: no limit).
+    yaql_limit_iterators: int = 1_000_000
+    yaql_memory_quota: int = 64 * 1024 * 1024
+    # Times a job may be claimed by a worker that then crashed or ran out of time
+    # before it is quarantined (its execution fails saying why).
+    job_max_attempts: int = 3
+    # Executions started under one root execution: sub-workflows and mistral.* actions.
+    max_executions_per_root: int = 1000
+    # Depth of sub-workflow nesting (the root execution is depth 0).
+    max_nesting_depth: int = 20
+    # Largest retry `count` of a task.
+    max_retry_count: int = 1000
+    # Most items of one with-items task.
+    max_with_items: int = 100_000
+    # Engine threads in one process; each works on a different execution at a time.
+    engine_workers: int = 2
+
     def http_denied_networks(self) -> tuple:
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.http_denied_cidrs)
 

@@ -14,7 +14,9 @@ import sqlalchemy as sa
 from levante import limits
 from levante.engine import states
 from levante.engine.model import NOT_LOADED, Changes, ExecState, TaskEx
-from levante.runtime import events, specs
+from levante.engine.task_runtime import TaskRuntime
+from levante.runtime import caps, events, specs
+from levante.runtime.executor import LOCAL_ACTIONS
 from levante.store import jobs
 from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.store.schema import action_executions as AE
@@ -52,7 +54,7 @@ def load(conn: sa.Connection, row) -> ExecState:
     for t in conn.execute(q):
         state.tasks[t.id] = TaskEx(
             id=t.id, name=t.name, state=t.state, state_info=t.state_info,
-            published=json.loads(t.published), runtime=json.loads(t.runtime),
+            published=json.loads(t.published), runtime=TaskRuntime.from_json(json.loads(t.runtime)),
             in_tasks=json.loads(t.in_tasks), type=t.type, processed=bool(t.processed),
             seq=t.seq, result=NOT_LOADED, stored_state=t.state)
     return state
@@ -100,9 +102,9 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
         done = states.is_completed(t.state)
         values = dict(state=t.state, state_info=t.state_info,
                       published=text.get(id(t.published)) or _dumps(t.published),
-                      runtime=_dumps(t.runtime), in_tasks=_dumps(t.in_tasks),
+                      runtime=_dumps(t.runtime.to_json()), in_tasks=_dumps(t.in_tasks),
                       processed=t.processed, updated_at=now)
-        if t.result is not NOT_LOADED and (done or t.new or "pending_outcome" in t.runtime):
+        if t.result is not NOT_LOADED and (done or t.new or t.runtime.pending_outcome is not None):
             values["result"] = _dumps(t.result) if t.result is not None else None
         if done:
             values["finished_at"] = now
@@ -139,7 +141,8 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", "<default-project>"),
             tags="[]", scope="private", created_at=now + i * CREATION_TICK, updated_at=None)
             for i, a in enumerate(actions)])
-        jobs.enqueue_many(conn, [(jobs.ACTION, a.id, {}, 0.0) for a in actions], now=now)
+        jobs.enqueue_many(conn, [(jobs.LOCAL if a.name in LOCAL_ACTIONS else jobs.ACTION, a.id, {}, 0.0)
+                                 for a in actions], now=now)
     if changes.done_actions:
         conn.execute(AE.insert(), [dict(
             id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
@@ -168,7 +171,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             conn.execute(AE.update().where(AE.c.id.in_(ids), AE.c.state == states.RUNNING)
                          .values(state=states.CANCELLED, updated_at=now))
             conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key.in_(ids),
-                                                  jobs.jobs.c.kind.in_((jobs.ACTION, jobs.TIMER))))
+                                                  jobs.jobs.c.kind.in_((jobs.ACTION, jobs.LOCAL, jobs.TIMER))))
         # Sub-workflows of cancelled tasks are cancelled too (each by its own engine event).
         children = conn.execute(sa.select(WE.c.id).where(
             WE.c.task_execution_id.in_(cancel_of),
@@ -276,7 +279,14 @@ def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now
     # As Mistral: a sub-workflow is looked up in the parent's namespace, then in the global one.
     wf = resolve_workflow(conn, sub.name, namespace, with_global=True)
     full_input = sub.input
-    if wf is None:
+    budget_root, depth = caps.lineage(conn, parent.id) or (parent.root_execution_id or parent.id, 1)
+    limits = parent.caps
+    if limits is not None:
+        state_info = caps.refusal(conn, budget_root, depth, limits.max_executions_per_root,
+                                  limits.max_nesting_depth)
+    if state_info:
+        source, wf_id, wf_name = (wf.source, wf.id, wf.name) if wf is not None else ("", None, sub.name)
+    elif wf is None:
         state_info = f"Workflow not found [workflow_identifier={sub.name}, namespace={namespace}]"
         source, wf_id, wf_name = "", None, sub.name
     else:
@@ -291,7 +301,8 @@ def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now
         input=_dumps(full_input), output=_dumps({"result": state_info} if state_info else {}),
         params=_dumps(params), context="{}", published_global="{}", definition=source,
         task_execution_id=sub.task_id, root_execution_id=parent.root_execution_id or parent.id,
-        tags="[]", project_id=row_meta.get("project_id", "<default-project>"), scope="private",
+        budget_root_id=budget_root, depth=depth, tags="[]",
+        project_id=row_meta.get("project_id", "<default-project>"), scope="private",
         created_at=now, updated_at=now, version=0))
     if state_info:
         notify_parent(conn, sub.task_id, sub.id, now, parent_exec_id=parent.id)
