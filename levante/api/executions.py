@@ -13,6 +13,8 @@ from levante.api.body import json_object
 from levante.api.body import raw as raw_body
 from levante.api.errors import ApiError
 from levante.api.listing import list_response
+from levante.auth import Caller, current_caller
+from levante.store import scope as access
 from levante.engine import states
 from levante.store import jobs
 from levante.store.schema import action_executions as AE
@@ -66,15 +68,16 @@ def _only_fields(request: Request, item: dict) -> dict:
 
 # ---------------------------------------------------------------- executions
 
-def _get_execution(conn, exec_id: str):
-    row = conn.execute(sa.select(WE).where(WE.c.id == exec_id)).first()
+def _get_execution(conn, exec_id: str, caller: Caller):
+    row = conn.execute(sa.select(WE).where(WE.c.id == exec_id, access.visible(WE, caller))).first()
     if row is None:
         raise ApiError(404, f"WorkflowExecution not found [id={exec_id}]")
     return row
 
 
 @router.post("/v2/executions", status_code=201)
-def create_execution(request: Request, data: bytes = Depends(raw_body)):
+def create_execution(request: Request, data: bytes = Depends(raw_body),
+                     caller: Caller = Depends(current_caller)):
     body = json_object(data)
     rt = _rt(request)
     for key in ("workflow_id", "workflow_name", "workflow_namespace", "description", "id",
@@ -91,7 +94,7 @@ def create_execution(request: Request, data: bytes = Depends(raw_body)):
     if body.get("source_execution_id"):
         # Run again what an earlier execution ran; fields given here win.
         with rt.db.read() as conn:
-            src = _get_execution(conn, body["source_execution_id"])
+            src = _get_execution(conn, body["source_execution_id"], caller)
         identifier = identifier or src.workflow_id
         given_input = given_input or json.loads(src.input)
         params = dict(json.loads(src.params), **params)
@@ -102,41 +105,42 @@ def create_execution(request: Request, data: bytes = Depends(raw_body)):
     namespace = body.get("workflow_namespace") or params.get("namespace") or ""
     if body.get("id"):
         with rt.db.read() as conn:
-            existing = conn.execute(sa.select(WE).where(WE.c.id == body["id"])).first()
+            existing = conn.execute(sa.select(WE).where(WE.c.id == body["id"], access.visible(WE, caller))).first()
         if existing is not None:    # idempotent: the same answer as the first time
             item = render.execution(existing)
             item.pop("published_global")
             return JSONResponse(item, status_code=201)
         params["execution_id"] = body["id"]
-    row = rt.create_execution(identifier, given_input, params, body.get("description") or "", namespace)
+    row = rt.create_execution(identifier, given_input, params, body.get("description") or "", namespace, caller)
     item = render.execution(row)
     item.pop("published_global")
     return JSONResponse(item, status_code=201)
 
 
 @router.get("/v2/executions")
-def list_executions(request: Request):
+def list_executions(request: Request, caller: Caller = Depends(current_caller)):
     include_output = request.query_params.get("include_output", "").lower() == "true"
     drop = ("published_global",) if include_output else ("output", "published_global")
     with _rt(request).db.read() as conn:
         return list_response(request, conn, WE, "executions", render.execution, drop=drop,
-                             columns=EXEC_LIST_COLUMNS)
+                             columns=EXEC_LIST_COLUMNS, caller=caller)
 
 
 @router.get("/v2/executions/{exec_id}")
-def get_execution(exec_id: str, request: Request):
+def get_execution(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        return _only_fields(request, render.execution(_get_execution(conn, exec_id)))
+        return _only_fields(request, render.execution(_get_execution(conn, exec_id, caller)))
 
 
 @router.put("/v2/executions/{exec_id}")
-def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_body)):
+def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_body),
+                     caller: Caller = Depends(current_caller)):
     body = json_object(data)
     rt = _rt(request)
     for key in ("state", "description", "state_info"):
         _str_field(body, key)
     with rt.db.read() as conn:
-        _get_execution(conn, exec_id)
+        _get_execution(conn, exec_id, caller)
     if "description" in body and body["description"] is not None:
         with rt.db.tx() as conn:
             conn.execute(WE.update().where(WE.c.id == exec_id).values(
@@ -145,7 +149,7 @@ def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_b
     env = params.get("env")
     if env is not None:
         with rt.db.tx() as conn:
-            row = _get_execution(conn, exec_id)
+            row = _get_execution(conn, exec_id, caller)
             p = json.loads(row.params)
             p["env"] = dict(p.get("env") or {}, **env) if isinstance(env, dict) else env
             # A version bump makes the engine reload the execution: later tasks see the new env.
@@ -154,7 +158,7 @@ def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_b
     if body.get("state"):
         rt.set_execution_state(exec_id, body["state"], body.get("state_info"))
     with rt.db.read() as conn:
-        item = render.execution(_get_execution(conn, exec_id))
+        item = render.execution(_get_execution(conn, exec_id, caller))
     if "state" not in body:
         for k in ("params", "input", "output"):
             item.pop(k, None)
@@ -162,10 +166,10 @@ def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_b
 
 
 @router.delete("/v2/executions/{exec_id}", status_code=204)
-def delete_execution(exec_id: str, request: Request):
+def delete_execution(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     force = request.query_params.get("force", "").lower() == "true"
     with _rt(request).db.tx() as conn:
-        row = _get_execution(conn, exec_id)
+        row = _get_execution(conn, exec_id, caller)
         if not states.is_completed(row.state) and not force:
             raise ApiError(403, "Only completed executions can be deleted. Use --force to override this. "
                                 f"Execution {exec_id} is in {row.state} state")
@@ -183,42 +187,43 @@ def delete_execution(exec_id: str, request: Request):
 
 
 @router.get("/v2/executions/{exec_id}/tasks")
-def list_execution_tasks(exec_id: str, request: Request):
+def list_execution_tasks(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        _get_execution(conn, exec_id)
+        _get_execution(conn, exec_id, caller)
         return list_response(request, conn, TE, "tasks", render.task, drop=("result",),
-                             base_where=[TE.c.workflow_execution_id == exec_id], columns=TASK_LIST_COLUMNS)
+                             base_where=[TE.c.workflow_execution_id == exec_id], columns=TASK_LIST_COLUMNS, caller=caller)
 
 
 # ---------------------------------------------------------------- tasks
 
-def _get_task(conn, task_id: str):
-    row = conn.execute(sa.select(TE).where(TE.c.id == task_id)).first()
+def _get_task(conn, task_id: str, caller: Caller):
+    row = conn.execute(sa.select(TE).where(TE.c.id == task_id, access.visible(TE, caller))).first()
     if row is None:
         raise ApiError(404, f"Task execution not found [id={task_id}]")
     return row
 
 
 @router.get("/v2/tasks")
-def list_tasks(request: Request):
+def list_tasks(request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
         return list_response(request, conn, TE, "tasks", render.task, drop=("result",),
-                             columns=TASK_LIST_COLUMNS)
+                             columns=TASK_LIST_COLUMNS, caller=caller)
 
 
 @router.get("/v2/tasks/{task_id}")
-def get_task(task_id: str, request: Request):
+def get_task(task_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        return _only_fields(request, render.task(_get_task(conn, task_id)))
+        return _only_fields(request, render.task(_get_task(conn, task_id, caller)))
 
 
 @router.put("/v2/tasks/{task_id}")
-def update_task(task_id: str, request: Request, data: bytes = Depends(raw_body)):
+def update_task(task_id: str, request: Request, data: bytes = Depends(raw_body),
+                     caller: Caller = Depends(current_caller)):
     """Rerun a failed task (``state: RUNNING``, ``reset``, ``env``) or skip it (``SKIPPED``)."""
     body = json_object(data)
     rt = _rt(request)
     with rt.db.read() as conn:
-        _get_task(conn, task_id)
+        _get_task(conn, task_id, caller)
     if not body.get("state"):
         raise ApiError(400, "Task state must be provided [state]")
     reset = body.get("reset", True)
@@ -226,16 +231,16 @@ def update_task(task_id: str, request: Request, data: bytes = Depends(raw_body))
         reset = reset.lower() != "false"
     rt.update_task(task_id, body["state"], bool(reset), _json_field(body, "env", {}))
     with rt.db.read() as conn:
-        return render.task(_get_task(conn, task_id))
+        return render.task(_get_task(conn, task_id, caller))
 
 
 @router.get("/v2/tasks/{task_id}/workflow_executions")
-def list_task_workflow_executions(task_id: str, request: Request):
+def list_task_workflow_executions(task_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        _get_task(conn, task_id)
+        _get_task(conn, task_id, caller)
         return list_response(request, conn, WE, "executions", render.execution,
                              drop=("output", "published_global"), columns=EXEC_LIST_COLUMNS,
-                             base_where=[WE.c.task_execution_id == task_id])
+                             base_where=[WE.c.task_execution_id == task_id], caller=caller)
 
 
 def _children_of_tasks(conn, task_where, errors_only: bool) -> list:
@@ -276,27 +281,27 @@ def _listed(rows: list) -> dict:
 
 
 @router.get("/v2/executions/{exec_id}/executions")
-def list_sub_executions(exec_id: str, request: Request):
+def list_sub_executions(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     """The execution itself, then every execution below it."""
     errors_only, max_depth = _tree_params(request)
     with _rt(request).db.read() as conn:
-        _get_execution(conn, exec_id)
+        _get_execution(conn, exec_id, caller)
         root = conn.execute(sa.select(*EXEC_LIST_COLUMNS).where(WE.c.id == exec_id)).fetchall()
         return _listed(_tree(conn, root, errors_only, max_depth, 0))
 
 
 @router.get("/v2/tasks/{task_id}/executions")
-def list_task_sub_executions(task_id: str, request: Request):
+def list_task_sub_executions(task_id: str, request: Request, caller: Caller = Depends(current_caller)):
     """The executions a task started, and every execution below them."""
     errors_only, max_depth = _tree_params(request)
     with _rt(request).db.read() as conn:
-        _get_task(conn, task_id)
+        _get_task(conn, task_id, caller)
         kids = _children_of_tasks(conn, TE.c.id == task_id, False)
         return _listed(_tree(conn, kids, errors_only, max_depth, 1))
 
 
 @router.get("/v2/executions/{exec_id}/report")
-def execution_report(exec_id: str, request: Request):
+def execution_report(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     """The execution as a tree of tasks, actions and sub-workflows, with counts."""
     q = request.query_params
     errors_only = q.get("errors_only", "").lower() == "true"
@@ -307,7 +312,7 @@ def execution_report(exec_id: str, request: Request):
     stats = {k: 0 for k in ("total_tasks_count", "running_tasks_count", "success_tasks_count",
                             "error_tasks_count", "idle_tasks_count", "paused_tasks_count")}
     with _rt(request).db.read() as conn:
-        root = _report_node(conn, _get_execution(conn, exec_id), errors_only, max_depth, 0, stats)
+        root = _report_node(conn, _get_execution(conn, exec_id, caller), errors_only, max_depth, 0, stats)
     return {"root_workflow_execution": root, "statistics": stats}
 
 
@@ -341,24 +346,25 @@ def _report_node(conn, ex, errors_only: bool, max_depth: int, depth: int, stats:
 
 
 @router.get("/v2/tasks/{task_id}/action_executions")
-def list_task_actions(task_id: str, request: Request):
+def list_task_actions(task_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        _get_task(conn, task_id)
+        _get_task(conn, task_id, caller)
         return list_response(request, conn, AE, "action_executions", render.action_execution,
-                             drop=("output",), base_where=[AE.c.task_execution_id == task_id])
+                             drop=("output",), base_where=[AE.c.task_execution_id == task_id], caller=caller)
 
 
 # ---------------------------------------------------------------- action executions
 
-def _get_action(conn, action_id: str):
-    row = conn.execute(sa.select(AE).where(AE.c.id == action_id)).first()
+def _get_action(conn, action_id: str, caller: Caller):
+    row = conn.execute(sa.select(AE).where(AE.c.id == action_id, access.visible(AE, caller))).first()
     if row is None:
         raise ApiError(404, f"ActionExecution not found [id={action_id}]")
     return row
 
 
 @router.post("/v2/action_executions", status_code=201)
-def run_action(request: Request, data: bytes = Depends(raw_body)):
+def run_action(request: Request, data: bytes = Depends(raw_body),
+                     caller: Caller = Depends(current_caller)):
     body = json_object(data)
     name = _str_field(body, "name")
     if not name:
@@ -366,7 +372,7 @@ def run_action(request: Request, data: bytes = Depends(raw_body)):
     given = _json_field(body, "input", {})
     params = _json_field(body, "params", {})
     rt = _rt(request)
-    res = rt.run_action(name, given, params)
+    res = rt.run_action(name, given, params, caller)
     if not res["saved"]:
         return JSONResponse({
             "id": None, "workflow_name": None, "workflow_namespace": "", "task_execution_id": None,
@@ -375,24 +381,25 @@ def run_action(request: Request, data: bytes = Depends(raw_body)):
             "output": json.dumps(res["output"]) if res["output"] is not None else None,
             "created_at": None, "updated_at": None}, status_code=201)
     with rt.db.read() as conn:
-        item = render.action_execution(_get_action(conn, res["id"]))
+        item = render.action_execution(_get_action(conn, res["id"], caller))
     return JSONResponse(item, status_code=201)
 
 
 @router.get("/v2/action_executions")
-def list_action_executions(request: Request):
+def list_action_executions(request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        return list_response(request, conn, AE, "action_executions", render.action_execution, drop=("output",))
+        return list_response(request, conn, AE, "action_executions", render.action_execution, drop=("output",), caller=caller)
 
 
 @router.get("/v2/action_executions/{action_id}")
-def get_action_execution(action_id: str, request: Request):
+def get_action_execution(action_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        return _only_fields(request, render.action_execution(_get_action(conn, action_id)))
+        return _only_fields(request, render.action_execution(_get_action(conn, action_id, caller)))
 
 
 @router.put("/v2/action_executions/{action_id}")
-def update_action_execution(action_id: str, request: Request, data: bytes = Depends(raw_body)):
+def update_action_execution(action_id: str, request: Request, data: bytes = Depends(raw_body),
+                     caller: Caller = Depends(current_caller)):
     body = json_object(data)
     rt = _rt(request)
     output = body.get("output")
@@ -404,15 +411,17 @@ def update_action_execution(action_id: str, request: Request, data: bytes = Depe
     state = body.get("state")
     if not state:
         raise ApiError(400, "Action execution state must be provided [state]")
+    with rt.db.read() as conn:
+        _get_action(conn, action_id, caller)
     rt.complete_action(action_id, state, output)
     with rt.db.read() as conn:
-        return render.action_execution(_get_action(conn, action_id))
+        return render.action_execution(_get_action(conn, action_id, caller))
 
 
 @router.delete("/v2/action_executions/{action_id}", status_code=204)
-def delete_action_execution(action_id: str, request: Request):
+def delete_action_execution(action_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.tx() as conn:
-        row = _get_action(conn, action_id)
+        row = _get_action(conn, action_id, caller)
         if row.task_execution_id:
             raise ApiError(403, "Only ad-hoc action executions can be deleted.")
         conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key == action_id))

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from starlette.requests import Request
 
 from levante.api.errors import ApiError
+from levante.store import scope
 
 MAX_LIMIT = 1000
 RESERVED = {"limit", "marker", "sort_keys", "sort_dirs", "fields", "include_output", "namespace", "nulls",
@@ -18,7 +19,8 @@ RESERVED = {"limit", "marker", "sort_keys", "sort_dirs", "fields", "include_outp
 def list_response(request: Request, conn: sa.Connection, table: sa.Table, collection: str,
                   render: Callable[[Any], dict], base_where: list | None = None,
                   drop: tuple[str, ...] = (), default_sort: str = "created_at",
-                  default_dir: str = "asc", columns: list | None = None) -> dict:
+                  default_dir: str = "asc", columns: list | None = None, caller=None) -> dict:
+    """One page of ``table``; with ``caller``, only the rows it may see (:func:`scope.listed`)."""
     q = request.query_params
     try:
         limit = int(q.get("limit")) if q.get("limit") else MAX_LIMIT
@@ -42,8 +44,12 @@ def list_response(request: Request, conn: sa.Connection, table: sa.Table, collec
         sort_dirs.append("asc")
 
     where = list(base_where or [])
+    if caller is not None:
+        shared = scope.shared_with(caller) if table.name == "workflow_definitions" else None
+        where.append(scope.listed(table, caller, q.get("all_projects", "").lower() == "true",
+                                  q.get("project_id"), shared))
     for key, value in q.items():
-        if key in RESERVED:
+        if key in RESERVED or (caller is not None and key == "project_id"):
             continue
         if key not in table.c:
             raise ApiError(400, f"Unknown filter: {key}")

@@ -29,20 +29,23 @@ class ActionResolver:
     # plug-in entry points (rate-limited), so a plug-in installed after start
     # is found; ad-hoc names are looked up first so they never cause a rescan.
 
-    def exists(self, name: str) -> bool:
+    def exists(self, name: str, project_id: str | None = None) -> bool:
+        """Whether ``name`` runs: a Python action, or an ad-hoc action that
+        ``project_id`` may use (its own or a public one; None: any)."""
         return (self.registry.get(name, rescan=False) is not None
-                or self._adhoc_spec(name) is not None
+                or self._adhoc_spec(name, project_id) is not None
                 or self.registry.get(name) is not None)
 
     def is_safe(self, name: str) -> bool:
         d = self.registry.get(name, rescan=False)
         return bool(d and d.safe_rerun)
 
-    def run(self, name: str, given: dict, context: Any, depth: int = 0) -> Outcome:
+    def run(self, name: str, given: dict, context: Any, depth: int = 0,
+            project_id: str | None = None) -> Outcome:
         d = self.registry.get(name, rescan=False)
         if d is not None:
             return d.run(given, _with_callback_url(context))
-        spec = self._adhoc_spec(name)
+        spec = self._adhoc_spec(name, project_id)
         if spec is None:
             d = self.registry.get(name)
             if d is not None:
@@ -65,7 +68,7 @@ class ActionResolver:
             base_input = expr.evaluate(spec.base_input or {}, data)
         except expr.ExpressionError as e:
             return Outcome("error", f"Failed to evaluate base-input of action '{name}': {e}")
-        outcome = self.run(spec.base, base_input or {}, context, depth + 1)
+        outcome = self.run(spec.base, base_input or {}, context, depth + 1, project_id)
         if outcome.kind == "ok" and spec.output is not None:
             try:
                 # The output transform sees the base action's result as ``$``.
@@ -74,15 +77,20 @@ class ActionResolver:
                 return Outcome("error", f"Failed to evaluate output of action '{name}': {e}")
         return outcome
 
-    def _adhoc_spec(self, name: str) -> ActionSpec | None:
+    def _adhoc_spec(self, name: str, project_id: str | None = None) -> ActionSpec | None:
+        stmt = sa.select(AD.c.id, AD.c.definition, AD.c.updated_at, AD.c.created_at).where(AD.c.name == name)
+        if project_id is not None:
+            # The project's own action wins over another project's public one.
+            stmt = stmt.where(sa.or_(AD.c.project_id == project_id, AD.c.scope == "public")).order_by(
+                sa.case((AD.c.project_id == project_id, 0), else_=1))
         with self.db.read() as conn:
-            row = conn.execute(sa.select(AD.c.definition, AD.c.updated_at, AD.c.created_at)
-                               .where(AD.c.name == name)).first()
+            row = conn.execute(stmt).first()
         if row is None:
             return None
         stamp = row.updated_at or row.created_at
+        key = row.id
         with self._lock:
-            hit = self._adhoc.get(name)
+            hit = self._adhoc.get(key)
             if hit and hit[0] == stamp:
                 return hit[1]
         if specs.is_workbook(row.definition):
@@ -91,7 +99,7 @@ class ActionResolver:
             spec = {a.name: a for a in lang.parse_actions(row.definition)}.get(name)
         if spec is not None:
             with self._lock:
-                self._adhoc[name] = (stamp, spec)
+                self._adhoc[key] = (stamp, spec)
         return spec
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from levante.lang.spec import WorkflowSpec
+from levante.store import scope
+from levante.store.scope import Caller
 from levante.store.schema import workbooks as WB
 from levante.store.schema import workflow_definitions as WD
 
@@ -19,15 +21,20 @@ class StoredWorkflow:
     project_id: str
 
 
-def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "") -> StoredWorkflow | None:
-    """A workflow by id or name; a workbook's workflow also by its short name when unambiguous."""
+def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "",
+                     caller: Caller | None = None) -> StoredWorkflow | None:
+    """A workflow by id or name that ``caller`` may run (its project's own first, then
+    public or shared ones); a workbook's workflow also by its short name when unambiguous."""
+    mine = scope.visible(WD, caller, scope.shared_with(caller))
+    first = WD.c.project_id == (caller.project_id if caller else scope.DEFAULT_PROJECT)
     wf = conn.execute(sa.select(WD).where(sa.or_(WD.c.id == identifier, WD.c.name == identifier),
-                                          WD.c.namespace == namespace)).first()
+                                          WD.c.namespace == namespace, mine)
+                      .order_by(sa.case((first, 0), else_=1))).first()
     if wf is None:
         # The crash course runs a workbook's workflow by its short name
         # (`execution-create flow_control`); accept that when it is unambiguous.
         hits = conn.execute(sa.select(WD).where(
-            WD.c.workbook_name.is_not(None), WD.c.namespace == namespace,
+            WD.c.workbook_name.is_not(None), WD.c.namespace == namespace, mine,
             WD.c.name == WD.c.workbook_name + ("." + identifier))).fetchall()
         wf = hits[0] if len(hits) == 1 else None
     if wf is None:
@@ -35,7 +42,8 @@ def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "") 
     source = wf.definition
     if wf.workbook_name:
         wb = conn.execute(sa.select(WB.c.definition).where(WB.c.name == wf.workbook_name,
-                                                            WB.c.namespace == namespace)).first()
+                                                            WB.c.namespace == namespace,
+                                                            WB.c.project_id == wf.project_id)).first()
         if wb is not None:
             source = wb.definition
     return StoredWorkflow(id=wf.id, name=wf.name, source=source, tags=wf.tags, project_id=wf.project_id)

@@ -27,7 +27,9 @@ from levante.errors import BadRequest, NotFound
 from levante.runtime.executor import Executor, complete_action
 from levante.runtime.scheduler import Scheduler
 from levante.store import jobs
+from levante.store import scope
 from levante.store.db import Database
+from levante.store.scope import Caller
 from levante.store.schema import action_executions as AE
 from levante.store.schema import environments as ENV
 from levante.store.schema import workflow_executions as WE
@@ -103,17 +105,19 @@ class Runtime:
     # ------------------------------------------------------------ executions
 
     def create_execution(self, workflow_identifier: str, given_input: dict, params: dict,
-                         description: str = "", namespace: str = ""):
-        """Store a new execution and start it; returns its row as the start left it."""
+                         description: str = "", namespace: str = "", caller: Caller | None = None):
+        """Store a new execution of a workflow ``caller`` may run, owned by the caller's
+        project, and start it; returns its row as the start left it."""
         with self.db.read() as conn:
-            wf = definitions.resolve_workflow(conn, workflow_identifier, namespace)
+            wf = definitions.resolve_workflow(conn, workflow_identifier, namespace, caller)
             if wf is None:
                 raise NotFound(f"Workflow not found [workflow_identifier={workflow_identifier}, "
                                f"namespace={namespace}]")
             source = wf.source
             env = params.get("env")
             if isinstance(env, str):
-                env_row = conn.execute(sa.select(ENV.c.variables).where(ENV.c.name == env)).first()
+                env_row = conn.execute(sa.select(ENV.c.variables).where(
+                    ENV.c.name == env, scope.visible(ENV, caller))).first()
                 if env_row is None:
                     # Mistral: InputException (400), not a 404
                     raise BadRequest(f"Environment is not found: {env}")
@@ -131,7 +135,8 @@ class Runtime:
                 id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
                 description=description or "", state=states.IDLE, state_info=None,
                 input=json.dumps(full_input), output="{}", params=json.dumps(params), context="{}",
-                published_global="{}", definition=source, tags=wf.tags, project_id=wf.project_id,
+                published_global="{}", definition=source, tags=wf.tags,
+                project_id=caller.project_id if caller else wf.project_id,
                 scope="private", created_at=now, updated_at=now, version=0))
             queued = self.engine.apply(conn, exec_id, lambda c, s: c.start(), now)
             # The execution as its start left it (the workers may move it on at once).
@@ -254,9 +259,10 @@ class Runtime:
 
     # ------------------------------------------------------------ actions
 
-    def run_action(self, name: str, given: dict, params: dict) -> dict:
-        """POST /v2/action_executions: run an action outside any workflow."""
-        if not self.resolver.exists(name):
+    def run_action(self, name: str, given: dict, params: dict, caller: Caller | None = None) -> dict:
+        """POST /v2/action_executions: run an action outside any workflow, as ``caller``."""
+        project_id = caller.project_id if caller is not None else scope.DEFAULT_PROJECT
+        if not self.resolver.exists(name, project_id):
             raise BadRequest(f"Failed to find action [action_name={name}]")
         d = self.registry.get(name)
         if d is not None:
@@ -273,7 +279,7 @@ class Runtime:
         except Exception as e:      # a plug-in's constructor may refuse the input
             raise BadRequest(f"Failed to create action [name={name}]: {e}") from e
         if not save:
-            outcome = self._run_now(name, given, timeout)
+            outcome = self._run_now(name, given, timeout, project_id)
             return {"id": None, "state": states.SUCCESS if outcome.kind == "ok" else
                     (states.RUNNING if outcome.kind == "async" else states.ERROR),
                     "output": {"result": outcome.value} if outcome.kind != "async" else None,
@@ -284,7 +290,7 @@ class Runtime:
             conn.execute(AE.insert().values(
                 id=action_id, name=name, state=states.RUNNING, input=json.dumps(given),
                 output=None, accepted=False, idx=0, params=json.dumps(params), description="",
-                safe_rerun=False, tags="[]", created_at=now, updated_at=None))
+                safe_rerun=False, tags="[]", project_id=project_id, created_at=now, updated_at=None))
             if not run_sync:
                 jobs.enqueue(conn, jobs.ACTION, action_id, {}, now=now)
                 if timeout:
@@ -296,15 +302,15 @@ class Runtime:
             if timeout:
                 self._wake_scheduler()
             return {"id": action_id, "saved": True}
-        outcome = self._run_now(name, given, timeout)
+        outcome = self._run_now(name, given, timeout, project_id)
         with self.db.tx() as conn:
             if outcome.kind != "async":
                 complete_action(conn, action_id, None, None, outcome.kind == "ok", outcome.value, time.time())
         return {"id": action_id, "saved": True, "sync": True}
 
-    def _run_now(self, name: str, given: dict, timeout: float | None) -> Outcome:
+    def _run_now(self, name: str, given: dict, timeout: float | None, project_id: str | None = None) -> Outcome:
         """Run an action in this request (run-action without -s), within ``timeout``."""
-        future = self._sync_pool.submit(self.executor.run_action, name, given)
+        future = self._sync_pool.submit(self.executor.run_action, name, given, None, project_id)
         try:
             outcome = future.result(timeout=timeout)
         except FutureTimeout:

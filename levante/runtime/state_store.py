@@ -188,11 +188,14 @@ def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now
     ERROR with the reason, so the parent task fails the usual way.
     """
     from levante.runtime.definitions import resolve_workflow, check_input
+    from levante.store import scope
 
     namespace = row_meta.get("workflow_namespace", "")
     params = dict(sub.params)
     state_info = None
-    wf = resolve_workflow(conn, sub.name, namespace)
+    # A sub-workflow runs as the project of the execution that started it.
+    wf = resolve_workflow(conn, sub.name, namespace,
+                          scope.acting_for(row_meta.get("project_id", scope.DEFAULT_PROJECT)))
     full_input = sub.input
     if wf is None:
         state_info = f"Workflow not found [workflow_identifier={sub.name}, namespace={namespace}]"

@@ -206,7 +206,8 @@ def _fire_one(conn: sa.Connection, row, now: float) -> str | None:
             conn, workflow_id=row.workflow_id, workflow_name=row.workflow_name,
             workflow_input=json.loads(row.workflow_input or "{}"),
             params=json.loads(row.workflow_params or "{}"),
-            description=launch.description("cron_trigger", row.id, row.name), now=now)
+            description=launch.description("cron_trigger", row.id, row.name), now=now,
+            project_id=row.project_id)
         sp.commit()
     except Exception:
         # The trigger still moves on: a bug must not make it fire in a loop.

@@ -224,7 +224,8 @@ def _start_all(conn: sa.Connection, rows: list, payload: dict, depth: int,
             exec_id = launch.start_execution(
                 conn, workflow_id=t.workflow_id, workflow_name=None,
                 workflow_input=json.loads(t.workflow_input or "{}"), params=params,
-                description=launch.description("event_trigger", t.id, t.name), now=now)
+                description=launch.description("event_trigger", t.id, t.name), now=now,
+                project_id=t.project_id)
             sp.commit()
         except Exception:
             sp.rollback()
