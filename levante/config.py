@@ -38,6 +38,9 @@ CONFIG_ENV = "LEVANTE_CONFIG"
 DEFAULT_HTTP_DENIED_CIDRS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10")
 
 
+AUTH_MODES = ("none", "token", "oidc", "keystone")
+
+
 class SettingsError(ValueError):
     """A setting has a value that cannot be used."""
 
@@ -52,6 +55,26 @@ class Settings:
     http_default_timeout: float = 60.0
     # Largest std.http response body, in bytes; 0: no limit.
     http_max_response_size: int = 5 * 1024 * 1024
+    # Who may call the API: none (loopback only), token, oidc or keystone.
+    auth: str = "none"
+    # Host header values accepted in mode none besides the bound address and loopback names.
+    allowed_hosts: tuple[str, ...] = ()
+    # An oslo.policy file (YAML or JSON) overriding the default rules.
+    policy_file: str = ""
+    # Mode oidc: the issuer (iss), its JWKS URL, the audience, and the claims to read.
+    oidc_issuer: str = ""
+    oidc_jwks_url: str = ""
+    oidc_audience: str = ""
+    oidc_project_claim: str = "project_id"
+    oidc_roles_claim: str = "roles"
+    oidc_admin_role: str = "admin"
+    # Mode keystone: keystonemiddleware auth_token options ([keystone_authtoken]).
+    keystone_auth_url: str = ""
+    keystone_username: str = ""
+    keystone_password: str = ""
+    keystone_project_name: str = "service"
+    # Seconds a validated token is trusted before it is checked again.
+    auth_cache_ttl: float = 60.0
 
     def http_denied_networks(self) -> tuple:
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.http_denied_cidrs)
@@ -129,6 +152,8 @@ def load_settings(environ: dict | None = None) -> Settings:
         elif name in from_file:
             values[name] = _convert(field, from_file[name])
     settings = Settings(**values)
+    if settings.auth not in AUTH_MODES:
+        raise SettingsError(f"setting auth must be one of {', '.join(AUTH_MODES)}, not {settings.auth!r}")
     for cidr in settings.http_denied_cidrs:
         try:
             ipaddress.ip_network(cidr, strict=False)

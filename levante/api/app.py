@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import levante
 from levante.api import definitions, executions, queues
+from levante.api import tokens as tokens_api
 from levante.api import triggers as triggers_api
 from levante.api.errors import ApiError, fault
 from levante.api.stream import router as events_stream_router
@@ -18,16 +19,22 @@ from levante.errors import LevanteError
 log = logging.getLogger("levante.api")
 
 
-def create_app(runtime) -> FastAPI:
+def create_app(runtime, auth=None) -> FastAPI:
     app = FastAPI(title="Levante", version=levante.__version__,
                   description="Mistral-compatible workflow service (REST API v2)",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.runtime = runtime
+    app.state.auth = auth
+    if auth is not None:
+        from levante.auth.middleware import AuthMiddleware
+
+        app.add_middleware(AuthMiddleware, auth=auth)
     app.include_router(definitions.router)
     app.include_router(executions.router)
     app.include_router(events_stream_router)
     app.include_router(queues.router)
     app.include_router(triggers_api.router)
+    app.include_router(tokens_api.router)
 
     @app.get("/")
     def versions(request: Request):

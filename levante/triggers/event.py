@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from levante.runtime import definitions, events, specs
 from levante.errors import BadRequest, Conflict, NotFound
 from levante.store import triggers as store
+from levante.store.scope import Caller, acting_for, ensure_owner
 from levante.store.schema import workflow_executions as WE
 from levante.triggers import launch
 
@@ -71,8 +72,9 @@ def _aliases(exchange: str) -> tuple[str, ...]:
 MANDATORY = ("exchange", "topic", "event", "workflow_id")
 
 
-def create(conn: sa.Connection, body: dict, now: float | None = None):
-    """Validate a POST /v2/event_triggers body and store the trigger; returns its row."""
+def create(conn: sa.Connection, body: dict, now: float | None = None, caller: Caller | None = None):
+    """Validate a POST /v2/event_triggers body and store the trigger, owned by the
+    caller's project; returns its row."""
     now = time.time() if now is None else now
     missing = [k for k in MANDATORY if not body.get(k)]
     if missing:
@@ -86,12 +88,12 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
                              ("topic", topic, 255), ("event", event, 80)):
         launch.check_length(key, value, most)
     check_route(exchange, topic, event)
-    wf = _workflow(conn, body["workflow_id"])
+    wf = _workflow(conn, body["workflow_id"], caller)
     wf_input = launch.json_object(body, "workflow_input")
     params = launch.json_object(body, "workflow_params")
     _check_input(wf, wf_input)
     scope = _scope(body.get("scope"))
-    project = wf.project_id or store.DEFAULT_PROJECT
+    project = caller.project_id if caller is not None else (wf.project_id or store.DEFAULT_PROJECT)
     dup = conn.execute(sa.select(store.ET.c.id).where(
         store.ET.c.exchange == exchange, store.ET.c.topic == topic, store.ET.c.event == event,
         store.ET.c.workflow_id == wf.id, store.ET.c.project_id == project)).first()
@@ -115,9 +117,11 @@ UPDATABLE = ("name", "workflow_input", "workflow_params", "scope")
 NOT_UPDATABLE = ("exchange", "topic", "event")
 
 
-def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None = None):
+def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None = None,
+           caller: Caller | None = None):
     """PUT /v2/event_triggers/{id}: change name, input, params or scope."""
-    row = get(conn, trigger_id)
+    row = get(conn, trigger_id, caller)
+    ensure_owner(row, caller, f"Can not update event trigger of another project [id={trigger_id}]")
     if any(body.get(k) for k in NOT_UPDATABLE):
         raise BadRequest(f"Can not update fields {list(NOT_UPDATABLE)} of event trigger.")
     values: dict = {}
@@ -129,7 +133,7 @@ def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None =
         values["workflow_params"] = json.dumps(launch.json_object(body, "workflow_params"))
     if "workflow_input" in body:
         wf_input = launch.json_object(body, "workflow_input")
-        _check_input(_workflow(conn, row.workflow_id), wf_input)
+        _check_input(_workflow(conn, row.workflow_id, acting_for(row.project_id)), wf_input)
         values["workflow_input"] = json.dumps(wf_input)
     if values:
         values["updated_at"] = time.time() if now is None else now
@@ -137,14 +141,15 @@ def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None =
     return store.get_event(conn, row.id)
 
 
-def delete(conn: sa.Connection, trigger_id: str) -> None:
-    row = get(conn, trigger_id)
+def delete(conn: sa.Connection, trigger_id: str, caller: Caller | None = None) -> None:
+    row = get(conn, trigger_id, caller)
+    ensure_owner(row, caller, f"Can not delete event trigger of another project [id={trigger_id}]")
     conn.execute(store.ET.delete().where(store.ET.c.id == row.id))
     routes.invalidate()
 
 
-def get(conn: sa.Connection, trigger_id: str):
-    row = store.get_event(conn, trigger_id)
+def get(conn: sa.Connection, trigger_id: str, caller: Caller | None = None):
+    row = store.get_event(conn, trigger_id, caller)
     if row is None:
         raise NotFound(f"Event trigger not found [id={trigger_id}].")
     return row
@@ -166,9 +171,9 @@ def check_route(exchange: str, topic: str, event: str) -> None:
             raise BadRequest(f"Event '{event}' is not an execution event; use one of {list(known)}.")
 
 
-def _workflow(conn: sa.Connection, identifier: str) -> definitions.StoredWorkflow:
+def _workflow(conn: sa.Connection, identifier: str, caller: Caller | None = None) -> definitions.StoredWorkflow:
     # Mistral takes a workflow id only; a name (default namespace) is accepted too.
-    wf = launch.find_workflow(conn, identifier, identifier)
+    wf = launch.find_workflow(conn, identifier, identifier, caller=caller)
     if wf is None:
         raise NotFound(f"Workflow not found [workflow_id={identifier}]")
     return wf
@@ -293,7 +298,9 @@ def on_execution_event(conn: sa.Connection, ev: events.Event) -> None:
                         "chain of %d event triggers (LEVANTE_EVENT_TRIGGER_MAX_DEPTH=%d)",
                         ev.execution_id, ev.type, depth, MAX_DEPTH)
         else:
-            rows = store.matching_events(conn, EXECUTION_EXCHANGES, topics, (ev.type, ANY_EVENT))
+            # An execution's events fire its own project's triggers only.
+            project = conn.execute(sa.select(WE.c.project_id).where(WE.c.id == ev.execution_id)).scalar()
+            rows = store.matching_events(conn, EXECUTION_EXCHANGES, topics, (ev.type, ANY_EVENT), project)
             started = _start_all(conn, rows, ev.as_dict(), depth, ev.time or None)
         sp.commit()
     except Exception:
