@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import levante
 from levante.api import definitions, executions, queues
+from levante.api import members as members_api
 from levante.api import tokens as tokens_api
 from levante.api import triggers as triggers_api
 from levante.api.errors import ApiError, fault
@@ -35,6 +36,7 @@ def create_app(runtime, auth=None) -> FastAPI:
     app.include_router(queues.router)
     app.include_router(triggers_api.router)
     app.include_router(tokens_api.router)
+    app.include_router(members_api.router)
 
     @app.get("/")
     def versions(request: Request):

@@ -20,6 +20,7 @@ from levante.store import scope as access
 from levante.lang.spec import ActionSpec, WorkflowSpec
 from levante.runtime import specs
 from levante.triggers.guard import check_workflow_deletable
+from levante.store.auth import resource_members as RM
 from levante.store.schema import action_definitions as AD
 from levante.store.schema import environments as ENV
 from levante.store.schema import workbooks as WB
@@ -188,6 +189,7 @@ def delete_workflow(identifier: str, request: Request, caller: Caller = Depends(
         access.ensure_owner(row, caller, f"Can not delete workflow of another project [workflow_identifier={identifier}]")
         check_workflow_deletable(conn, row.id, identifier, namespace)
         conn.execute(WD.delete().where(WD.c.id == row.id))
+        conn.execute(RM.delete().where(RM.c.resource_id == row.id))
     return Response(status_code=204)
 
 

@@ -19,7 +19,8 @@ from typing import Sequence, TextIO
 
 from levante import __version__
 from levante.cli import (action_executions, actions, environments,  # noqa: F401
-                         executions, queues, tasks, tokens, triggers, workbooks, workflows)
+                         executions, members, queues, tasks, tokens, triggers,
+                         workbooks, workflows)
 from levante.cli.base import COMMANDS, LIST, SHOW, CommandSpec, Context
 from levante.cli.client import DEFAULT_URL, URL_ENV, CLIError
 from levante.cli.output import (LIST_FORMATS, SHOW_FORMATS, Listing,

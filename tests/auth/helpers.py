@@ -23,7 +23,7 @@ class TokenServer:
         self.url = self.srv.url
 
     def start(self) -> "TokenServer":
-        self.srv.start()
+        self.srv.start(timeout=120)     # a loaded machine starts slowly
         return self
 
     def stop(self) -> None:
