@@ -11,6 +11,15 @@ from mistralclient.api import client
 from tests.conftest import Server
 
 
+def started(srv: Server) -> Server:
+    """``srv`` started (slowly, if the machine is loaded), or stopped again when it did not start."""
+    try:
+        return srv.start(timeout=120)
+    except BaseException:
+        srv.stop()
+        raise
+
+
 class TokenServer:
     """``levante server --auth token`` with its own credential file."""
 
@@ -23,7 +32,11 @@ class TokenServer:
         self.url = self.srv.url
 
     def start(self) -> "TokenServer":
-        self.srv.start(timeout=120)     # a loaded machine starts slowly
+        try:
+            started(self.srv)
+        except BaseException:
+            self.patch.undo()
+            raise
         return self
 
     def stop(self) -> None:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.api.helpers import unique, wf_yaml
+from tests.auth.helpers import started
 from tests.conftest import Server
 
 ECHO = "tasks:\n  t:\n    action: std.echo output=1\n"
@@ -15,7 +16,7 @@ ECHO = "tasks:\n  t:\n    action: std.echo output=1\n"
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("none-mode")).start()
+    srv = started(Server(tmp_path_factory.mktemp("none-mode")))
     yield srv
     srv.stop()
 
@@ -81,7 +82,7 @@ def test_loopback_host_names_are_accepted(local, host):
 
 def test_allowed_hosts_setting(tmp_path, monkeypatch):
     monkeypatch.setenv("LEVANTE_ALLOWED_HOSTS", "levante.internal")
-    srv = Server(tmp_path).start()
+    srv = started(Server(tmp_path))
     try:
         assert httpx.get(srv.url + "/workflows", headers={"Host": "levante.internal:1"}).status_code == 200
         assert httpx.get(srv.url + "/workflows", headers={"Host": "other.internal"}).status_code == 400

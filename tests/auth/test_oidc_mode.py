@@ -15,6 +15,7 @@ from jwt.algorithms import RSAAlgorithm
 from mistralclient.api import client
 
 from tests.api.helpers import finish, unique, wf_yaml
+from tests.auth.helpers import started
 from tests.conftest import Server
 
 ECHO = "tasks:\n  t:\n    action: std.echo output=1\n"
@@ -79,7 +80,11 @@ def srv(tmp_path_factory, issuer):
     mp.setenv("LEVANTE_OIDC_ISSUER", issuer.url)     # the JWKS URL found by discovery
     mp.setenv("LEVANTE_OIDC_AUDIENCE", AUDIENCE)
     mp.setenv("LEVANTE_OIDC_ROLES_CLAIM", "realm_access.roles")
-    s = Server(tmp_path_factory.mktemp("oidc")).start(timeout=120)
+    try:
+        s = started(Server(tmp_path_factory.mktemp("oidc")))
+    except BaseException:
+        mp.undo()
+        raise
     yield s
     s.stop()
     mp.undo()

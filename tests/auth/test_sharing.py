@@ -11,7 +11,7 @@ from mistralclient.api.base import APIException
 
 from levante.cli.main import main as cli
 from tests.api.helpers import finish, unique, wf_yaml
-from tests.auth.helpers import TokenServer
+from tests.auth.helpers import TokenServer, started
 from tests.conftest import Server
 
 ECHO = "tasks:\n  t:\n    action: std.echo output=1\n"
@@ -111,7 +111,7 @@ def test_only_private_workflows_are_shared(ts, tokens):
 
 
 def test_without_authentication_sharing_answers_as_mistral(tmp_path):
-    srv = Server(tmp_path).start()
+    srv = started(Server(tmp_path))
     try:
         r = httpx.post(srv.url + "/workflows/some-id/members", json={"member_id": "x"})
         assert r.status_code == 400
