@@ -56,7 +56,9 @@ def test_upgrade_creates_the_queue_tables_at_revision_0002(db):
     assert {"queues", "queue_messages", "queue_claims"} <= names
     with db.read() as conn:
         heads = {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
-    assert "0002_queues" in heads
+    # 0002_queues created them; 0004_queue_projects (queues.project_id) follows it.
+    assert "0004_queue_projects" in heads
+    assert "project_id" in {c["name"] for c in sa.inspect(db.engine).get_columns("queues")}
 
 
 # ---------------------------------------------------------------- post / list / FIFO
