@@ -47,10 +47,18 @@ class Auth:
                 token = auth[7:].strip()
         if not token:
             raise Unauthorized(UNAUTHENTICATED)
-        caller = await run_in_threadpool(self._check, token)
+        caller = self._cached(token)
+        if caller is None:      # not validated lately: may take a database read or a remote call
+            caller = await run_in_threadpool(self._check, token)
         if caller is None:
             raise Unauthorized(UNAUTHENTICATED)
         return caller
+
+    def _cached(self, token: str) -> Caller | None:
+        if self.tokens is not None and (self.mode == "token" or token.startswith("lvx_")):
+            return self.tokens.cached(token)
+        cached = getattr(self.verifier, "cached", None)
+        return cached(token) if cached else None
 
     def _check(self, token: str) -> Caller | None:
         if self.tokens is not None and (self.mode == "token" or token.startswith("lvx_")):

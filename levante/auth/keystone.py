@@ -8,6 +8,7 @@ app that only records the identity headers it sets (``X-Project-Id``,
 from __future__ import annotations
 
 import logging
+import time
 
 from levante.auth.setup import AuthSetupError
 from levante.store.scope import Caller
@@ -18,7 +19,7 @@ IDENTITY = ("X-Identity-Status", "X-Project-Id", "X-User-Id", "X-Roles")
 
 
 class KeystoneVerifier:
-    def __init__(self, conf: dict, admin_role: str = "admin"):
+    def __init__(self, conf: dict, admin_role: str = "admin", cache_ttl: float = 60.0):
         try:
             import webob
             from keystonemiddleware import auth_token
@@ -26,6 +27,9 @@ class KeystoneVerifier:
             raise AuthSetupError(f"mode keystone needs keystonemiddleware: pip install keystonemiddleware ({e})")
         self._webob = webob
         self.admin_role = admin_role
+        # Like the middleware's own cache, but without building a WSGI request per call.
+        self.cache_ttl = cache_ttl
+        self._cache: dict[str, tuple[float, Caller]] = {}
         self.middleware = auth_token.AuthProtocol(self._identity_app, conf)
 
     @classmethod
@@ -41,7 +45,7 @@ class KeystoneVerifier:
             "project_domain_name": "Default", "token_cache_time": str(int(settings.auth_cache_ttl)),
             "delay_auth_decision": "false", "log_name": "levante.keystonemiddleware",
         }
-        return cls(conf)
+        return cls(conf, cache_ttl=settings.auth_cache_ttl)
 
     @staticmethod
     def _identity_app(environ, start_response):
@@ -50,7 +54,19 @@ class KeystoneVerifier:
                                   for h in IDENTITY])
         return [b""]
 
+    def cached(self, token: str) -> Caller | None:
+        hit = self._cache.get(token)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
     def __call__(self, token: str) -> Caller | None:
+        caller = self._validate(token)
+        if caller is not None:
+            if len(self._cache) > 10000:
+                self._cache.clear()
+            self._cache[token] = (time.monotonic() + self.cache_ttl, caller)
+        return caller
+
+    def _validate(self, token: str) -> Caller | None:
         req = self._webob.Request.blank("/", headers={"X-Auth-Token": token})
         resp = req.get_response(self.middleware)
         seen = resp.headers

@@ -57,6 +57,10 @@ class OidcVerifier:
         return cls(jwks_url, settings.oidc_issuer, settings.oidc_audience, settings.oidc_project_claim,
                    settings.oidc_roles_claim, settings.oidc_admin_role, settings.auth_cache_ttl)
 
+    def cached(self, token: str) -> Caller | None:
+        hit = self._cache.get(token)
+        return hit[1] if hit is not None and hit[0] > time.time() else None
+
     def __call__(self, token: str) -> Caller | None:
         now = time.time()
         with self._lock:

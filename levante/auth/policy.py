@@ -103,14 +103,27 @@ class Policy:
         if policy_file:
             # Fail at start, not at the first request, when the file is unusable.
             self.enforcer.load_rules(force_reload=True)
+        self._decisions: dict[tuple, bool] = {}
 
     def check(self, caller: Caller, method: str, path: str, query: str) -> None:
         rules = rule_for(method, path, query)
         if not rules:
             return
-        creds = {"is_admin": caller.is_admin, "project_id": caller.project_id,
-                 "user_id": caller.user_id, "roles": list(caller.roles)}
-        target = {"project_id": caller.project_id, "user_id": caller.user_id}
         for rule in rules:
-            if not self.enforcer.enforce(rule, target, creds):
+            if not self.allowed(rule, caller):
                 raise Forbidden(f"Policy doesn't allow {rule} to be performed.")
+
+    def allowed(self, rule: str, caller: Caller) -> bool:
+        # The target is the caller's own project (as Mistral's), so a decision
+        # depends only on the rule and the credentials: remember it.
+        key = (rule, caller.project_id, caller.user_id, caller.is_admin, caller.roles)
+        decision = self._decisions.get(key)
+        if decision is None:
+            creds = {"is_admin": caller.is_admin, "project_id": caller.project_id,
+                     "user_id": caller.user_id, "roles": list(caller.roles)}
+            target = {"project_id": caller.project_id, "user_id": caller.user_id}
+            decision = bool(self.enforcer.enforce(rule, target, creds))
+            if len(self._decisions) > 50000:
+                self._decisions.clear()
+            self._decisions[key] = decision
+        return decision
