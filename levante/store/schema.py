@@ -87,6 +87,7 @@ workflow_executions = sa.Table(
     *_owner(), *_stamps(),
     sa.Index("ix_wf_ex_created", "created_at"),
     sa.Index("ix_wf_ex_state", "state"),
+    sa.Index("ix_wf_ex_project", "project_id", "created_at"),
 )
 
 task_executions = sa.Table(

@@ -51,13 +51,13 @@ def bodies(msgs):
 
 # ---------------------------------------------------------------- schema
 
-def test_upgrade_creates_the_queue_tables_at_revision_0002(db):
+def test_upgrade_creates_the_queue_tables(db):
     names = set(sa.inspect(db.engine).get_table_names())
     assert {"queues", "queue_messages", "queue_claims"} <= names
     with db.read() as conn:
         heads = {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
-    # 0002_queues created them; 0004_queue_projects (queues.project_id) follows it.
-    assert "0004_queue_projects" in heads
+    # 0002_queues created them; 0005_queue_projects (queues.project_id) is the one head now.
+    assert heads == {"0005_queue_projects"}
     assert "project_id" in {c["name"] for c in sa.inspect(db.engine).get_columns("queues")}
 
 

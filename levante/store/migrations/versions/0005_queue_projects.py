@@ -1,13 +1,13 @@
 """Queues belong to a project: queues.project_id.
 
-Revision ID: 0004_queue_projects
-Revises: 0002_queues
+Revision ID: 0005_queue_projects
+Revises: 0004_auth
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_queue_projects"
-down_revision = "0002_queues"
+revision = "0005_queue_projects"
+down_revision = "0004_auth"
 branch_labels = None
 depends_on = None
 

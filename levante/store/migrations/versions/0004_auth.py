@@ -1,13 +1,13 @@
 """Authentication and sharing: api_tokens, auth_secrets, resource_members.
 
-Revision ID: 0003_auth
-Revises: 0001
+Revision ID: 0004_auth
+Revises: 0003
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_auth"
-down_revision = "0001"
+revision = "0004_auth"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -42,8 +42,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.Float),
         sa.UniqueConstraint("resource_id", "resource_type", "member_id", name="uq_resource_member"),
     )
-    # Execution lists are filtered by project on every request. (Not declared in
-    # schema.py: revision 0001 creates the tables from it.)
+    # Execution lists are filtered by project on every request.
     op.create_index("ix_wf_ex_project", "workflow_executions", ["project_id", "created_at"])
 
 
