@@ -128,3 +128,20 @@ def test_non_loopback_bind_is_allowed_with_token_mode(tmp_path):
         assert r.status_code == 200
     finally:
         s.stop()
+
+
+def test_admin_cli_lists_across_projects(ts):
+    token = ts.create_token("carol", "project-c")
+    name = unique()
+    m = ts.mistral(token)
+    m.workflows.create(wf_yaml(name, ECHO))
+    ex = m.executions.create(name)
+    code, out, err = run_cli(ts, "execution-list", "--filter", "all_projects=true",
+                             "--filter", "project_id=project-c", "-f", "json")
+    assert code == 0, err
+    assert [e["ID"] for e in json.loads(out)] == [ex.id]
+    code, out, err = run_cli(ts, "execution-list", "-f", "json")     # the admin's own project only
+    assert code == 0, err
+    assert ex.id not in {e["ID"] for e in json.loads(out)}
+    code, out, err = run_cli(ts, "execution-list", "--filter", "all_projects=true", token=token)
+    assert code == 1 and "Policy doesn't allow executions:list:all_projects" in err
