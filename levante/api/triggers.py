@@ -84,6 +84,8 @@ def delete_cron_trigger(identifier: str, request: Request, caller: Caller = Depe
 def create_event_trigger(request: Request, data: bytes = Depends(raw_body),
                          caller: Caller = Depends(current_caller)):
     body = json_object(data)
+    if body.get("scope") == "public" and request.app.state.auth is not None:
+        request.app.state.auth.require("event_triggers:create:public", caller)
     with _db(request).tx() as conn:
         row = event.create(conn, body, caller=caller)
     return JSONResponse(render_event(row), status_code=201)

@@ -71,6 +71,11 @@ class Auth:
         if self.policy is not None and caller.authenticated:
             self.policy.check(caller, method, path, query)
 
+    def require(self, rule: str, caller: Caller) -> None:
+        """Check one more rule that depends on the request body (e.g. ``event_triggers:create:public``)."""
+        if self.policy is not None and caller.authenticated and not self.policy.allowed(rule, caller):
+            raise Forbidden(f"Policy doesn't allow {rule} to be performed.")
+
     def execution_credential(self, project_id: str) -> str | None:
         """A token the executor gives ``mistral.*`` actions of ``project_id``'s executions."""
         if self.mode == "none" or self.tokens is None:

@@ -18,6 +18,9 @@ class AuthMiddleware:
         self.auth = auth
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and self.auth.mode != "none":
+            # No route speaks WebSocket; never let one bypass the checks below.
+            return await send({"type": "websocket.close", "code": 1008})
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}

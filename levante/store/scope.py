@@ -27,11 +27,6 @@ class Caller:
     # The credential the request came with (passed on to mistral.* actions).
     auth_token: str | None = None
 
-    def as_project(self, project_id: str) -> "Caller":
-        """The same caller acting for another project (an execution's or trigger's owner)."""
-        return Caller(project_id=project_id or DEFAULT_PROJECT, user_id=self.user_id,
-                      authenticated=self.authenticated)
-
 
 def acting_for(project_id: str | None) -> Caller:
     """The identity of work done for a project without a request: an execution's
@@ -41,8 +36,6 @@ def acting_for(project_id: str | None) -> Caller:
 
 #: Mode none (one user on loopback): the default project, allowed everything.
 LOCAL = Caller(project_id=DEFAULT_PROJECT, user_id=None, is_admin=True, roles=("admin",))
-#: The service acting on its own (recovery, scheduled work not tied to a caller).
-SERVICE = LOCAL
 
 
 def _has_scope(table: sa.Table) -> bool:
@@ -71,7 +64,7 @@ def owned(table: sa.Table, caller: Caller | None):
     return table.c.project_id == caller.project_id
 
 
-def visible(table: sa.Table, caller: Caller | None, shared_ids=None):  # noqa: C901
+def visible(table: sa.Table, caller: Caller | None, shared_ids=None):
     """Rows the caller may read or run: its project's, public definitions, and
     (for workflows) those shared with its project and accepted; an admin, any."""
     if caller is None or not caller.authenticated or caller.is_admin:

@@ -276,3 +276,17 @@ def test_non_admins_cannot_list_all_projects(b, b_http):
     # A project_id filter from a non-admin never widens what it sees.
     assert all(w["project_id"] in ("project-b",) or w["scope"] == "public"
                for w in b_http.get("/workflows", params={"project_id": "project-a"}).json()["workflows"])
+
+
+def test_public_event_triggers_need_the_admin_rule(ts, a):
+    (wf,) = a.workflows.create(wf_yaml(unique(), ECHO))
+    body = {"name": unique("ev"), "workflow_id": wf.id, "exchange": "levante", "topic": "executions",
+            "event": "WORKFLOW_SUCCEEDED", "scope": "public"}
+    owner = ts.http(ts.create_token("alice2", "project-a"))
+    r = owner.post("/event_triggers", json=body)
+    assert r.status_code == 403
+    assert r.json()["faultstring"] == "Policy doesn't allow event_triggers:create:public to be performed."
+    admin = ts.http(ts.admin_token)
+    (wf2,) = ts.mistral(ts.admin_token).workflows.create(wf_yaml(unique(), ECHO))
+    r = admin.post("/event_triggers", json=dict(body, workflow_id=wf2.id))
+    assert r.status_code == 201 and r.json()["scope"] == "public"
