@@ -99,10 +99,11 @@ class Client:
 
     def __init__(self, url: str | None = None, *,
                  transport: httpx.BaseTransport | None = None,
-                 timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT):
+                 timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
+                 token: str | None = None):
         self.base_url = resolve_url(url)
         headers = {"User-Agent": "levante-cli/%s" % __version__, "Accept": "application/json"}
-        token = resolve_token(self.base_url)
+        token = token or resolve_token(self.base_url)
         if token:
             headers["X-Auth-Token"] = token
         self._http = httpx.Client(

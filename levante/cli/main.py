@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version",
                         version="levante %s" % __version__)
     _add_url(parser, None)
+    parser.add_argument("--os-auth-token", "--token", dest="auth_token", metavar="TOKEN", default=None,
+                        help="credential sent as X-Auth-Token (default: $LEVANTE_TOKEN, else the "
+                             "credential file a token-mode server wrote for this URL)")
     parser.add_argument("-f", "--format", dest="formatter", choices=ALL_FORMATS,
                         default=None, help="output format (default table)")
     parser.add_argument("-c", "--column", dest="columns", action="append",
@@ -162,7 +165,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         return 0
 
     spec = COMMANDS[args.command]
-    ctx = Context(args.url, stdout=stdout, stderr=stderr, transport=transport)
+    ctx = Context(args.url, stdout=stdout, stderr=stderr, transport=transport,
+                  token=getattr(args, "auth_token", None))
     try:
         result = spec.func(ctx, args)
         render(spec, result, args, stdout)

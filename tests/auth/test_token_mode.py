@@ -145,3 +145,14 @@ def test_admin_cli_lists_across_projects(ts):
     assert ex.id not in {e["ID"] for e in json.loads(out)}
     code, out, err = run_cli(ts, "execution-list", "--filter", "all_projects=true", token=token)
     assert code == 1 and "Policy doesn't allow executions:list:all_projects" in err
+
+
+def test_cli_token_option(ts):
+    token = ts.create_token("dave", "project-d")
+    name = unique()
+    ts.mistral(token).workflows.create(wf_yaml(name, ECHO))
+    code, out, err = run_cli(ts, "--os-auth-token", token, "workflow-get", name, "-f", "json")
+    assert code == 0, err
+    assert json.loads(out)["Project ID"] == "project-d"
+    code, out, err = run_cli(ts, "--token", "lvt_bogus", "workflow-list")
+    assert code == 1 and "requires authentication" in err
