@@ -30,7 +30,7 @@ PG_TESTS ?= tests/api tests/runtime tests/cli/test_sessions.py tests/queues test
 test: $(VENV)/.installed-test
 	scripts/test-services.sh
 	LEVANTE_TEST_PG=$(TEST_PG) LEVANTE_TEST_KEYSTONE=$(TEST_KEYSTONE) $(BIN)/python -m pytest $(PYTEST_ARGS)
-	LEVANTE_TEST_PG=$(TEST_PG) LEVANTE_TEST_SERVERS_ON_PG=1 $(BIN)/python -m pytest $(PYTEST_ARGS) $(PG_TESTS)
+	LEVANTE_TEST_PG=$(TEST_PG) LEVANTE_TEST_KEYSTONE=$(TEST_KEYSTONE) LEVANTE_TEST_SERVERS_ON_PG=1 $(BIN)/python -m pytest $(PYTEST_ARGS) $(PG_TESTS)
 
 ## bench: run the benchmark workloads against a running server (URL=...)
 bench: $(VENV)/.installed-test
