@@ -41,6 +41,10 @@ def build(mode: str, settings, db, host: str, api_url: str, serves_api: bool = T
             raise AuthSetupError(f"cannot load the policy file {settings.policy_file}: {e}") from None
     if mode == "none":
         return Auth("none", guard=BrowserGuard(host, settings.allowed_hosts), tokens=tokens)
+    if not serves_api:
+        # Engine, executor and scheduler processes check no credentials; they
+        # only sign the execution credentials the API processes accept.
+        return Auth(mode, tokens=tokens, policy=policy)
     if mode == "token":
         if serves_api:
             bootstrap_admin(tokens, api_url)

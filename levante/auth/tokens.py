@@ -110,14 +110,17 @@ class TokenStore:
 
     def _signing_key(self) -> bytes:
         if self._secret is None:
-            with self.db.tx() as conn:
-                row = conn.execute(sa.select(auth_secrets.c.value)
-                                   .where(auth_secrets.c.name == "execution")).first()
-                if row is None:
-                    value = secrets.token_hex(32)
-                    conn.execute(auth_secrets.insert().values(name="execution", value=value))
-                else:
-                    value = row.value
+            try:
+                with self.db.tx() as conn:
+                    value = conn.execute(sa.select(auth_secrets.c.value)
+                                         .where(auth_secrets.c.name == "execution")).scalar()
+                    if value is None:
+                        value = secrets.token_hex(32)
+                        conn.execute(auth_secrets.insert().values(name="execution", value=value))
+            except sa.exc.IntegrityError:   # another process made it first: use that one
+                with self.db.read() as conn:
+                    value = conn.execute(sa.select(auth_secrets.c.value)
+                                         .where(auth_secrets.c.name == "execution")).scalar()
             self._secret = bytes.fromhex(value)
         return self._secret
 
