@@ -13,6 +13,7 @@ overrides any rule, for example::
 """
 from __future__ import annotations
 
+import os
 from urllib.parse import parse_qs
 
 from oslo_config import cfg
@@ -68,8 +69,9 @@ def rule_for(method: str, path: str, query: str) -> list[str]:
     if len(parts) >= 2 and parts[1] == "validate":
         return []
     res = parts[0]
-    if res == "actions" and len(parts) > 2:
-        parts = parts[:2]       # /v2/actions/{name}/{namespace}
+    if res in ("actions", "queues") and len(parts) > 2:
+        # /v2/actions/{name}/{namespace}; a queue's messages, claims and stats are the queue's
+        parts = parts[:2]
     if len(parts) >= 3:
         sub = parts[2]
         if sub in ("report", "events"):
@@ -96,6 +98,8 @@ def rule_for(method: str, path: str, query: str) -> list[str]:
 
 class Policy:
     def __init__(self, policy_file: str | None = None):
+        if policy_file and not os.path.isfile(policy_file):
+            raise FileNotFoundError(f"no such file: {policy_file}")
         conf = cfg.ConfigOpts()
         conf([], project="levante", default_config_files=[], default_config_dirs=[])
         self.enforcer = oslo.Enforcer(conf, policy_file=policy_file)
