@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from starlette.requests import Request
 
 from levante.api.errors import ApiError
+from levante.auth import current_caller
 from levante.store import scope
 
 MAX_LIMIT = 1000
@@ -20,7 +21,10 @@ def list_response(request: Request, conn: sa.Connection, table: sa.Table, collec
                   render: Callable[[Any], dict], base_where: list | None = None,
                   drop: tuple[str, ...] = (), default_sort: str = "created_at",
                   default_dir: str = "asc", columns: list | None = None, caller=None) -> dict:
-    """One page of ``table``; with ``caller``, only the rows it may see (:func:`scope.listed`)."""
+    """One page of ``table`` with only the rows the caller may see (:func:`scope.listed`);
+    the caller is the request's unless given, so no list forgets the projects."""
+    if caller is None:
+        caller = current_caller(request)
     q = request.query_params
     try:
         limit = int(q.get("limit")) if q.get("limit") else MAX_LIMIT
@@ -44,12 +48,12 @@ def list_response(request: Request, conn: sa.Connection, table: sa.Table, collec
         sort_dirs.append("asc")
 
     where = list(base_where or [])
-    if caller is not None:
+    if "project_id" in table.c:
         shared = scope.shared_with(caller) if table.name == "workflow_definitions" else None
         where.append(scope.listed(table, caller, q.get("all_projects", "").lower() == "true",
                                   q.get("project_id"), shared))
     for key, value in q.items():
-        if key in RESERVED or (caller is not None and key == "project_id"):
+        if key in RESERVED or (key == "project_id" and "project_id" in table.c):
             continue
         if key not in table.c:
             raise ApiError(400, f"Unknown filter: {key}")

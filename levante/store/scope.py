@@ -25,7 +25,7 @@ class Caller:
     # Authentication is on: resource sharing and the admin rules apply.
     authenticated: bool = False
     # The credential the request came with (passed on to mistral.* actions).
-    auth_token: str | None = None
+    auth_token: str | None = field(default=None, repr=False)     # never in logs
 
 
 def acting_for(project_id: str | None) -> Caller:
@@ -42,7 +42,7 @@ def _has_scope(table: sa.Table) -> bool:
     return "scope" in table.c and table.name in SHAREABLE
 
 
-# Tables whose public rows every project sees (Mistral: workflows, workbooks, actions).
+# Tables whose public rows every project sees (scope: public).
 SHAREABLE = {"workflow_definitions", "workbooks", "action_definitions", "environments"}
 
 
