@@ -53,7 +53,7 @@ class Server:
     """Thin REST v2 client for one server: only what the workloads need."""
 
     def __init__(self, label: str, url: str, poll: float, http_timeout: float,
-                 keep_executions: bool = False):
+                 keep_executions: bool = False, token: str | None = None):
         self.label = label
         self.keep_executions = keep_executions
         self.url = url.rstrip("/")
@@ -61,7 +61,8 @@ class Server:
         # trust_env=False: never route loopback traffic through an HTTP proxy
         # taken from the environment.
         self.http = httpx.Client(
-            base_url=self.url, timeout=http_timeout, trust_env=False
+            base_url=self.url, timeout=http_timeout, trust_env=False,
+            headers={"X-Auth-Token": token} if token else None,
         )
         self.requests = 0
 
@@ -470,6 +471,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help=f"server under test, API v2 root (default {DEFAULT_URL})")
     p.add_argument("--peer", metavar="URL",
                    help="also run every workload against this server and compare")
+    p.add_argument("--token", default=os.environ.get("LEVANTE_TOKEN"),
+                   help="X-Auth-Token for the target (a server in mode token/keystone/oidc; "
+                        "env LEVANTE_TOKEN)")
+    p.add_argument("--peer-token", help="X-Auth-Token for the peer")
     p.add_argument("--only", metavar="A,B",
                    help="comma-separated workload letters to run (default: all)")
     p.add_argument("--repeat", type=int, default=3,
@@ -505,10 +510,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     servers = [Server("target", args.url, args.poll, args.http_timeout,
-                      args.keep_executions)]
+                      args.keep_executions, args.token)]
     if args.peer:
         servers.append(Server("peer", args.peer, args.poll, args.http_timeout,
-                              args.keep_executions))
+                              args.keep_executions, args.peer_token))
     results: list[dict] = []
     try:
         for s in servers:

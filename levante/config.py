@@ -46,6 +46,9 @@ DEFAULT_HTTP_DENIED_CIDRS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::
                              "0.0.0.0/8", "::/128")
 
 
+AUTH_MODES = ("none", "token", "oidc", "keystone")
+
+
 class SettingsError(ValueError):
     """A setting has a value that cannot be used."""
 
@@ -101,6 +104,27 @@ class Settings:
     max_with_items: int = 100_000
     # Engine threads in one process; each works on a different execution at a time.
     engine_workers: int = 2
+
+    # Who may call the API: none (loopback only), token, oidc or keystone.
+    auth: str = "none"
+    # Host header values accepted in mode none besides the bound address and loopback names.
+    allowed_hosts: tuple[str, ...] = ()
+    # An oslo.policy file (YAML or JSON) overriding the default rules.
+    policy_file: str = ""
+    # Mode oidc: the issuer (iss), its JWKS URL, the audience, and the claims to read.
+    oidc_issuer: str = ""
+    oidc_jwks_url: str = ""
+    oidc_audience: str = ""
+    oidc_project_claim: str = "project_id"
+    oidc_roles_claim: str = "roles"
+    oidc_admin_role: str = "admin"
+    # Mode keystone: keystonemiddleware auth_token options ([keystone_authtoken]).
+    keystone_auth_url: str = ""
+    keystone_username: str = ""
+    keystone_password: str = ""
+    keystone_project_name: str = "service"
+    # Seconds a validated token is trusted before it is checked again.
+    auth_cache_ttl: float = 60.0
 
     def http_denied_networks(self) -> tuple:
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.http_denied_cidrs)
@@ -200,6 +224,8 @@ def load_settings(environ: dict | None = None) -> Settings:
     if settings.transport_url and "://" not in settings.transport_url:
         raise SettingsError(f"setting transport_url must be a URL such as "
                             f"rabbit://user:password@host:5672/, not {settings.transport_url!r}")
+    if settings.auth not in AUTH_MODES:
+        raise SettingsError(f"setting auth must be one of {', '.join(AUTH_MODES)}, not {settings.auth!r}")
     for cidr in settings.http_denied_cidrs:
         try:
             ipaddress.ip_network(cidr, strict=False)

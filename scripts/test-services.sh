@@ -6,7 +6,8 @@
 # only), and install the headless Chromium the web console tests drive
 # (Debian's chromium, with chromium-driver; Playwright is given it and never
 # downloads a browser). Installs them with apt-get when missing (Debian, as
-# root). Idempotent.
+# root). Also Keystone (the keystone-mode tests), from PyPI in its own venv.
+# Idempotent.
 set -euo pipefail
 
 need=()
@@ -60,3 +61,71 @@ if ! rabbitmqctl -q status >/dev/null 2>&1; then
     rabbitmqctl -q await_startup --timeout 120 >/dev/null 2>&1 \
         || { echo "test-services: RabbitMQ did not start (see /var/log/rabbitmq/)" >&2; exit 1; }
 fi
+# Keystone for the keystone-mode tests: the keystone package from PyPI in its
+# own venv (its pins would clash with Levante's), on SQLite, bootstrapped once
+# and served on 127.0.0.1:5000 (LEVANTE_TEST_KEYSTONE=http://127.0.0.1:5000/v3).
+KS_HOME=${LEVANTE_KEYSTONE_HOME:-/var/lib/levante-test/keystone}
+KS_VENV=${LEVANTE_KEYSTONE_VENV:-/var/lib/levante-test/keystone-venv}
+KS_PORT=${LEVANTE_KEYSTONE_PORT:-5000}
+KS_ADMIN_PASSWORD=${LEVANTE_KEYSTONE_ADMIN_PASSWORD:-admin-secret}
+here=$(cd "$(dirname "$0")" && pwd)
+if [ ! -x "$KS_VENV/bin/keystone-manage" ]; then
+    python3 -c 'import ensurepip' 2>/dev/null || {
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    }
+    mkdir -p "$(dirname "$KS_VENV")"
+    python3 -m venv "$KS_VENV"
+    "$KS_VENV/bin/pip" install -q keystone
+fi
+mkdir -p "$KS_HOME"
+cat > "$KS_HOME/keystone.conf" <<CONF
+[database]
+connection = sqlite:///$KS_HOME/keystone.db
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = $KS_HOME/fernet-keys
+[fernet_receipts]
+key_repository = $KS_HOME/fernet-receipts
+[credential]
+key_repository = $KS_HOME/credential-keys
+CONF
+ksm() { "$KS_VENV/bin/keystone-manage" --config-file "$KS_HOME/keystone.conf" "$@"; }
+if [ ! -f "$KS_HOME/keystone.db" ]; then
+    ksm db_sync
+    ksm fernet_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)"
+    ksm fernet_receipts_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)" 2>/dev/null || true
+    ksm credential_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)"
+    ksm bootstrap --bootstrap-password "$KS_ADMIN_PASSWORD" \
+        --bootstrap-admin-url "http://127.0.0.1:$KS_PORT/v3" \
+        --bootstrap-public-url "http://127.0.0.1:$KS_PORT/v3" \
+        --bootstrap-internal-url "http://127.0.0.1:$KS_PORT/v3" --bootstrap-region-id RegionOne
+fi
+ks_up() { "$KS_VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$KS_PORT/v3', timeout=2)" 2>/dev/null; }
+if ! ks_up; then
+    OS_KEYSTONE_CONFIG_FILES="$KS_HOME/keystone.conf" KS_PORT="$KS_PORT" nohup "$KS_VENV/bin/python" - \
+        > "$KS_HOME/keystone.log" 2>&1 <<'PY' &
+import os
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from keystone.wsgi.api import application
+
+
+class Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+make_server("127.0.0.1", int(os.environ["KS_PORT"]), application, server_class=Server,
+            handler_class=Quiet).serve_forever()
+PY
+    for _ in $(seq 1 60); do ks_up && break; sleep 1; done
+    ks_up || { echo "test-services: Keystone did not start (see $KS_HOME/keystone.log)" >&2; exit 1; }
+fi
+"$KS_VENV/bin/python" "$here/keystone-users.py" "http://127.0.0.1:$KS_PORT/v3" "$KS_ADMIN_PASSWORD" >/dev/null

@@ -29,10 +29,14 @@ def set_backend(backend: Any) -> None:
     _backend = backend
 
 
-def _queues() -> Any:
+def _queues(context: Any = None) -> Any:
+    """The queue service as the execution's project sees it (all queues without authentication)."""
     if _backend is None:
         raise RuntimeError("The built-in queue service is not available in this process.")
-    return _backend
+    from levante.queues.service import ProjectQueues
+
+    project = getattr(getattr(context, "security", None), "project_id", None)
+    return ProjectQueues(_backend, project) if project else _backend
 
 
 def _href(queue: str, message_id: str, claim_id: str | None = None) -> str:
@@ -71,7 +75,7 @@ class QueuePostAction(actions.Action):
         self.messages = messages
 
     def run(self, context):
-        posted = _queues().post(self.queue_name, self.messages)
+        posted = _queues(context).post(self.queue_name, self.messages)
         return {"resources": [_href(m.queue, m.id) for m in posted]}
 
 
@@ -84,7 +88,7 @@ class QueuePopAction(actions.Action):
         self.count = count
 
     def run(self, context):
-        q = _queues()
+        q = _queues(context)
         q.create_queue(self.queue_name)
         return [message_result(m, None) for m in q.pop(self.queue_name, self.count)]
 
@@ -102,7 +106,7 @@ class QueueMessagesAction(actions.Action):
 
     def run(self, context):
         _only(self.params, MESSAGE_PARAMS, "zaqar.queue_messages")
-        q = _queues()
+        q = _queues(context)
         q.create_queue(self.queue_name)
         msgs, _ = q.list_messages(self.queue_name, marker=self.params.get("marker"),
                                   limit=self.params.get("limit"),
@@ -125,7 +129,7 @@ class ClaimMessagesAction(actions.Action):
 
     def run(self, context):
         _only(self.params, CLAIM_PARAMS, "zaqar.claim_messages")
-        q = _queues()
+        q = _queues(context)
         q.create_queue(self.queue_name)
         claim = q.claim(self.queue_name, ttl=self.params.get("ttl"), grace=self.params.get("grace"),
                         limit=self.params.get("limit"))
@@ -148,7 +152,7 @@ class DeleteMessagesAction(actions.Action):
         ids = [m.get("_id") or m.get("id") if isinstance(m, dict) else m for m in items]
         if not ids:
             return []
-        return _queues().delete_messages(self.queue_name, ids)
+        return _queues(context).delete_messages(self.queue_name, ids)
 
 
 class QueueCreateAction(actions.Action):
@@ -160,7 +164,7 @@ class QueueCreateAction(actions.Action):
         self.metadata = metadata
 
     def run(self, context):
-        q = _queues()
+        q = _queues(context)
         created = q.create_queue(self.queue_name, self.metadata)
         return {"name": self.queue_name, "created": created, "metadata": q.get_metadata(self.queue_name)}
 
@@ -172,7 +176,7 @@ class QueueDeleteAction(actions.Action):
         self.queue_name = queue_name
 
     def run(self, context):
-        _queues().delete_queue(self.queue_name)
+        _queues(context).delete_queue(self.queue_name)
         return None
 
 
@@ -183,7 +187,7 @@ class QueueExistsAction(actions.Action):
         self.queue_name = queue_name
 
     def run(self, context):
-        return _queues().queue_exists(self.queue_name)
+        return _queues(context).queue_exists(self.queue_name)
 
 
 class QueueStatsAction(actions.Action):
@@ -194,7 +198,7 @@ class QueueStatsAction(actions.Action):
         self.queue_name = queue_name
 
     def run(self, context):
-        stats = _queues().stats(self.queue_name)
+        stats = _queues(context).stats(self.queue_name)
         for key in ("oldest", "newest"):
             if key in stats:
                 end = stats[key]
@@ -212,7 +216,7 @@ class QueueMetadataAction(actions.Action):
         self.new_meta = new_meta
 
     def run(self, context):
-        q = _queues()
+        q = _queues(context)
         if self.new_meta is not None:
             return q.set_metadata(self.queue_name, self.new_meta)
         q.create_queue(self.queue_name)

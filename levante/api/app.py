@@ -10,6 +10,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import levante
 from levante.api import definitions, executions, queues, report
+from levante.api import members as members_api
+from levante.api import tokens as tokens_api
 from levante.api import triggers as triggers_api
 from levante.api.body import RequestLimits
 from levante.api.schema import add_request_shapes
@@ -21,7 +23,7 @@ from levante.web import mount_console, wants_html
 log = logging.getLogger("levante.api")
 
 
-def create_app(runtime) -> FastAPI:
+def create_app(runtime, auth=None) -> FastAPI:
     app = FastAPI(title="Levante", version=levante.__version__,
                   description="Mistral-compatible workflow service (REST API v2)",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
@@ -35,12 +37,19 @@ def create_app(runtime) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi
+    app.state.auth = auth
+    if auth is not None:
+        from levante.auth.middleware import AuthMiddleware
+
+        app.add_middleware(AuthMiddleware, auth=auth)
     app.include_router(definitions.router)
     app.include_router(executions.router)
     app.include_router(report.router)
     app.include_router(events_stream_router)
     app.include_router(queues.router)
     app.include_router(triggers_api.router)
+    app.include_router(tokens_api.router)
+    app.include_router(members_api.router)
     mount_console(app)
 
     @app.get("/")

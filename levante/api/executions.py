@@ -16,6 +16,8 @@ from levante.api.listing import list_response
 from levante import limits
 from levante.config import get_settings
 from levante.limits import loads
+from levante.auth import Caller, current_caller
+from levante.store import scope as access
 from levante.engine import states
 from levante.store import jobs
 from levante.store.schema import action_executions as AE
@@ -74,15 +76,16 @@ def _only_fields(request: Request, item: dict) -> dict:
 
 # ---------------------------------------------------------------- executions
 
-def _get_execution(conn, exec_id: str):
-    row = conn.execute(sa.select(WE).where(WE.c.id == exec_id)).first()
+def _get_execution(conn, exec_id: str, caller: Caller):
+    row = conn.execute(sa.select(WE).where(WE.c.id == exec_id, access.visible(WE, caller))).first()
     if row is None:
         raise ApiError(404, f"WorkflowExecution not found [id={exec_id}]")
     return row
 
 
 @router.post("/v2/executions", status_code=201)
-def create_execution(request: Request, data: bytes = Depends(raw_body)):
+def create_execution(request: Request, data: bytes = Depends(raw_body),
+                     caller: Caller = Depends(current_caller)):
     body = json_object(data)
     rt = _rt(request)
     for key in ("workflow_id", "workflow_name", "workflow_namespace", "description", "id",
@@ -101,7 +104,7 @@ def create_execution(request: Request, data: bytes = Depends(raw_body)):
     if body.get("source_execution_id"):
         # Run again what an earlier execution ran; fields given here win.
         with rt.db.read() as conn:
-            src = _get_execution(conn, body["source_execution_id"])
+            src = _get_execution(conn, body["source_execution_id"], caller)
         identifier = identifier or src.workflow_id
         given_input = given_input or json.loads(src.input)
         params = dict(json.loads(src.params), **params)
@@ -112,38 +115,39 @@ def create_execution(request: Request, data: bytes = Depends(raw_body)):
     namespace = body.get("workflow_namespace") or params.get("namespace") or ""
     if body.get("id"):
         with rt.db.read() as conn:
-            existing = conn.execute(sa.select(WE).where(WE.c.id == body["id"])).first()
+            existing = conn.execute(sa.select(WE).where(WE.c.id == body["id"], access.visible(WE, caller))).first()
         if existing is not None:    # idempotent: the same answer as the first time
             item = render.execution(existing)
             item.pop("published_global")
             return JSONResponse(item, status_code=201)
         params["execution_id"] = body["id"]
-    row = rt.create_execution(identifier, given_input, params, body.get("description") or "", namespace)
+    row = rt.create_execution(identifier, given_input, params, body.get("description") or "", namespace, caller)
     item = render.execution(row)
     item.pop("published_global")
     return JSONResponse(item, status_code=201)
 
 
 @router.get("/v2/executions")
-def list_executions(request: Request):
+def list_executions(request: Request, caller: Caller = Depends(current_caller)):
     include_output = request.query_params.get("include_output", "").lower() == "true"
     drop = ("published_global",) if include_output else ("output", "published_global")
     with _rt(request).db.read() as conn:
         return list_response(request, conn, WE, "executions", render.execution, drop=drop,
-                             columns=EXEC_LIST_COLUMNS)
+                             columns=EXEC_LIST_COLUMNS, caller=caller)
 
 
 @router.get("/v2/executions/{exec_id}")
-def get_execution(exec_id: str, request: Request):
+def get_execution(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        return _only_fields(request, render.execution(_get_execution(conn, exec_id)))
+        return _only_fields(request, render.execution(_get_execution(conn, exec_id, caller)))
 
 
 ENV_UPDATE_STATES = (states.IDLE, states.PAUSED, states.ERROR)
 
 
 @router.put("/v2/executions/{exec_id}")
-def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_body)):
+def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_body),
+                     caller: Caller = Depends(current_caller)):
     """Change the state, the description or the env of an execution, with Mistral's rules:
     one of them must be given, the description alone, the env alone or on resume."""
     body = json_object(data)
@@ -162,7 +166,7 @@ def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_b
     if env is not None and not isinstance(env, dict):
         raise ApiError(400, "Parameter 'env' must be a JSON object")
     with rt.db.tx() as conn:
-        row = _get_execution(conn, exec_id)
+        row = _get_execution(conn, exec_id, caller)
         if description:
             conn.execute(WE.update().where(WE.c.id == exec_id).values(
                 description=description, updated_at=time.time()))
@@ -178,7 +182,7 @@ def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_b
     if state:
         rt.set_execution_state(exec_id, state, body.get("state_info"))
     with rt.db.read() as conn:
-        item = render.execution(_get_execution(conn, exec_id))
+        item = render.execution(_get_execution(conn, exec_id, caller))
     item.pop("published_global", None)
     if not state:
         # As the Mistral 23 peer answers: without a state change, no input or
@@ -190,10 +194,10 @@ def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_b
 
 
 @router.delete("/v2/executions/{exec_id}", status_code=204)
-def delete_execution(exec_id: str, request: Request):
+def delete_execution(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     force = request.query_params.get("force", "").lower() == "true"
     with _rt(request).db.tx() as conn:
-        row = _get_execution(conn, exec_id)
+        row = _get_execution(conn, exec_id, caller)
         if not states.is_completed(row.state) and not force:
             raise ApiError(403, "Only completed executions can be deleted. Use --force to override this. "
                                 f"Execution {exec_id} is in {row.state} state")
@@ -211,42 +215,43 @@ def delete_execution(exec_id: str, request: Request):
 
 
 @router.get("/v2/executions/{exec_id}/tasks")
-def list_execution_tasks(exec_id: str, request: Request):
+def list_execution_tasks(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        _get_execution(conn, exec_id)
+        _get_execution(conn, exec_id, caller)
         return list_response(request, conn, TE, "tasks", render.task, drop=("result",),
-                             base_where=[TE.c.workflow_execution_id == exec_id], columns=TASK_LIST_COLUMNS)
+                             base_where=[TE.c.workflow_execution_id == exec_id], columns=TASK_LIST_COLUMNS, caller=caller)
 
 
 # ---------------------------------------------------------------- tasks
 
-def _get_task(conn, task_id: str):
-    row = conn.execute(sa.select(TE).where(TE.c.id == task_id)).first()
+def _get_task(conn, task_id: str, caller: Caller):
+    row = conn.execute(sa.select(TE).where(TE.c.id == task_id, access.visible(TE, caller))).first()
     if row is None:
         raise ApiError(404, f"Task execution not found [id={task_id}]")
     return row
 
 
 @router.get("/v2/tasks")
-def list_tasks(request: Request):
+def list_tasks(request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
         return list_response(request, conn, TE, "tasks", render.task, drop=("result",),
-                             columns=TASK_LIST_COLUMNS)
+                             columns=TASK_LIST_COLUMNS, caller=caller)
 
 
 @router.get("/v2/tasks/{task_id}")
-def get_task(task_id: str, request: Request):
+def get_task(task_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        return _only_fields(request, render.task(_get_task(conn, task_id)))
+        return _only_fields(request, render.task(_get_task(conn, task_id, caller)))
 
 
 @router.put("/v2/tasks/{task_id}")
-def update_task(task_id: str, request: Request, data: bytes = Depends(raw_body)):
+def update_task(task_id: str, request: Request, data: bytes = Depends(raw_body),
+                     caller: Caller = Depends(current_caller)):
     """Rerun a failed task (``state: RUNNING``, ``reset``, ``env``) or skip it (``SKIPPED``)."""
     body = json_object(data)
     rt = _rt(request)
     with rt.db.read() as conn:
-        _get_task(conn, task_id)
+        _get_task(conn, task_id, caller)
     if not body.get("state"):
         raise ApiError(400, "Task state must be provided [state]")
     reset = body.get("reset", True)
@@ -254,16 +259,16 @@ def update_task(task_id: str, request: Request, data: bytes = Depends(raw_body))
         reset = reset.lower() != "false"
     rt.update_task(task_id, body["state"], bool(reset), _json_field(body, "env", {}))
     with rt.db.read() as conn:
-        return render.task(_get_task(conn, task_id))
+        return render.task(_get_task(conn, task_id, caller))
 
 
 @router.get("/v2/tasks/{task_id}/workflow_executions")
-def list_task_workflow_executions(task_id: str, request: Request):
+def list_task_workflow_executions(task_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        _get_task(conn, task_id)
+        _get_task(conn, task_id, caller)
         return list_response(request, conn, WE, "executions", render.execution,
                              drop=("output", "published_global"), columns=EXEC_LIST_COLUMNS,
-                             base_where=[WE.c.task_execution_id == task_id])
+                             base_where=[WE.c.task_execution_id == task_id], caller=caller)
 
 
 def _children_of_tasks(conn, task_where, errors_only: bool) -> list:
@@ -311,22 +316,22 @@ def _listed(request: Request, conn, rows: list) -> dict:
 
 
 @router.get("/v2/executions/{exec_id}/executions")
-def list_sub_executions(exec_id: str, request: Request):
+def list_sub_executions(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     """The execution itself, then every execution below it."""
     errors_only, max_depth = _tree_params(request)
     with _rt(request).db.read() as conn:
-        _get_execution(conn, exec_id)
+        _get_execution(conn, exec_id, caller)
         root = conn.execute(sa.select(*EXEC_LIST_COLUMNS).where(WE.c.id == exec_id)).fetchall()
         return _listed(request, conn, _tree(conn, root, errors_only, max_depth, 0))
 
 
 @router.get("/v2/tasks/{task_id}/executions")
-def list_task_sub_executions(task_id: str, request: Request):
+def list_task_sub_executions(task_id: str, request: Request, caller: Caller = Depends(current_caller)):
     """The executions a task started, and every execution below them (with
     ``errors_only``, only if the task failed, and only through failed tasks)."""
     errors_only, max_depth = _tree_params(request)
     with _rt(request).db.read() as conn:
-        task = _get_task(conn, task_id)
+        task = _get_task(conn, task_id, caller)
         if errors_only and task.state != states.ERROR:
             return {"executions": []}
         kids = _children_of_tasks(conn, TE.c.id == task_id, False)
@@ -342,17 +347,18 @@ def _action_list_drop(request: Request) -> tuple[str, ...]:
 
 
 @router.get("/v2/tasks/{task_id}/action_executions")
-def list_task_actions(task_id: str, request: Request):
+def list_task_actions(task_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        _get_task(conn, task_id)
+        _get_task(conn, task_id, caller)
         return list_response(request, conn, AE, "action_executions", render.action_execution,
-                             drop=_action_list_drop(request), base_where=[AE.c.task_execution_id == task_id])
+                             drop=_action_list_drop(request), base_where=[AE.c.task_execution_id == task_id], caller=caller)
 
 
 @router.get("/v2/tasks/{task_id}/action_executions/{action_id}")
-def get_task_action(task_id: str, action_id: str, request: Request):
+def get_task_action(task_id: str, action_id: str, request: Request,
+                    caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        row = _get_action(conn, action_id)
+        row = _get_action(conn, action_id, caller)
     if row.task_execution_id != task_id:
         raise ApiError(404, f"ActionExecution not found [id={action_id}, task_execution_id={task_id}]")
     return _only_fields(request, render.action_execution(row))
@@ -360,15 +366,16 @@ def get_task_action(task_id: str, action_id: str, request: Request):
 
 # ---------------------------------------------------------------- action executions
 
-def _get_action(conn, action_id: str):
-    row = conn.execute(sa.select(AE).where(AE.c.id == action_id)).first()
+def _get_action(conn, action_id: str, caller: Caller):
+    row = conn.execute(sa.select(AE).where(AE.c.id == action_id, access.visible(AE, caller))).first()
     if row is None:
         raise ApiError(404, f"ActionExecution not found [id={action_id}]")
     return row
 
 
 @router.post("/v2/action_executions", status_code=201)
-def run_action(request: Request, data: bytes = Depends(raw_body)):
+def run_action(request: Request, data: bytes = Depends(raw_body),
+                     caller: Caller = Depends(current_caller)):
     body = json_object(data)
     name = _str_field(body, "name")
     if not name:
@@ -377,7 +384,7 @@ def run_action(request: Request, data: bytes = Depends(raw_body)):
     params = _json_field(body, "params", {})
     limits.check_field_size("ActionExecution", "input", given)
     rt = _rt(request)
-    res = rt.run_action(name, given, params)
+    res = rt.run_action(name, given, params, caller)
     if not res["saved"]:
         return JSONResponse({
             "id": None, "workflow_name": None, "workflow_namespace": "", "task_execution_id": None,
@@ -386,21 +393,21 @@ def run_action(request: Request, data: bytes = Depends(raw_body)):
             "output": json.dumps(res["output"]) if res["output"] is not None else None,
             "created_at": None, "updated_at": None}, status_code=201)
     with rt.db.read() as conn:
-        item = render.action_execution(_get_action(conn, res["id"]))
+        item = render.action_execution(_get_action(conn, res["id"], caller))
     return JSONResponse(item, status_code=201)
 
 
 @router.get("/v2/action_executions")
-def list_action_executions(request: Request):
+def list_action_executions(request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
         return list_response(request, conn, AE, "action_executions", render.action_execution,
-                             drop=_action_list_drop(request))
+                             drop=_action_list_drop(request), caller=caller)
 
 
 @router.get("/v2/action_executions/{action_id}")
-def get_action_execution(action_id: str, request: Request):
+def get_action_execution(action_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        return _only_fields(request, render.action_execution(_get_action(conn, action_id)))
+        return _only_fields(request, render.action_execution(_get_action(conn, action_id, caller)))
 
 
 def _action_output(body: dict):
@@ -420,7 +427,8 @@ def _action_output(body: dict):
 
 
 @router.put("/v2/action_executions/{action_id}")
-def update_action_execution(action_id: str, request: Request, data: bytes = Depends(raw_body)):
+def update_action_execution(action_id: str, request: Request, data: bytes = Depends(raw_body),
+                     caller: Caller = Depends(current_caller)):
     body = json_object(data)
     rt = _rt(request)
     output = _action_output(body)
@@ -431,18 +439,18 @@ def update_action_execution(action_id: str, request: Request, data: bytes = Depe
         raise ApiError(400, f"Error. Expected one of {list(ACTION_UPDATE_STATES)}, actual: {state}")
     limits.check_field_size("ActionExecution", "output", {"result": output})
     with rt.db.read() as conn:
-        _get_action(conn, action_id)
+        _get_action(conn, action_id, caller)
     rt.complete_action(action_id, state, output)
     with rt.db.read() as conn:
-        return render.action_execution(_get_action(conn, action_id))
+        return render.action_execution(_get_action(conn, action_id, caller))
 
 
 @router.delete("/v2/action_executions/{action_id}", status_code=204)
-def delete_action_execution(action_id: str, request: Request):
+def delete_action_execution(action_id: str, request: Request, caller: Caller = Depends(current_caller)):
     if not get_settings().allow_action_execution_deletion:
         raise ApiError(403, "Action execution deletion is not allowed.")
     with _rt(request).db.tx() as conn:
-        row = _get_action(conn, action_id)
+        row = _get_action(conn, action_id, caller)
         if row.task_execution_id:
             raise ApiError(403, "Only ad-hoc action execution can be deleted.")
         if not states.is_completed(row.state):

@@ -25,6 +25,8 @@ import sqlalchemy as sa
 from starlette.requests import Request
 
 from levante.api.errors import ApiError
+from levante.auth import current_caller
+from levante.store import scope
 
 MAX_LIMIT = 1000
 # Query parameters that are not filters.
@@ -150,14 +152,23 @@ def _sql(table: sa.Table, cond: Condition):
 def list_response(request: Request, conn: sa.Connection, table: sa.Table, collection: str,
                   render: Callable[[Any], dict], base_where: list | None = None,
                   drop: tuple[str, ...] = (), default_sort: str = "created_at",
-                  default_dir: str = "asc", columns: list | None = None) -> dict:
-    """One page of ``table``'s rows, filtered, sorted and paged as the request asks."""
+                  default_dir: str = "asc", columns: list | None = None, caller=None) -> dict:
+    """One page of ``table``'s rows the caller may see (:func:`scope.listed`), filtered,
+    sorted and paged as the request asks; the caller is the request's unless given,
+    so no list forgets the projects."""
+    if caller is None:
+        caller = current_caller(request)
+    q = request.query_params
     limit = _limit(request)
     sort_keys, sort_dirs = _sort(request, set(table.c.keys()), default_sort, default_dir)
 
     where = list(base_where or [])
+    if "project_id" in table.c:
+        shared = scope.shared_with(caller) if table.name == "workflow_definitions" else None
+        where.append(scope.listed(table, caller, q.get("all_projects", "").lower() == "true",
+                                  q.get("project_id"), shared))
     conds = parse_filters(request, table.c.keys(), [c.name for c in table.c if c.nullable])
-    where += [_sql(table, c) for c in conds]
+    where += [_sql(table, c) for c in conds if c.field != "project_id"]
 
     marker = request.query_params.get("marker")
     if marker:

@@ -19,7 +19,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from levante.queues.service import Message, QueueService, check_name
+from levante.auth import current_caller
+from levante.queues.service import Message, ProjectQueues, QueueService, check_name
 from levante.errors import BadRequest, LevanteError
 from levante.limits import loads
 
@@ -53,13 +54,15 @@ def error(status: int, message: str) -> JSONResponse:
 
 
 def _svc(request: Request) -> QueueService:
+    """The queue service as the caller's project sees it."""
     rt = request.app.state.runtime
     svc = getattr(rt, "queues", None)
     if svc is None:   # a runtime that did not install the queues: serve its database anyway
         svc = getattr(request.app.state, "queue_service", None)
         if svc is None:
             svc = request.app.state.queue_service = QueueService(rt.db)
-    return svc
+    caller = current_caller(request)
+    return ProjectQueues(svc, caller.project_id if caller.authenticated else None)
 
 
 async def _body(request: Request, default: Any = None) -> Any:

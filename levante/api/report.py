@@ -8,11 +8,12 @@ import json
 import time
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from levante.api import render
 from levante.api.errors import ApiError
 from levante.api.executions import EXEC_LIST_COLUMNS, TASK_LIST_COLUMNS, _get_execution, _rt
+from levante.auth import Caller, current_caller
 from levante.engine import states
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
@@ -22,7 +23,7 @@ router = APIRouter()
 
 
 @router.get("/v2/executions/{exec_id}/report")
-def execution_report(exec_id: str, request: Request):
+def execution_report(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     """The report; ``errors_only`` keeps the failed tasks only (and counts only
     them), ``max_depth`` limits the levels of sub-workflows that show their
     tasks, ``statistics_only`` leaves the tree out."""
@@ -36,7 +37,7 @@ def execution_report(exec_id: str, request: Request):
     stats = {k: 0 for k in ("total_tasks_count", "running_tasks_count", "success_tasks_count",
                             "error_tasks_count", "idle_tasks_count", "paused_tasks_count")}
     with _rt(request).db.read() as conn:
-        ex = _get_execution(conn, exec_id)
+        ex = _get_execution(conn, exec_id, caller)
         stats["estimated_time"] = _estimated_time(conn, ex)
         root = _report_workflow(conn, ex, errors_only, max_depth, 0, stats)
     if statistics_only:

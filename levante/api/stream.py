@@ -12,12 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 
-from fastapi import APIRouter, Request
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from levante.api.errors import ApiError
+from levante.auth import Caller, current_caller
 from levante.notify import HUB, live
+from levante.store import scope as access
+from levante.store.schema import workflow_executions as WE
 
 router = APIRouter()
 
@@ -30,8 +34,10 @@ def _message(kind: str, data: dict) -> str:
 
 
 @router.get("/v2/executions/{exec_id}/events")
-async def execution_events(exec_id: str, request: Request):
+async def execution_events(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     db = request.app.state.runtime.db
+    if not await run_in_threadpool(_visible, db, exec_id, caller):
+        raise ApiError(404, f"WorkflowExecution not found [id={exec_id}]")
     # Subscribe before the snapshot, so nothing committed in between is lost.
     sub = HUB.subscribe(exec_id)
     try:
@@ -44,6 +50,11 @@ async def execution_events(exec_id: str, request: Request):
         raise ApiError(404, f"WorkflowExecution not found [id={exec_id}]")
     return StreamingResponse(_stream(db, sub, snapshot), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _visible(db, exec_id: str, caller: Caller) -> bool:
+    with db.read() as conn:
+        return conn.execute(sa.select(WE.c.id).where(WE.c.id == exec_id, access.visible(WE, caller))).first() is not None
 
 
 async def _stream(db, sub, snapshot: dict):

@@ -12,6 +12,7 @@ from levante.api.body import raw as raw_body
 from levante.api.executions import _only_fields
 from levante.api.listing import list_response
 from levante.api.render import ts
+from levante.auth import Caller, current_caller
 from levante.store import triggers as store
 from levante.triggers import broker, cron, event
 
@@ -50,69 +51,74 @@ def render_event(r: Any) -> dict:
 # ---------------------------------------------------------------- cron triggers
 
 @router.post("/v2/cron_triggers", status_code=201)
-def create_cron_trigger(request: Request, data: bytes = Depends(raw_body)):
+def create_cron_trigger(request: Request, data: bytes = Depends(raw_body),
+                        caller: Caller = Depends(current_caller)):
     body = json_object(data)
     with _db(request).tx() as conn:
-        row = cron.create(conn, body)
+        row = cron.create(conn, body, caller=caller)
     # The scheduler finds the new trigger on its next look (every LEVANTE_CRON_TICK s).
     return JSONResponse(render_cron(row), status_code=201)
 
 
 @router.get("/v2/cron_triggers")
-def list_cron_triggers(request: Request):
+def list_cron_triggers(request: Request, caller: Caller = Depends(current_caller)):
     with _db(request).read() as conn:
-        return list_response(request, conn, store.CT, "cron_triggers", render_cron)
+        return list_response(request, conn, store.CT, "cron_triggers", render_cron, caller=caller)
 
 
 @router.get("/v2/cron_triggers/{identifier}")
-def get_cron_trigger(identifier: str, request: Request):
+def get_cron_trigger(identifier: str, request: Request, caller: Caller = Depends(current_caller)):
     with _db(request).read() as conn:
-        row = store.get_cron(conn, identifier)
+        row = store.get_cron(conn, identifier, caller)
     if row is None:
         raise ApiError(404, f"Cron trigger not found [identifier={identifier}]")
     return _only_fields(request, render_cron(row))
 
 
 @router.delete("/v2/cron_triggers/{identifier}", status_code=204)
-def delete_cron_trigger(identifier: str, request: Request):
+def delete_cron_trigger(identifier: str, request: Request, caller: Caller = Depends(current_caller)):
     with _db(request).tx() as conn:
-        cron.delete(conn, identifier)
+        cron.delete(conn, identifier, caller)
     return Response(status_code=204)
 
 
 # ---------------------------------------------------------------- event triggers
 
 @router.post("/v2/event_triggers", status_code=201)
-def create_event_trigger(request: Request, data: bytes = Depends(raw_body)):
+def create_event_trigger(request: Request, data: bytes = Depends(raw_body),
+                         caller: Caller = Depends(current_caller)):
     body = json_object(data)
+    if body.get("scope") == "public" and request.app.state.auth is not None:
+        request.app.state.auth.require("event_triggers:create:public", caller)
     with _db(request).tx() as conn:
-        row = event.create(conn, body)
+        row = event.create(conn, body, caller=caller)
     return JSONResponse(render_event(row), status_code=201)
 
 
 @router.get("/v2/event_triggers")
-def list_event_triggers(request: Request):
+def list_event_triggers(request: Request, caller: Caller = Depends(current_caller)):
     with _db(request).read() as conn:
-        return list_response(request, conn, store.ET, "event_triggers", render_event)
+        return list_response(request, conn, store.ET, "event_triggers", render_event, caller=caller)
 
 
 @router.get("/v2/event_triggers/{trigger_id}")
-def get_event_trigger(trigger_id: str, request: Request):
+def get_event_trigger(trigger_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _db(request).read() as conn:
-        row = event.get(conn, trigger_id)
+        row = event.get(conn, trigger_id, caller)
     return _only_fields(request, render_event(row))
 
 
 @router.put("/v2/event_triggers/{trigger_id}")
-def update_event_trigger(trigger_id: str, request: Request, data: bytes = Depends(raw_body)):
+def update_event_trigger(trigger_id: str, request: Request, data: bytes = Depends(raw_body),
+                         caller: Caller = Depends(current_caller)):
     body = json_object(data)
     with _db(request).tx() as conn:
-        row = event.update(conn, trigger_id, body)
+        row = event.update(conn, trigger_id, body, caller=caller)
     return render_event(row)
 
 
 @router.delete("/v2/event_triggers/{trigger_id}", status_code=204)
-def delete_event_trigger(trigger_id: str, request: Request):
+def delete_event_trigger(trigger_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _db(request).tx() as conn:
-        event.delete(conn, trigger_id)
+        event.delete(conn, trigger_id, caller)
     return Response(status_code=204)

@@ -76,8 +76,9 @@ class Context:
 
     def __init__(self, url: str | None = None, *,
                  stdout: TextIO | None = None, stderr: TextIO | None = None,
-                 transport=None, client: Client | None = None):
+                 transport=None, client: Client | None = None, token: str | None = None):
         self.url = url
+        self.token = token
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self._transport = transport
@@ -86,7 +87,7 @@ class Context:
     @property
     def client(self) -> Client:
         if self._client is None:
-            self._client = Client(self.url, transport=self._transport)
+            self._client = Client(self.url, transport=self._transport, token=self.token)
         return self._client
 
     def close(self) -> None:

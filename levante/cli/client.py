@@ -19,6 +19,7 @@ from levante import __version__
 
 DEFAULT_URL = "http://127.0.0.1:8989/v2"
 URL_ENV = "LEVANTE_URL"
+TOKEN_ENV = "LEVANTE_TOKEN"
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 
 Params = Sequence[tuple[str, Any]] | Mapping[str, Any] | None
@@ -42,6 +43,18 @@ class APIError(CLIError):
 
 class ConnectionFailed(CLIError):
     """The server could not be reached."""
+
+
+def resolve_token(url: str) -> str | None:
+    """``$LEVANTE_TOKEN``, else the credential a token-mode server left for this
+    OS user and URL (see levante.auth.credentials), else none."""
+    token = os.environ.get(TOKEN_ENV)
+    if token:
+        return token
+    from levante.auth import credentials
+
+    entry = credentials.load(url)
+    return entry["token"] if entry else None
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -86,14 +99,18 @@ class Client:
 
     def __init__(self, url: str | None = None, *,
                  transport: httpx.BaseTransport | None = None,
-                 timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT):
+                 timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
+                 token: str | None = None):
         self.base_url = resolve_url(url)
+        headers = {"User-Agent": "levante-cli/%s" % __version__, "Accept": "application/json"}
+        token = token or resolve_token(self.base_url)
+        if token:
+            headers["X-Auth-Token"] = token
         self._http = httpx.Client(
             transport=transport,
             timeout=timeout,
             follow_redirects=True,  # like requests (mistralclient)
-            headers={"User-Agent": "levante-cli/%s" % __version__,
-                     "Accept": "application/json"},
+            headers=headers,
         )
 
     def close(self) -> None:

@@ -19,7 +19,8 @@ from typing import Sequence, TextIO
 
 from levante import __version__
 from levante.cli import (action_executions, actions, environments,  # noqa: F401
-                         executions, queues, tasks, triggers, workbooks, workflows)
+                         executions, members, queues, tasks, tokens, triggers,
+                         workbooks, workflows)
 from levante.cli.base import COMMANDS, LIST, SHOW, CommandSpec, Context
 from levante.cli.client import DEFAULT_URL, URL_ENV, CLIError
 from levante.cli.output import (LIST_FORMATS, SHOW_FORMATS, Listing,
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version",
                         version="levante %s" % __version__)
     _add_url(parser, None)
+    parser.add_argument("--os-auth-token", "--token", dest="auth_token", metavar="TOKEN", default=None,
+                        help="credential sent as X-Auth-Token (default: $LEVANTE_TOKEN, else the "
+                             "credential file a token-mode server wrote for this URL)")
     parser.add_argument("-f", "--format", dest="formatter", choices=ALL_FORMATS,
                         default=None, help="output format (default table)")
     parser.add_argument("-c", "--column", dest="columns", action="append",
@@ -161,7 +165,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         return 0
 
     spec = COMMANDS[args.command]
-    ctx = Context(args.url, stdout=stdout, stderr=stderr, transport=transport)
+    ctx = Context(args.url, stdout=stdout, stderr=stderr, transport=transport,
+                  token=getattr(args, "auth_token", None))
     try:
         result = spec.func(ctx, args)
         render(spec, result, args, stdout)

@@ -24,11 +24,12 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from levante.errors import BadRequest, Forbidden, NotFound
+from levante.errors import BadRequest, Conflict, Forbidden, NotFound
 from levante.store.db import Database
 from levante.store.queues import queue_claims as C
 from levante.store.queues import queue_messages as M
 from levante.store.queues import queues as Q
+from levante.store.scope import DEFAULT_PROJECT
 
 log = logging.getLogger("levante.queues")
 
@@ -168,14 +169,15 @@ class QueueService:
 
     # ------------------------------------------------------------ queues
 
-    def create_queue(self, name: str, metadata: dict | None = None) -> bool:
-        """Create a queue; False if it already existed (then its metadata stays as it was)."""
+    def create_queue(self, name: str, metadata: dict | None = None, project_id: str | None = None) -> bool:
+        """Create a queue (owned by ``project_id``); False if it already existed
+        (then its metadata stays as it was)."""
         check_name(name)
         if metadata is not None and not isinstance(metadata, dict):
             raise BadRequest("Queue metadata must be a JSON object.")
         now = self.clock()
         with self.db.tx() as conn:
-            return self._ensure(conn, name, now, metadata) is None
+            return self._ensure(conn, name, now, metadata, project_id) is None
 
     def delete_queue(self, name: str) -> None:
         """Delete a queue with its messages and claims; a missing queue is no error."""
@@ -191,10 +193,13 @@ class QueueService:
             return conn.execute(sa.select(Q.c.name).where(Q.c.name == name)).first() is not None
 
     def list_queues(self, marker: str | None = None, limit: int | None = None,
-                    detailed: bool = False) -> tuple[list[dict], str | None]:
-        """Queues by name after ``marker``; returns (queues, marker of the next page or None)."""
+                    detailed: bool = False, project_id: str | None = None) -> tuple[list[dict], str | None]:
+        """Queues (of ``project_id``, or all) by name after ``marker``; returns
+        (queues, marker of the next page or None)."""
         limit = check_int(limit, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
         q = sa.select(Q.c.name, Q.c.meta, Q.c.created_at).order_by(Q.c.name).limit(limit)
+        if project_id is not None:
+            q = q.where(Q.c.project_id == project_id)
         if marker:
             q = q.where(Q.c.name > marker)
         with self.db.read() as conn:
@@ -207,9 +212,25 @@ class QueueService:
             items.append(item)
         return items, (rows[-1].name if len(rows) == limit else None)
 
-    def count_queues(self) -> int:
+    def count_queues(self, project_id: str | None = None) -> int:
+        q = sa.select(sa.func.count()).select_from(Q)
+        if project_id is not None:
+            q = q.where(Q.c.project_id == project_id)
         with self.db.read() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(Q)).scalar_one()
+            return conn.execute(q).scalar_one()
+
+    def check_access(self, name: str, project_id: str | None, creating: bool = False) -> None:
+        """Refuse ``project_id`` a queue another project owns: 404 as if it did not
+        exist, or 409 when the call would create it (names are unique across projects)."""
+        if project_id is None:
+            return
+        with self.db.read() as conn:
+            owner = conn.execute(sa.select(Q.c.project_id).where(Q.c.name == name)).scalar()
+        if owner is None or owner == project_id:
+            return
+        if creating:
+            raise Conflict(f"Queue name {name} is used by another project; choose another name.")
+        raise NotFound(f"Queue {name} does not exist.")
 
     def get_metadata(self, name: str) -> dict:
         """The queue's metadata, with the reserved keys' defaults filled in."""
@@ -285,13 +306,14 @@ class QueueService:
 
     # ------------------------------------------------------------ messages
 
-    def post(self, queue: str, messages: Any, client_id: str | None = None) -> list[Message]:
+    def post(self, queue: str, messages: Any, client_id: str | None = None,
+             project_id: str | None = None) -> list[Message]:
         """Append messages (FIFO order is the order given); creates the queue if needed."""
         check_name(queue)
         items = check_messages(messages)
         now = self.clock()
         with self.db.tx() as conn:
-            existing = self._ensure(conn, queue, now)
+            existing = self._ensure(conn, queue, now, project_id=project_id)
             meta = existing if existing is not None else {}
             default_ttl = check_int(meta.get("_default_message_ttl"), "_default_message_ttl",
                                     1, MAX_MESSAGE_TTL, DEFAULT_MESSAGE_TTL)
@@ -501,7 +523,8 @@ class QueueService:
 
     # ------------------------------------------------------------ helpers
 
-    def _ensure(self, conn: sa.Connection, name: str, now: float, metadata: dict | None = None) -> dict | None:
+    def _ensure(self, conn: sa.Connection, name: str, now: float, metadata: dict | None = None,
+                project_id: str | None = None) -> dict | None:
         """Create the queue if missing. Returns the existing queue's metadata, or None if created."""
         row = conn.execute(sa.select(Q.c.meta).where(Q.c.name == name)).first()
         if row is not None:
@@ -511,6 +534,7 @@ class QueueService:
         try:
             with conn.begin_nested():
                 conn.execute(Q.insert().values(name=name, meta=json.dumps(metadata or {}), counter=0,
+                                               project_id=project_id or DEFAULT_PROJECT,
                                                created_at=now, updated_at=None))
         except IntegrityError:  # another process created it a moment ago (PostgreSQL)
             row = conn.execute(sa.select(Q.c.meta).where(Q.c.name == name)).first()
@@ -559,3 +583,38 @@ def _check_reserved(meta: dict) -> None:
         check_int(meta["_default_message_ttl"], "_default_message_ttl", 1, MAX_MESSAGE_TTL)
     if "_max_messages_post_size" in meta:
         check_int(meta["_max_messages_post_size"], "_max_messages_post_size", 1, 2**31)
+
+
+class ProjectQueues:
+    """The queue service as one project sees it (the API's caller, or the
+    project of the execution running a zaqar.* action): only its queues are
+    listed, another project's are 404 (409 to create), new ones are its own.
+    With ``project_id`` None (no authentication) it is the service itself."""
+
+    CREATING = frozenset({"create_queue", "post"})
+    LISTING = frozenset({"list_queues", "count_queues"})
+
+    def __init__(self, service: QueueService, project_id: str | None):
+        self.service = service
+        self.project_id = project_id
+
+    def __getattr__(self, op: str):
+        fn = getattr(self.service, op)
+        if self.project_id is None or not callable(fn):
+            return fn
+        if op in self.LISTING:
+            return lambda *a, **kw: fn(*a, project_id=self.project_id, **kw)
+
+        def call(name, *a, **kw):
+            check_name(name)
+            try:
+                self.service.check_access(name, self.project_id, creating=op in self.CREATING)
+            except NotFound:
+                if op == "queue_exists":
+                    return False
+                raise
+            if op in self.CREATING:
+                kw["project_id"] = self.project_id
+            return fn(name, *a, **kw)
+
+        return call

@@ -29,14 +29,16 @@ class ActionResolver:
     # plug-in entry points (rate-limited), so a plug-in installed after start
     # is found; ad-hoc names are looked up first so they never cause a rescan.
 
-    def exists(self, name: str, namespace: str | None = None) -> bool:
+    def exists(self, name: str, namespace: str | None = None, project_id: str | None = None) -> bool:
+        """Whether ``name`` runs: a Python action, or an ad-hoc action (in ``namespace``
+        or the default one) that ``project_id`` may use (its own or a public one; None: any)."""
         return (self.registry.get(name, rescan=False) is not None
-                or self._adhoc_spec(name, namespace) is not None
+                or self._adhoc_spec(name, namespace, project_id) is not None
                 or self.registry.get(name) is not None)
 
-    def check_adhoc_input(self, name: str, given: dict) -> None:
+    def check_adhoc_input(self, name: str, given: dict, project_id: str | None = None) -> None:
         """Raise ValueError when ``given`` misses or adds parameters of the ad-hoc action ``name``."""
-        spec = self._adhoc_spec(name)
+        spec = self._adhoc_spec(name, project_id=project_id)
         if spec is not None:
             problem = _input_problem(spec, given)
             if problem:
@@ -53,13 +55,14 @@ class ActionResolver:
         return bool(d and d.safe_rerun)
 
     def run(self, name: str, given: dict, context: Any, depth: int = 0,
-            namespace: str | None = None) -> Outcome:
+            namespace: str | None = None, project_id: str | None = None) -> Outcome:
         """Run action ``name``; an ad-hoc one is looked up as Mistral does: in
-        ``namespace`` (a workflow's), then in the default one (None: any)."""
+        ``namespace`` (a workflow's), then in the default one (None: any), among
+        the actions ``project_id`` may use."""
         d = self.registry.get(name, rescan=False)
         if d is not None:
             return d.run(given, _with_callback_url(context))
-        spec = self._adhoc_spec(name, namespace)
+        spec = self._adhoc_spec(name, namespace, project_id)
         if spec is None:
             d = self.registry.get(name)
             if d is not None:
@@ -80,7 +83,7 @@ class ActionResolver:
             base_input = expr.evaluate(spec.base_input or {}, data)
         except expr.ExpressionError as e:
             return Outcome("error", f"Failed to evaluate base-input of action '{name}': {e}")
-        outcome = self.run(spec.base, base_input or {}, context, depth + 1, namespace)
+        outcome = self.run(spec.base, base_input or {}, context, depth + 1, namespace, project_id)
         if outcome.kind == "ok" and spec.output is not None:
             try:
                 # The output transform sees the base action's result as ``$``.
@@ -89,18 +92,24 @@ class ActionResolver:
                 return Outcome("error", f"Failed to evaluate output of action '{name}': {e}")
         return outcome
 
-    def _adhoc_spec(self, name: str, namespace: str | None = None) -> ActionSpec | None:
+    def _adhoc_spec(self, name: str, namespace: str | None = None,
+                    project_id: str | None = None) -> ActionSpec | None:
+        stmt = sa.select(AD.c.id, AD.c.definition, AD.c.updated_at, AD.c.created_at).where(AD.c.name == name)
+        order = []
+        if project_id is not None:
+            # The project's own action wins over another project's public one.
+            stmt = stmt.where(sa.or_(AD.c.project_id == project_id, AD.c.scope == "public"))
+            order.append(sa.case((AD.c.project_id == project_id, 0), else_=1))
+        if namespace is not None:
+            # The namespace's own action wins over the default namespace's.
+            stmt = stmt.where(AD.c.namespace.in_({namespace, ""}))
+            order.insert(0, AD.c.namespace.desc())
         with self.db.read() as conn:
-            q = (sa.select(AD.c.definition, AD.c.updated_at, AD.c.created_at, AD.c.namespace)
-                 .where(AD.c.name == name))
-            if namespace is not None:
-                # The namespace's own action wins over the default namespace's.
-                q = q.where(AD.c.namespace.in_({namespace, ""})).order_by(AD.c.namespace.desc())
-            row = conn.execute(q).first()
+            row = conn.execute(stmt.order_by(*order)).first()
         if row is None:
             return None
         stamp = row.updated_at or row.created_at
-        key = (name, row.namespace)
+        key = row.id
         with self._lock:
             hit = self._adhoc.get(key)
             if hit and hit[0] == stamp:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from levante.lang.spec import WorkflowSpec
+from levante.store import scope
+from levante.store.scope import Caller
 from levante.store.schema import workbooks as WB
 from levante.store.schema import workflow_definitions as WD
 
@@ -20,8 +22,9 @@ class StoredWorkflow:
 
 
 def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "",
-                     with_global: bool = False) -> StoredWorkflow | None:
-    """A workflow by id (in any namespace) or by name in ``namespace``; a
+                     caller: Caller | None = None, with_global: bool = False) -> StoredWorkflow | None:
+    """A workflow that ``caller`` may run (its project's own first, then public or
+    shared ones), by id (in any namespace) or by name in ``namespace``; a
     workbook's workflow also by its short name when unambiguous.
 
     ``with_global``: a name not found in ``namespace`` is looked up among the
@@ -30,7 +33,7 @@ def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "",
     spaces = [namespace] + ([""] if with_global and namespace else [])
     wf = None
     for space in spaces:
-        wf = _find(conn, identifier, space)
+        wf = _find(conn, identifier, space, caller)
         if wf is not None:
             break
     if wf is None:
@@ -38,21 +41,25 @@ def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "",
     source = wf.definition
     if wf.workbook_name:
         wb = conn.execute(sa.select(WB.c.definition).where(WB.c.name == wf.workbook_name,
-                                                            WB.c.namespace == wf.namespace)).first()
+                                                            WB.c.namespace == wf.namespace,
+                                                            WB.c.project_id == wf.project_id)).first()
         if wb is not None:
             source = wb.definition
     return StoredWorkflow(id=wf.id, name=wf.name, source=source, tags=wf.tags, project_id=wf.project_id)
 
 
-def _find(conn: sa.Connection, identifier: str, namespace: str):
+def _find(conn: sa.Connection, identifier: str, namespace: str, caller: Caller | None):
+    mine = scope.visible(WD, caller, scope.shared_with(caller))
+    first = WD.c.project_id == (caller.project_id if caller else scope.DEFAULT_PROJECT)
     wf = conn.execute(sa.select(WD).where(sa.or_(
         WD.c.id == identifier,
-        sa.and_(WD.c.name == identifier, WD.c.namespace == namespace)))).first()
+        sa.and_(WD.c.name == identifier, WD.c.namespace == namespace)), mine)
+        .order_by(sa.case((first, 0), else_=1))).first()
     if wf is None:
         # The crash course runs a workbook's workflow by its short name
         # (`execution-create flow_control`); accept that when it is unambiguous.
         hits = conn.execute(sa.select(WD).where(
-            WD.c.workbook_name.is_not(None), WD.c.namespace == namespace,
+            WD.c.workbook_name.is_not(None), WD.c.namespace == namespace, mine,
             WD.c.name == WD.c.workbook_name + ("." + identifier))).fetchall()
         wf = hits[0] if len(hits) == 1 else None
     return wf

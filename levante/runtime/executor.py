@@ -49,6 +49,10 @@ class Executor:
         self.on_engine_event = on_engine_event
         self.on_timer = on_timer
         self.poll = poll
+        # project id -> a token acting for that project (set by the composition
+        # root when authentication is on): mistral.* actions call the API as
+        # the project that started the execution.
+        self.credentials: Callable[[str], str | None] | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="levante-action")
         self.wake = threading.Event()
@@ -174,15 +178,21 @@ class Executor:
                 self._inflight.pop(job_id, None)
             self.wake.set()     # a slot is free: claim the next job now, not at the next poll
 
-    def run_action(self, name: str, given: dict, a: Any = None) -> Outcome:
-        ctx = ml_context.ActionContext(execution_ctx=ml_context.ExecutionContext(
+    def run_action(self, name: str, given: dict, a: Any = None, project_id: str | None = None) -> Outcome:
+        project_id = project_id or getattr(a, "project_id", None)
+        security = None
+        if self.credentials is not None and project_id:
+            security = ml_context.SecurityContext(project_id=project_id,
+                                                  auth_token=self.credentials(project_id))
+        ctx = ml_context.ActionContext(security_ctx=security, execution_ctx=ml_context.ExecutionContext(
             workflow_execution_id=getattr(a, "workflow_execution_id", None),
             task_execution_id=getattr(a, "task_execution_id", None),
             action_execution_id=getattr(a, "id", None),
             workflow_name=getattr(a, "workflow_name", None),
             with_items_index=getattr(a, "idx", 0)))
         started = time.time()
-        outcome = self.resolver.run(name, given, ctx, namespace=getattr(a, "workflow_namespace", None))
+        outcome = self.resolver.run(name, given, ctx, namespace=getattr(a, "workflow_namespace", None),
+                                    project_id=project_id)
         log.info("role=executor execution=%s task=%s action=%s name=%s outcome=%s %.3fs",
                  getattr(a, "workflow_execution_id", None), getattr(a, "task_execution_id", None),
                  getattr(a, "id", None), name, outcome.kind, time.time() - started)

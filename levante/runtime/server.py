@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="message broker whose OpenStack notifications fire event triggers, e.g. "
                         "rabbit://user:password@host:5672/ (setting transport_url; env "
                         "LEVANTE_TRANSPORT_URL; needs pip install 'levante[broker]')")
+    p.add_argument("--auth", default=None, choices=["none", "token", "oidc", "keystone"],
+                   help="authentication mode (env LEVANTE_AUTH or config 'auth:'; default none, "
+                        "which only listens on loopback)")
     p.add_argument("--notify", default=os.environ.get("LEVANTE_NOTIFY"), metavar="JSON",
                    help="notify targets added to every execution's, as a JSON list like "
                         "'[{\"type\": \"webhook\", \"url\": \"https://...\"}]' (env LEVANTE_NOTIFY)")
@@ -83,7 +86,26 @@ def run_server(argv: list[str]) -> int:
     except TargetError as e:
         sys.stderr.write(f"levante server: error: {e}\n")
         return 2
+    from levante.auth.setup import AuthSetupError, build as build_auth, check_bind
+
+    mode = args.auth or settings.auth
+    try:
+        check_bind(mode, args.host)
+    except AuthSetupError as e:
+        sys.stderr.write(f"levante server: error: {e}\n")
+        return 2
     runtime = Runtime(db_url, roles=roles, executor_workers=args.executor_workers, notify=notify)
+    try:
+        auth = build_auth(mode, settings, runtime.db, args.host, os.environ["LEVANTE_API_URL"],
+                          serves_api="api" in roles)
+    except AuthSetupError as e:
+        runtime.stop()
+        sys.stderr.write(f"levante server: error: {e}\n")
+        return 2
+    if auth.mode != "none":
+        # mistral.* actions, sub-workflows and queue actions act as the execution's project.
+        runtime.executor.credentials = auth.execution_credential
+    logging.getLogger("levante.server").info("auth mode: %s", auth.mode)
     runtime.start()
     log = logging.getLogger("levante.server")
     try:
@@ -95,7 +117,7 @@ def run_server(argv: list[str]) -> int:
             log.info("role=api listening on http://%s:%d/v2", args.host, args.port)
             # Event streams stay open until their execution ends: on shutdown,
             # give requests a few seconds, then close what is left.
-            uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_config=None,
+            uvicorn.run(create_app(runtime, auth), host=args.host, port=args.port, log_config=None,
                         access_log=False, server_header=False, timeout_graceful_shutdown=5)
         else:
             import signal

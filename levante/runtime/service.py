@@ -31,7 +31,9 @@ from levante.errors import BadRequest, NotFound, TooManyRequests
 from levante.runtime.executor import Executor, complete_action
 from levante.runtime.scheduler import Scheduler
 from levante.store import jobs
+from levante.store import scope
 from levante.store.db import Database
+from levante.store.scope import Caller
 from levante.store.schema import action_executions as AE
 from levante.store.schema import environments as ENV
 from levante.store.schema import workflow_executions as WE
@@ -149,18 +151,20 @@ class Runtime:
     # ------------------------------------------------------------ executions
 
     def create_execution(self, workflow_identifier: str, given_input: dict, params: dict,
-                         description: str = "", namespace: str = ""):
-        """Store a new execution and start it; returns its row as the start left it."""
+                         description: str = "", namespace: str = "", caller: Caller | None = None):
+        """Store a new execution of a workflow ``caller`` may run, owned by the caller's
+        project, and start it; returns its row as the start left it."""
         namespace = limits.check_namespace(namespace)
         with self.db.read() as conn:
-            wf = definitions.resolve_workflow(conn, workflow_identifier, namespace)
+            wf = definitions.resolve_workflow(conn, workflow_identifier, namespace, caller)
             if wf is None:
                 raise NotFound(f"Workflow not found [workflow_identifier={workflow_identifier}, "
                                f"namespace={namespace}]")
             source = wf.source
             env = params.get("env")
             if isinstance(env, str):
-                env_row = conn.execute(sa.select(ENV.c.variables).where(ENV.c.name == env)).first()
+                env_row = conn.execute(sa.select(ENV.c.variables).where(
+                    ENV.c.name == env, scope.visible(ENV, caller))).first()
                 if env_row is None:
                     # Mistral: InputException (400), not a 404
                     raise BadRequest(f"Environment is not found: {env}")
@@ -198,7 +202,8 @@ class Runtime:
                 id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
                 description=description or "", state=states.IDLE, state_info=None,
                 input=input_text, output="{}", params=params_text, context="{}",
-                published_global="{}", definition=source, tags=wf.tags, project_id=wf.project_id,
+                published_global="{}", definition=source, tags=wf.tags,
+                project_id=caller.project_id if caller else wf.project_id,
                 scope="private", created_at=now, updated_at=now, version=0))
         # Started outside any write transaction: its vars and first inputs are
         # untrusted expressions (see EngineWorker.step).
@@ -323,16 +328,17 @@ class Runtime:
 
     # ------------------------------------------------------------ actions
 
-    def run_action(self, name: str, given: dict, params: dict) -> dict:
-        """POST /v2/action_executions: run an action outside any workflow."""
-        if not self.resolver.exists(name):
+    def run_action(self, name: str, given: dict, params: dict, caller: Caller | None = None) -> dict:
+        """POST /v2/action_executions: run an action outside any workflow, as ``caller``."""
+        project_id = caller.project_id if caller is not None else scope.DEFAULT_PROJECT
+        if not self.resolver.exists(name, project_id=project_id):
             raise BadRequest(self.resolver.not_found(name))
         d = self.registry.get(name)
         try:
             if d is not None:
                 d.check_input(given)
             else:
-                self.resolver.check_adhoc_input(name, given)
+                self.resolver.check_adhoc_input(name, given, project_id)
         except Exception as e:
             raise BadRequest(str(e)) from e
         save = bool(params.get("save_result"))
@@ -349,7 +355,7 @@ class Runtime:
             # comes later through PUT /v2/action_executions/{id}.
             save = True
         if not save:
-            outcome = self._run_now(name, given, timeout)
+            outcome = self._run_now(name, given, timeout, project_id)
             return {"id": None, "state": states.SUCCESS if outcome.kind == "ok" else
                     (states.RUNNING if outcome.kind == "async" else states.ERROR),
                     "output": {"result": outcome.value} if outcome.kind != "async" else None,
@@ -360,7 +366,7 @@ class Runtime:
             conn.execute(AE.insert().values(
                 id=action_id, name=name, state=states.RUNNING, input=json.dumps(given),
                 output=None, accepted=False, idx=0, params=json.dumps(params), description="",
-                safe_rerun=False, tags="[]", created_at=now, updated_at=None))
+                safe_rerun=False, tags="[]", project_id=project_id, created_at=now, updated_at=None))
             if not run_sync:
                 jobs.enqueue(conn, jobs.ACTION, action_id, {}, now=now)
                 if timeout:
@@ -372,19 +378,19 @@ class Runtime:
             if timeout:
                 self._wake_scheduler()
             return {"id": action_id, "saved": True}
-        outcome = self._run_now(name, given, timeout)
+        outcome = self._run_now(name, given, timeout, project_id)
         with self.db.tx() as conn:
             if outcome.kind != "async":
                 complete_action(conn, action_id, None, None, outcome.kind == "ok", outcome.value, time.time())
         return {"id": action_id, "saved": True, "sync": True}
 
-    def _run_now(self, name: str, given: dict, timeout: float | None) -> Outcome:
+    def _run_now(self, name: str, given: dict, timeout: float | None, project_id: str | None = None) -> Outcome:
         """Run an action in this request (run-action without -s), within ``timeout``."""
         if not self._sync_slots.acquire(blocking=False):
             raise TooManyRequests(
                 f"{SYNC_ACTIONS} actions are already running synchronously; try again later, or "
                 "run this one asynchronously (run_sync false with save_result true)")
-        future = self._sync_pool.submit(self.executor.run_action, name, given)
+        future = self._sync_pool.submit(self.executor.run_action, name, given, None, project_id)
         future.add_done_callback(lambda _: self._sync_slots.release())
         try:
             outcome = future.result(timeout=timeout)

@@ -272,12 +272,16 @@ def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now
     ERROR with the reason, so the parent task fails the usual way.
     """
     from levante.runtime.definitions import resolve_workflow, check_input
+    from levante.store import scope
 
     namespace = row_meta.get("workflow_namespace", "")
     params = dict(sub.params)
     state_info = None
-    # As Mistral: a sub-workflow is looked up in the parent's namespace, then in the global one.
-    wf = resolve_workflow(conn, sub.name, namespace, with_global=True)
+    # As Mistral: a sub-workflow is looked up in the parent's namespace, then in
+    # the global one, as the project of the execution that started it.
+    wf = resolve_workflow(conn, sub.name, namespace,
+                          scope.acting_for(row_meta.get("project_id", scope.DEFAULT_PROJECT)),
+                          with_global=True)
     full_input = sub.input
     budget_root, depth = caps.lineage(conn, parent.id) or (parent.root_execution_id or parent.id, 1)
     limits = parent.caps

@@ -17,6 +17,8 @@ queues = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("meta", sa.Text, nullable=False, server_default="{}"),   # JSON object
     sa.Column("counter", sa.BigInteger, nullable=False, server_default="0"),  # last seq given out
+    # The project that owns the queue (names stay unique across projects).
+    sa.Column("project_id", sa.String(80), nullable=False, server_default="<default-project>"),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float),
 )

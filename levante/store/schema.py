@@ -102,6 +102,7 @@ workflow_executions = sa.Table(
     sa.Index("ix_wf_ex_created", "created_at"),
     sa.Index("ix_wf_ex_state", "state"),
     sa.Index("ix_wf_ex_budget_root", "budget_root_id"),
+    sa.Index("ix_wf_ex_project", "project_id", "created_at"),
 )
 
 task_executions = sa.Table(

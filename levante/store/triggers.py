@@ -9,6 +9,7 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
+from levante.store import scope
 from levante.store.schema import metadata
 
 DEFAULT_PROJECT = "<default-project>"
@@ -58,9 +59,10 @@ ET = event_triggers
 
 # ---------------------------------------------------------------- cron triggers
 
-def get_cron(conn: sa.Connection, identifier: str):
-    """A cron trigger by id or by name (None if there is none)."""
-    return conn.execute(sa.select(CT).where(sa.or_(CT.c.id == identifier, CT.c.name == identifier))
+def get_cron(conn: sa.Connection, identifier: str, caller=None):
+    """A cron trigger ``caller`` may see, by id or by name (None if there is none)."""
+    return conn.execute(sa.select(CT).where(sa.or_(CT.c.id == identifier, CT.c.name == identifier),
+                                            scope.visible(CT, caller))
                         .limit(1)).first()
 
 
@@ -97,8 +99,8 @@ def next_cron_due(conn: sa.Connection) -> float | None:
 
 # ---------------------------------------------------------------- event triggers
 
-def get_event(conn: sa.Connection, trigger_id: str):
-    return conn.execute(sa.select(ET).where(ET.c.id == trigger_id)).first()
+def get_event(conn: sa.Connection, trigger_id: str, caller=None):
+    return conn.execute(sa.select(ET).where(ET.c.id == trigger_id, scope.visible(ET, caller))).first()
 
 
 def event_routes(conn: sa.Connection, exchanges: Iterable[str]) -> set[tuple[str, str]]:
@@ -109,11 +111,13 @@ def event_routes(conn: sa.Connection, exchanges: Iterable[str]) -> set[tuple[str
 
 
 def matching_events(conn: sa.Connection, exchanges: Iterable[str], topics: Iterable[str],
-                    events: Iterable[str]) -> list:
-    """The event triggers listening to any of ``topics`` x ``events`` on ``exchanges``."""
-    return conn.execute(sa.select(ET).where(
-        ET.c.exchange.in_(list(exchanges)), ET.c.topic.in_(list(topics)), ET.c.event.in_(list(events)))
-        .order_by(ET.c.created_at, ET.c.id)).fetchall()
+                    events: Iterable[str], project_id: str | None = None) -> list:
+    """The event triggers listening to any of ``topics`` x ``events`` on ``exchanges``
+    (with ``project_id``, only that project's: an execution's events are its project's)."""
+    where = [ET.c.exchange.in_(list(exchanges)), ET.c.topic.in_(list(topics)), ET.c.event.in_(list(events))]
+    if project_id is not None:
+        where.append(ET.c.project_id == project_id)
+    return conn.execute(sa.select(ET).where(*where).order_by(ET.c.created_at, ET.c.id)).fetchall()
 
 
 def workflow_trigger_ids(conn: sa.Connection, workflow_id: str) -> tuple[list[str], list[str]]:

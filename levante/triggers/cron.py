@@ -27,6 +27,7 @@ from levante.runtime import definitions, specs
 from levante import limits
 from levante.errors import BadRequest, Conflict, NotFound
 from levante.store import triggers as store
+from levante.store.scope import Caller, ensure_owner
 from levante.store.db import Database
 from levante.triggers import launch
 
@@ -72,8 +73,9 @@ def check_pattern(pattern: str, now: float) -> float:
 
 # ---------------------------------------------------------------- create
 
-def create(conn: sa.Connection, body: dict, now: float | None = None):
-    """Validate a POST /v2/cron_triggers body and store the trigger; returns its row."""
+def create(conn: sa.Connection, body: dict, now: float | None = None, caller: Caller | None = None):
+    """Validate a POST /v2/cron_triggers body and store the trigger, owned by the
+    caller's project (its executions run as that project); returns its row."""
     now = time.time() if now is None else now
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -119,8 +121,8 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
     if not (wf_id or wf_name):
         raise BadRequest("Workflow name or id must be provided [workflow_name, workflow_id]")
     namespace = limits.check_namespace(params.get("namespace"))
-    wf = launch.find_workflow(conn, wf_id, None) if wf_id else launch.find_workflow(
-        conn, None, wf_name, namespace)
+    wf = launch.find_workflow(conn, wf_id, None, caller=caller) if wf_id else launch.find_workflow(
+        conn, None, wf_name, namespace, caller)
     if wf is None:
         raise NotFound(f"Workflow not found [workflow_identifier={wf_id or wf_name}, "
                        f"namespace={namespace}]")
@@ -128,7 +130,9 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
         definitions.check_input(specs.workflow(wf.source, wf.name), wf_input)
     except ValueError as e:
         raise BadRequest(str(e)) from e
-    if conn.execute(sa.select(store.CT.c.id).where(store.CT.c.name == name)).first() is not None:
+    project = caller.project_id if caller is not None else (wf.project_id or store.DEFAULT_PROJECT)
+    if conn.execute(sa.select(store.CT.c.id).where(store.CT.c.name == name,
+                                                   store.CT.c.project_id == project)).first() is not None:
         raise Conflict(f"Duplicate entry for cron trigger ['name', 'project_id']: {name}, None")
     scope = body.get("scope") or "private"
     if scope not in ("private", "public"):
@@ -138,7 +142,7 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
         id=str(uuid.uuid4()), name=name, pattern=pattern, workflow_name=wf.name, workflow_id=wf.id,
         workflow_input=json.dumps(wf_input), workflow_params=json.dumps(params),
         first_execution_time=first, next_execution_time=next_at, remaining_executions=count,
-        scope=scope, project_id=wf.project_id or store.DEFAULT_PROJECT, created_at=now,
+        scope=scope, project_id=project, created_at=now,
         updated_at=None)
     _check_same_schedule(conn, values)
     try:
@@ -162,10 +166,11 @@ def _check_same_schedule(conn: sa.Connection, v: dict) -> None:
                        f"starts workflow {v['workflow_name']} with the same input, params and schedule")
 
 
-def delete(conn: sa.Connection, identifier: str) -> None:
-    row = store.get_cron(conn, identifier)
+def delete(conn: sa.Connection, identifier: str, caller: Caller | None = None) -> None:
+    row = store.get_cron(conn, identifier, caller)
     if row is None:
         raise NotFound(f"Cron trigger not found [identifier={identifier}]")
+    ensure_owner(row, caller, f"Can not delete cron trigger of another project [identifier={identifier}]")
     conn.execute(store.CT.delete().where(store.CT.c.id == row.id))
 
 
@@ -207,7 +212,8 @@ def _fire_one(conn: sa.Connection, row, now: float) -> str | None:
             conn, workflow_id=row.workflow_id, workflow_name=row.workflow_name,
             workflow_input=json.loads(row.workflow_input or "{}"),
             params=json.loads(row.workflow_params or "{}"),
-            description=launch.description("cron_trigger", row.id, row.name), now=now)
+            description=launch.description("cron_trigger", row.id, row.name), now=now,
+            project_id=row.project_id)
         sp.commit()
     except Exception:
         # The trigger still moves on: a bug must not make it fire in a loop.

@@ -41,6 +41,7 @@ from levante.runtime import definitions, events, specs
 from levante import limits
 from levante.errors import BadRequest, Conflict, NotFound
 from levante.store import triggers as store
+from levante.store.scope import Caller, acting_for, ensure_owner
 from levante.store.schema import workflow_executions as WE
 from levante.triggers import launch
 
@@ -77,8 +78,9 @@ def _aliases(exchange: str) -> tuple[str, ...]:
 MANDATORY = ("exchange", "topic", "event", "workflow_id")
 
 
-def create(conn: sa.Connection, body: dict, now: float | None = None):
-    """Validate a POST /v2/event_triggers body and store the trigger; returns its row."""
+def create(conn: sa.Connection, body: dict, now: float | None = None, caller: Caller | None = None):
+    """Validate a POST /v2/event_triggers body and store the trigger, owned by the
+    caller's project; returns its row."""
     now = time.time() if now is None else now
     missing = [k for k in MANDATORY if not body.get(k)]
     if missing:
@@ -94,12 +96,12 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
                              ("topic", topic, 255), ("event", event, 80)):
         launch.check_length(key, value, most)
     check_route(exchange, topic, event)
-    wf = _workflow(conn, body["workflow_id"])
+    wf = _workflow(conn, body["workflow_id"], caller)
     wf_input = launch.json_object(body, "workflow_input")
     params = launch.json_object(body, "workflow_params")
     _check_input(wf, wf_input)
     scope = _scope(body.get("scope"))
-    project = wf.project_id or store.DEFAULT_PROJECT
+    project = caller.project_id if caller is not None else (wf.project_id or store.DEFAULT_PROJECT)
     dup = conn.execute(sa.select(store.ET.c.id).where(
         store.ET.c.exchange == exchange, store.ET.c.topic == topic, store.ET.c.event == event,
         store.ET.c.workflow_id == wf.id, store.ET.c.project_id == project)).first()
@@ -127,9 +129,11 @@ UPDATABLE = ("name", "workflow_input", "workflow_params", "scope")
 NOT_UPDATABLE = ("exchange", "topic", "event")
 
 
-def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None = None):
+def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None = None,
+           caller: Caller | None = None):
     """PUT /v2/event_triggers/{id}: change name, input, params or scope."""
-    row = get(conn, trigger_id)
+    row = get(conn, trigger_id, caller)
+    ensure_owner(row, caller, f"Can not update event trigger of another project [id={trigger_id}]")
     if any(body.get(k) for k in NOT_UPDATABLE):
         raise BadRequest(f"Can not update fields {list(NOT_UPDATABLE)} of event trigger.")
     values: dict = {}
@@ -141,7 +145,7 @@ def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None =
         values["workflow_params"] = json.dumps(launch.json_object(body, "workflow_params"))
     if "workflow_input" in body:
         wf_input = launch.json_object(body, "workflow_input")
-        _check_input(_workflow(conn, row.workflow_id), wf_input)
+        _check_input(_workflow(conn, row.workflow_id, acting_for(row.project_id)), wf_input)
         values["workflow_input"] = json.dumps(wf_input)
     if values:
         values["updated_at"] = time.time() if now is None else now
@@ -149,8 +153,9 @@ def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None =
     return store.get_event(conn, row.id)
 
 
-def delete(conn: sa.Connection, trigger_id: str) -> None:
-    row = get(conn, trigger_id)
+def delete(conn: sa.Connection, trigger_id: str, caller: Caller | None = None) -> None:
+    row = get(conn, trigger_id, caller)
+    ensure_owner(row, caller, f"Can not delete event trigger of another project [id={trigger_id}]")
     conn.execute(store.ET.delete().where(store.ET.c.id == row.id))
     _changed()
 
@@ -180,8 +185,8 @@ def broker_waiting(exchange: str) -> str | None:
     return broker.waiting_reason()
 
 
-def get(conn: sa.Connection, trigger_id: str):
-    row = store.get_event(conn, trigger_id)
+def get(conn: sa.Connection, trigger_id: str, caller: Caller | None = None):
+    row = store.get_event(conn, trigger_id, caller)
     if row is None:
         raise NotFound(f"Event trigger not found [id={trigger_id}].")
     return row
@@ -201,9 +206,9 @@ def check_route(exchange: str, topic: str, event: str) -> None:
             raise BadRequest(f"Event '{event}' is not an execution event; use one of {list(known)}.")
 
 
-def _workflow(conn: sa.Connection, identifier: str) -> definitions.StoredWorkflow:
+def _workflow(conn: sa.Connection, identifier: str, caller: Caller | None = None) -> definitions.StoredWorkflow:
     # Mistral takes a workflow id only; a name (default namespace) is accepted too.
-    wf = launch.find_workflow(conn, identifier, identifier)
+    wf = launch.find_workflow(conn, identifier, identifier, caller=caller)
     if wf is None:
         raise NotFound(f"Workflow not found [workflow_id={identifier}]")
     return wf
@@ -227,8 +232,9 @@ def _scope(value) -> str:
 # ---------------------------------------------------------------- fire
 
 def fire_event(conn: sa.Connection, exchange: str, topic: str, event: str, payload: dict | None = None,
-               *, depth: int = 0, now: float | None = None) -> list[str]:
-    """Start the workflow of every event trigger listening to (exchange, topic, event).
+               *, depth: int = 0, now: float | None = None, project_id: str | None = None) -> list[str]:
+    """Start the workflow of every event trigger listening to (exchange, topic, event)
+    (with ``project_id``, only that project's triggers: the source belongs to it).
 
     Runs in the caller's transaction: the executions are committed or rolled
     back with whatever produced the event. Triggers on ``event`` and on ``*``
@@ -240,7 +246,7 @@ def fire_event(conn: sa.Connection, exchange: str, topic: str, event: str, paylo
         log.warning("role=triggers event %s/%s/%s not fired: trigger chain reached depth %d "
                     "(LEVANTE_EVENT_TRIGGER_MAX_DEPTH)", exchange, topic, event, depth)
         return []
-    rows = store.matching_events(conn, _aliases(exchange), (topic,), (event, ANY_EVENT))
+    rows = store.matching_events(conn, _aliases(exchange), (topic,), (event, ANY_EVENT), project_id)
     started = _start_all(conn, rows, dict(payload or {}), depth, now)
     if started:
         launch.wake_engines()
@@ -259,7 +265,8 @@ def _start_all(conn: sa.Connection, rows: list, payload: dict, depth: int,
             exec_id = launch.start_execution(
                 conn, workflow_id=t.workflow_id, workflow_name=None,
                 workflow_input=json.loads(t.workflow_input or "{}"), params=params,
-                description=launch.description("event_trigger", t.id, t.name), now=now)
+                description=launch.description("event_trigger", t.id, t.name), now=now,
+                project_id=t.project_id)
             sp.commit()
         except Exception:
             sp.rollback()
@@ -327,7 +334,9 @@ def on_execution_event(conn: sa.Connection, ev: events.Event) -> None:
                         "chain of %d event triggers (LEVANTE_EVENT_TRIGGER_MAX_DEPTH=%d)",
                         ev.execution_id, ev.type, depth, MAX_DEPTH)
         else:
-            rows = store.matching_events(conn, EXECUTION_EXCHANGES, topics, (ev.type, ANY_EVENT))
+            # An execution's events fire its own project's triggers only.
+            project = conn.execute(sa.select(WE.c.project_id).where(WE.c.id == ev.execution_id)).scalar()
+            rows = store.matching_events(conn, EXECUTION_EXCHANGES, topics, (ev.type, ANY_EVENT), project)
             started = _start_all(conn, rows, ev.as_dict(), depth, ev.time or None)
         sp.commit()
     except Exception:

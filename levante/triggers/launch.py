@@ -21,7 +21,8 @@ from levante.runtime import definitions, specs
 from levante.errors import BadRequest
 from levante import limits
 from levante.limits import loads
-from levante.store import jobs
+from levante.store import jobs, scope
+from levante.store.scope import Caller
 from levante.store.schema import environments as ENV
 from levante.store.schema import workflow_definitions as WD
 from levante.store.schema import workflow_executions as WE
@@ -34,14 +35,14 @@ _PER_EXECUTION = ("execution_id",)
 
 
 def find_workflow(conn: sa.Connection, workflow_id: str | None, workflow_name: str | None,
-                  namespace: str = "") -> definitions.StoredWorkflow | None:
-    """A stored workflow by id (in whatever namespace), else by name in ``namespace``."""
+                  namespace: str = "", caller: Caller | None = None) -> definitions.StoredWorkflow | None:
+    """A stored workflow ``caller`` may run, by id (in whatever namespace), else by name in ``namespace``."""
     if workflow_id:
         row = conn.execute(sa.select(WD.c.id, WD.c.namespace).where(WD.c.id == workflow_id)).first()
         if row is not None:
-            return definitions.resolve_workflow(conn, row.id, row.namespace)
+            return definitions.resolve_workflow(conn, row.id, row.namespace, caller)
     if workflow_name:
-        return definitions.resolve_workflow(conn, workflow_name, namespace)
+        return definitions.resolve_workflow(conn, workflow_name, namespace, caller)
     return None
 
 
@@ -89,10 +90,11 @@ def json_object(body: dict, key: str) -> dict:
 
 def start_execution(conn: sa.Connection, *, workflow_id: str | None, workflow_name: str | None,
                     workflow_input: dict, params: dict, description: str,
-                    now: float | None = None) -> str:
+                    now: float | None = None, project_id: str | None = None) -> str:
     """Store a new execution and queue its start in ``conn``'s transaction; its id.
 
-    A trigger whose workflow is gone, whose input no longer fits the workflow
+    The execution acts as ``project_id``, the trigger's owner. A trigger
+    whose workflow is gone, whose input no longer fits the workflow
     or whose environment does not exist still leaves a trace: an execution in
     ERROR that says why, rather than a firing nobody can see.
     """
@@ -102,13 +104,14 @@ def start_execution(conn: sa.Connection, *, workflow_id: str | None, workflow_na
     exec_id = str(uuid.uuid4())
     state_info = None
     full_input = workflow_input
-    wf = find_workflow(conn, workflow_id, workflow_name, namespace)
+    owner = scope.acting_for(project_id)
+    wf = find_workflow(conn, workflow_id, workflow_name, namespace, owner)
     if wf is None:
         state_info = (f"Workflow not found [workflow_identifier={workflow_id or workflow_name}, "
                       f"namespace={namespace}]")
-        source, wf_id, wf_name, tags, project = "", workflow_id, workflow_name or "", "[]", None
+        source, wf_id, wf_name, tags = "", workflow_id, workflow_name or "", "[]"
     else:
-        source, wf_id, wf_name, tags, project = wf.source, wf.id, wf.name, wf.tags, wf.project_id
+        source, wf_id, wf_name, tags = wf.source, wf.id, wf.name, wf.tags
         namespace = namespace or workflow_namespace(conn, wf.id)
         try:
             full_input = definitions.check_input(specs.workflow(source, wf.name), workflow_input)
@@ -116,7 +119,8 @@ def start_execution(conn: sa.Connection, *, workflow_id: str | None, workflow_na
             state_info = str(e)
         env = params.get("env")
         if isinstance(env, str) and state_info is None:
-            row = conn.execute(sa.select(ENV.c.variables).where(ENV.c.name == env)).first()
+            row = conn.execute(sa.select(ENV.c.variables).where(
+                ENV.c.name == env, scope.visible(ENV, owner))).first()
             if row is None:
                 state_info = f"Environment is not found: {env}"
             else:
@@ -129,7 +133,7 @@ def start_execution(conn: sa.Connection, *, workflow_id: str | None, workflow_na
         state_info=state_info, input=json.dumps(full_input),
         output=json.dumps({"result": state_info} if state_info else {}), params=json.dumps(params),
         context="{}", published_global="{}", definition=source, tags=tags,
-        project_id=project or "<default-project>", scope="private", created_at=now, updated_at=now,
+        project_id=owner.project_id, scope="private", created_at=now, updated_at=now,
         version=0))
     if state_info:
         log.warning("role=triggers execution=%s workflow=%s could not start: %s", exec_id, wf_name,

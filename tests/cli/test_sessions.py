@@ -3,8 +3,10 @@
 Each crash-course session (hello, input_action_details, flow_control; files in ``examples``)
 is run as subprocesses against a fresh server (its own database, so the
 tutorial's fixed workflow names never clash), once with Levante's CLI
-(``python -m levante --url ...``) and once with the real ``mistral`` CLI from
-python-mistralclient (``mistral --os-mistral-url ...``, no keystone).
+(``python -m levante --url ...``) and with the real ``mistral`` CLI from
+python-mistralclient (``mistral --os-mistral-url ...``), without keystone and
+against a server in mode keystone (``--os-auth-url --os-username
+--os-password --os-project-name``, the Keystone scripts/test-services.sh runs).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import pytest
 from tests.conftest import EXAMPLES
 
 MISTRAL_BIN = Path(sys.executable).parent / "mistral"
+KEYSTONE = os.environ.get("LEVANTE_TEST_KEYSTONE")
 NAMES = ["The Doctor", "Romana", "K9"]
 
 
@@ -36,6 +39,11 @@ class Cli:
         self.cwd = cwd
         if kind == "levante":
             self.base = [sys.executable, "-m", "levante", "--url", url]
+        elif kind == "mistral+keystone":
+            self.base = [str(MISTRAL_BIN), "--os-auth-url", KEYSTONE, "--os-username", "alice",
+                         "--os-password", "alice-pw", "--os-project-name", "demo",
+                         "--os-user-domain-name", "Default", "--os-project-domain-name", "Default",
+                         "--os-mistral-url", url]
         else:
             self.base = [str(MISTRAL_BIN), "--os-mistral-url", url]
         self.env = _no_auth_env()
@@ -76,10 +84,17 @@ class Cli:
         return {row["Name"]: row for row in self.json("task-list", exec_id)}
 
 
-@pytest.fixture(params=["levante", "mistral"])
-def cli(request, fresh_server, tmp_path) -> Cli:
-    if request.param == "mistral" and not MISTRAL_BIN.exists():
+@pytest.fixture(params=["levante", "mistral", "mistral+keystone"])
+def cli(request, fresh_server, tmp_path, monkeypatch) -> Cli:
+    if request.param != "levante" and not MISTRAL_BIN.exists():
         raise AssertionError(f"python-mistralclient's CLI is missing: {MISTRAL_BIN}")
+    if request.param == "mistral+keystone":
+        assert KEYSTONE, ("needs Keystone: run scripts/test-services.sh (make test does) and set "
+                          "LEVANTE_TEST_KEYSTONE=http://127.0.0.1:5000/v3")
+        for name, value in (("LEVANTE_AUTH", "keystone"), ("LEVANTE_KEYSTONE_AUTH_URL", KEYSTONE),
+                            ("LEVANTE_KEYSTONE_USERNAME", "levante"),
+                            ("LEVANTE_KEYSTONE_PASSWORD", "levante-service")):
+            monkeypatch.setenv(name, value)     # the server inherits them
     fresh_server.start()
     work = tmp_path / "session"
     work.mkdir()

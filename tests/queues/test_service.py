@@ -60,6 +60,7 @@ def test_upgrade_creates_the_queue_tables(db):
 
     from levante.store.db import alembic_config
     assert heads == set(ScriptDirectory.from_config(alembic_config()).get_heads())   # the one head
+    assert "project_id" in {c["name"] for c in sa.inspect(db.engine).get_columns("queues")}
 
 
 # ---------------------------------------------------------------- post / list / FIFO

@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 # Importing these modules puts every table on the one metadata.
+import levante.store.auth  # noqa: F401
 import levante.store.notifications  # noqa: F401
 import levante.store.queues  # noqa: F401
 import levante.store.triggers  # noqa: F401
@@ -64,7 +65,7 @@ def test_a_database_at_the_two_old_heads_upgrades(tmp_path):
             command.upgrade(cfg, "0002_triggers")
         db.upgrade()
         with db.read() as conn:
-            assert [r[0] for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")] == \
-                ScriptDirectory.from_config(cfg).get_heads()
+            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+            assert [r[0] for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")] == [head]
     finally:
         db.dispose()

@@ -1,0 +1,119 @@
+"""Mode keystone: keystonemiddleware's auth_token against a real Keystone
+(scripts/test-services.sh starts it), driven by the real `mistral` CLI with
+--os-auth-url/--os-username/--os-password/--os-project-name."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.helpers import unique, wf_yaml
+from tests.auth.helpers import started
+from tests.conftest import Server
+
+KEYSTONE = os.environ.get("LEVANTE_TEST_KEYSTONE")
+MISTRAL = shutil.which("mistral") or str(Path(sys.executable).parent / "mistral")
+ECHO = "tasks:\n  hello:\n    action: std.echo output=\"hello from keystone\"\n    publish:\n      said: <% task().result %>\n"
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    assert KEYSTONE, ("these tests need Keystone: run scripts/test-services.sh (make test does), "
+                      "then set LEVANTE_TEST_KEYSTONE=http://127.0.0.1:5000/v3")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LEVANTE_AUTH", "keystone")
+    mp.setenv("LEVANTE_KEYSTONE_AUTH_URL", KEYSTONE)
+    mp.setenv("LEVANTE_KEYSTONE_USERNAME", "levante")
+    mp.setenv("LEVANTE_KEYSTONE_PASSWORD", "levante-service")
+    try:
+        s = started(Server(tmp_path_factory.mktemp("keystone")))
+    finally:
+        mp.undo()
+    yield s
+    s.stop()
+
+
+def mistral(srv, user: str, password: str, project: str, *argv: str, cwd=None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    cmd = [MISTRAL, "--os-auth-url", KEYSTONE, "--os-username", user, "--os-password", password,
+           "--os-project-name", project, "--os-user-domain-name", "Default",
+           "--os-project-domain-name", "Default", "--os-mistral-url", srv.url, *argv]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
+
+
+def alice(srv, *argv, **kw):
+    return mistral(srv, "alice", "alice-pw", "demo", *argv, **kw)
+
+
+def bob(srv, *argv, **kw):
+    return mistral(srv, "bob", "bob-pw", "other", *argv, **kw)
+
+
+def test_mistral_cli_session_end_to_end(srv, tmp_path):
+    name = unique()
+    (tmp_path / "wf.yaml").write_text(wf_yaml(name, ECHO))
+    r = alice(srv, "workflow-create", "wf.yaml", "-f", "json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    (wf,) = json.loads(r.stdout)
+    assert wf["Name"] == name and wf["Project ID"] not in ("", "<default-project>")
+
+    r = alice(srv, "execution-create", name, "-f", "json")
+    assert r.returncode == 0, r.stderr
+    ex_id = json.loads(r.stdout)["ID"]
+    deadline = time.time() + 60
+    while True:
+        r = alice(srv, "execution-get", ex_id, "-f", "json")
+        assert r.returncode == 0, r.stderr
+        state = json.loads(r.stdout)["State"]
+        if state in ("SUCCESS", "ERROR") or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert state == "SUCCESS"
+    r = alice(srv, "task-list", ex_id, "-f", "json")
+    assert r.returncode == 0, r.stderr
+    (task,) = json.loads(r.stdout)
+    r = alice(srv, "task-get-published", task["ID"])
+    assert r.returncode == 0 and "hello from keystone" in r.stdout
+
+    # Another project sees none of it.
+    r = bob(srv, "workflow-list", "-f", "json")
+    assert r.returncode == 0, r.stderr
+    assert name not in {w["Name"] for w in json.loads(r.stdout)}
+    r = bob(srv, "execution-get", ex_id)
+    assert r.returncode != 0 and "not found" in (r.stderr + r.stdout)
+    r = bob(srv, "execution-create", name)
+    assert r.returncode != 0 and "not found" in (r.stderr + r.stdout).lower()
+
+
+def test_admin_role_lists_all_projects(srv):
+    from keystoneauth1 import session
+    from keystoneauth1.identity import v3
+
+    def token(user, password, project):
+        auth = v3.Password(auth_url=KEYSTONE, username=user, password=password, project_name=project,
+                           user_domain_id="default", project_domain_id="default")
+        return session.Session(auth=auth).get_token()
+
+    member, admin = token("alice", "alice-pw", "demo"), token("ks-admin", "ks-admin-pw", "admin")
+    assert httpx.get(srv.url + "/executions", params={"all_projects": "true"},
+                     headers={"X-Auth-Token": member}).status_code == 403
+    assert httpx.get(srv.url + "/executions", params={"all_projects": "true"},
+                     headers={"X-Auth-Token": admin}).status_code == 200
+
+
+def test_no_or_bad_token_is_401(srv):
+    assert httpx.get(srv.url + "/workflows").status_code == 401
+    r = httpx.get(srv.url + "/workflows", headers={"X-Auth-Token": "gAAAAA-not-a-token"})
+    assert r.status_code == 401
+    assert r.json()["faultstring"] == "The request you have made requires authentication."
+    r = bob(srv, "workflow-list")
+    assert r.returncode == 0, r.stderr
+    r = mistral(srv, "bob", "wrong-password", "other", "workflow-list")
+    assert r.returncode != 0
