@@ -1,13 +1,13 @@
 """Queues belong to a project: queues.project_id.
 
-Revision ID: 0005_queue_projects
-Revises: 0004_auth
+Revision ID: 0006
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_queue_projects"
-down_revision = "0004_auth"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

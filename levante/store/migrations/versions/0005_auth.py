@@ -1,13 +1,13 @@
 """Authentication and sharing: api_tokens, auth_secrets, resource_members.
 
-Revision ID: 0004_auth
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_auth"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
