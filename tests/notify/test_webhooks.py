@@ -164,8 +164,11 @@ version: '2.0'
 """)
     ex = start(srv.url, parent, {"notify": [{"type": "webhook", "url": rcv.url + "/tree"}]})
     assert finish(srv.url, ex["id"])["state"] == "SUCCESS"
-    rcv.wait_for(lambda: any(b["event"] == "WORKFLOW_SUCCEEDED" and b["id"] == ex["id"]
-                             for b in rcv.bodies("/tree")))
+    # Each execution's events are delivered in order, but the child's and the
+    # parent's are two streams: wait for the end of both.
+    rcv.wait_for(lambda: {(b["event"], b.get("workflow_name")) for b in rcv.bodies("/tree")
+                          if "workflow_execution_id" not in b}
+                 >= {("WORKFLOW_SUCCEEDED", parent), ("WORKFLOW_SUCCEEDED", child)})
     bodies = rcv.bodies("/tree")
     sub = [b for b in bodies if b.get("workflow_name") == child and "workflow_execution_id" not in b]
     assert [b["event"] for b in sub] == ["WORKFLOW_LAUNCHED", "WORKFLOW_SUCCEEDED"]
