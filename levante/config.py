@@ -52,6 +52,10 @@ class Settings:
     http_default_timeout: float = 60.0
     # Largest std.http response body, in bytes; 0: no limit.
     http_max_response_size: int = 5 * 1024 * 1024
+    # Code sources (Python uploaded through /v2/code_sources, run by the
+    # executors): "auto" accepts uploads only when the API listens on a
+    # loopback address, "true" always, "false" never (and runs none).
+    allow_code_sources: str = "auto"
 
     def http_denied_networks(self) -> tuple:
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.http_denied_cidrs)
@@ -128,7 +132,13 @@ def load_settings(environ: dict | None = None) -> Settings:
             values[name] = _convert(field, raw)
         elif name in from_file:
             values[name] = _convert(field, from_file[name])
+    if "allow_code_sources" in values:
+        raw = values["allow_code_sources"]
+        values["allow_code_sources"] = {True: "true", False: "false"}.get(raw, str(raw).strip().lower())
     settings = Settings(**values)
+    if settings.allow_code_sources not in ("auto", "true", "false"):
+        raise SettingsError("setting allow_code_sources must be auto, true or false, "
+                            f"not {settings.allow_code_sources!r}")
     for cidr in settings.http_denied_cidrs:
         try:
             ipaddress.ip_network(cidr, strict=False)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import levante
-from levante.api import definitions, executions, queues
+from levante.api import code_sources, definitions, executions, maintenance, members, queues
 from levante.api import triggers as triggers_api
 from levante.api.errors import ApiError, fault
 from levante.api.stream import router as events_stream_router
@@ -18,12 +18,17 @@ from levante.errors import LevanteError
 log = logging.getLogger("levante.api")
 
 
-def create_app(runtime) -> FastAPI:
+def create_app(runtime, listen_host: str | None = None) -> FastAPI:
     app = FastAPI(title="Levante", version=levante.__version__,
                   description="Mistral-compatible workflow service (REST API v2)",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.runtime = runtime
+    app.state.listen_host = listen_host     # decides allow_code_sources: auto
     app.include_router(definitions.router)
+    app.include_router(code_sources.router)
+    app.include_router(maintenance.router)
+    maintenance.install_gate(app)
+    app.include_router(members.router)
     app.include_router(executions.router)
     app.include_router(events_stream_router)
     app.include_router(queues.router)

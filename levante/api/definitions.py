@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from levante import lang
-from levante.api import render
+from levante.api import code_sources, render
 from levante.api.body import definition_text, json_object
 from levante.api.body import raw as raw_body
 from levante.api.errors import YAML_CONTENT_TYPE, ApiError
 from levante.api.listing import list_response
 from levante.lang.spec import ActionSpec, WorkflowSpec
 from levante.runtime import specs
+from levante.store import code_sources as store_cs
 from levante.triggers.guard import check_workflow_deletable
 from levante.store.schema import action_definitions as AD
 from levante.store.schema import environments as ENV
@@ -285,6 +286,7 @@ def list_actions(request: Request):
     items = [render.builtin_action(d) for d in rt.registry.all()]
     with rt.db.read() as conn:
         items += [render.action_definition(r) for r in conn.execute(sa.select(AD).order_by(AD.c.created_at))]
+    items += code_sources.as_actions(rt)
     fields = [f for f in (request.query_params.get("fields") or "").split(",") if f]
     if fields:
         known = set(items[0].keys())
@@ -305,6 +307,9 @@ def get_action(identifier: str, request: Request, namespace: str = ""):
         return render.builtin_action(d)
     with rt.db.read() as conn:
         row = conn.execute(sa.select(AD).where(sa.or_(AD.c.id == identifier, AD.c.name == identifier))).first()
+        dyn_row = None if row is not None else store_cs.find_dynamic_action(conn, identifier, namespace)
+    if dyn_row is not None:
+        return code_sources.as_action(rt, dyn_row)
     if row is None:
         raise ApiError(404, f"Action not found [action_name={identifier}, namespace={namespace}]")
     return render.action_definition(row)

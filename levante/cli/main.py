@@ -18,7 +18,7 @@ import traceback
 from typing import Sequence, TextIO
 
 from levante import __version__
-from levante.cli import (action_executions, actions, environments,  # noqa: F401
+from levante.cli import (action_executions, actions, code_sources, environments,  # noqa: F401
                          executions, queues, tasks, triggers, workbooks, workflows)
 from levante.cli.base import COMMANDS, LIST, SHOW, CommandSpec, Context
 from levante.cli.client import DEFAULT_URL, URL_ENV, CLIError

@@ -22,6 +22,7 @@ from levante.engine.model import ExecState
 from levante.notify import Notifier
 from levante.runtime import definitions, specs, state_store
 from levante.runtime.action_resolver import ActionResolver
+from levante.runtime.dynamic_actions import DynamicActionError
 from levante.runtime.engine_worker import EngineWorker
 from levante.errors import BadRequest, NotFound
 from levante.runtime.executor import Executor, complete_action
@@ -258,7 +259,10 @@ class Runtime:
         """POST /v2/action_executions: run an action outside any workflow."""
         if not self.resolver.exists(name):
             raise BadRequest(f"Failed to find action [action_name={name}]")
-        d = self.registry.get(name)
+        try:
+            d = self.resolver.python_def(name)
+        except DynamicActionError as e:
+            raise BadRequest(f"Failed to load action [action_name={name}]: {e}") from e
         if d is not None:
             try:
                 d.check_input(given)
