@@ -169,10 +169,12 @@ def _poll(ctx, progress: Progress, deadline: float | None) -> None:
         time.sleep(POLL)
 
 
-def wait(ctx, execution_id: str, out: TextIO, timeout: float = 0.0, poll: bool = False) -> dict:
+def wait(ctx, execution_id: str, out: TextIO, timeout: float = 0.0, poll: bool = False,
+         check: bool = True) -> dict:
     """Follow ``execution_id`` until it ends, printing progress on ``out``.
 
-    Returns the final execution; raises CLIError unless it ended in SUCCESS.
+    Returns the final execution; with ``check``, raises CLIError unless it
+    ended in SUCCESS (see :func:`failure`).
     """
     deadline = time.time() + timeout if timeout and timeout > 0 else None
     progress = Progress(out, execution_id)
@@ -199,11 +201,21 @@ def wait(ctx, execution_id: str, out: TextIO, timeout: float = 0.0, poll: bool =
     except _Timeout:
         raise CLIError(f"Execution {execution_id} is still {progress.state} after {timeout:g}s")
     ex = ctx.client.get(f"/executions/{seg(execution_id)}")
-    state = ex.get("state")
-    if state != "SUCCESS":
-        info = ex.get("state_info") or progress.state_info or ""
-        raise CLIError(f"Execution {execution_id} ended in state {state}" + (f": {info}" if info else ""))
+    if not ex.get("state_info") and progress.state_info:
+        ex["state_info"] = progress.state_info
+    message = failure(ex)
+    if check and message:
+        raise CLIError(message)
     return ex
+
+
+def failure(ex: dict) -> str | None:
+    """Why a finished execution counts as failed; None if it succeeded."""
+    state = ex.get("state")
+    if state == "SUCCESS":
+        return None
+    info = ex.get("state_info") or ""
+    return f"Execution {ex.get('id')} ended in state {state}" + (f": {info}" if info else "")
 
 
 @command("execution-watch", "Follow an execution until it ends: one line per task state change "
