@@ -291,8 +291,10 @@ def list_task_sub_executions(task_id: str, request: Request):
     errors_only, max_depth = _tree_params(request)
     with _rt(request).db.read() as conn:
         _get_task(conn, task_id)
-        kids = _children_of_tasks(conn, TE.c.id == task_id, False)
-        return _listed(_tree(conn, kids, errors_only, max_depth, 1))
+        # As Mistral: with errors_only, a task that did not fail has none; its
+        # executions count as depth 0 (max_depth=0 lists them, not theirs).
+        kids = _children_of_tasks(conn, TE.c.id == task_id, errors_only)
+        return _listed(_tree(conn, kids, errors_only, max_depth, 0))
 
 
 @router.get("/v2/executions/{exec_id}/report")
