@@ -19,7 +19,8 @@ from typing import Sequence, TextIO
 
 from levante import __version__
 from levante.cli import (action_executions, actions, code_sources, environments,  # noqa: F401
-                         executions, queues, tasks, triggers, workbooks, workflows)
+                         executions, maintenance, queues, tasks, triggers, workbooks,
+                         workflows)
 from levante.cli.base import COMMANDS, DATA, LIST, SHOW, CommandSpec, Context
 from levante.cli.client import DEFAULT_URL, URL_ENV, CLIError
 from levante.cli.output import (DATA_FORMATS, LIST_FORMATS, SHOW_FORMATS, Data, Listing,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.api.clis import Cli
 from tests.api.helpers import create_wf, finish, unique, wait_for
 
 SLOW = """
@@ -53,7 +54,9 @@ def test_pause_refuse_resume(fresh_server):
     assert httpx.post(f"{url}/executions", json={"workflow_name": name}).status_code == 423
     assert mistral.executions.get(running.id).state == "PAUSED"
 
-    assert _put(url, "RUNNING").json() == {"status": "RUNNING"}
+    cli = Cli("levante", url, fresh_server.workdir)
+    assert cli.json("maintenance-get") == {"Status": "PAUSED"}
+    assert cli.json("maintenance-set", "RUNNING") == {"Status": "RUNNING"}
     assert finish(mistral, running.id).state == "SUCCESS"
     # An execution its user paused stays paused.
     assert mistral.executions.get(user_paused.id).state == "PAUSED"
