@@ -18,6 +18,7 @@ import httpx
 
 from levante.cli.base import Arg, CLIError, command, seg
 from levante.cli.client import APIError, ConnectionFailed, error_message
+from levante.cli.output import colour_state, use_colour
 
 DONE_TASK = ("SUCCESS", "ERROR", "CANCELLED", "SKIPPED")
 DONE_WORKFLOW = ("SUCCESS", "ERROR", "CANCELLED")
@@ -36,6 +37,10 @@ class Progress:
         self.state: str | None = None
         self.state_info: str | None = None
         self.workflow_name = ""
+        self.colour = use_colour(out)
+
+    def _state(self, state: str) -> str:
+        return colour_state(state) if self.colour else state
 
     def bar(self) -> str:
         known = len(self.tasks)
@@ -48,7 +53,7 @@ class Progress:
         if old is not None and old[1] == state:
             return
         self.tasks[task_id] = (name, state)
-        line = f"{self.bar()} {name} {state}"
+        line = f"{self.bar()} {name} {self._state(state)}"
         if info and state in ("ERROR", "CANCELLED"):
             line += ": " + _one_line(info)
         self._print(line)
@@ -61,9 +66,9 @@ class Progress:
         first = self.state is None
         self.state = state
         if first:
-            self._print(f"Execution {self.execution_id} ({self.workflow_name}): {state}")
+            self._print(f"Execution {self.execution_id} ({self.workflow_name}): {self._state(state)}")
         else:
-            self._print(f"{self.bar()} workflow {self.workflow_name} {state}")
+            self._print(f"{self.bar()} workflow {self.workflow_name} {self._state(state)}")
 
     def snapshot(self, ex: dict, tasks: list[dict]) -> None:
         self.workflow(ex.get("state"), ex.get("state_info"), ex.get("workflow_name"))

@@ -134,3 +134,8 @@ def test_colours_on_a_terminal_only(cli, monkeypatch):
     assert "\033[" not in tty.getvalue()
     # piped (a subprocess's stdout is a pipe): no colours
     assert "\033[" not in cli.out("execution-list")
+    # execution-watch's progress lines too, on a terminal
+    monkeypatch.delenv("NO_COLOR")
+    tty = Tty()
+    assert cli_main.main(["--url", url, "execution-watch", ex["ID"]], stdout=tty) == 0
+    assert "\033[32mSUCCESS\033[0m" in tty.getvalue()
