@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from levante.cli.base import (LIST, SHOW, Arg, Record, Text, command, do_on_many,
+from levante.cli.base import (DATA, LIST, SHOW, Arg, Data, Record, command, do_on_many,
                               get_filters, lister_args, list_params, listing,
                               read_file, seg)
 
@@ -46,11 +46,11 @@ def code_source_get(ctx, args):
                                               [("namespace", args.namespace)]))
 
 
-@command("code-source-get-content", "Show the content of a code source.", args=[
+@command("code-source-get-content", "Show the content of a code source.", DATA, args=[
     Arg("identifier", help="Code source ID or name."), _namespace()])
 def code_source_get_content(ctx, args):
     src = ctx.client.get("/code_sources/%s" % seg(args.identifier), [("namespace", args.namespace)])
-    return Text(src.get("content") or "\n")
+    return Data.document(src.get("content"))
 
 
 @command("code-source-create", "Create new code source (a Python module).", SHOW, args=[

@@ -70,6 +70,13 @@ class Data:
 
     raw: Any
     text: str | None = None     # what ``table`` prints, when not pretty_json_text(raw)
+    literal: bool = False       # raw is text to show as is (a definition), not JSON
+
+    @classmethod
+    def document(cls, text: str | None) -> "Data":
+        """A text document (a definition, a module): ``table`` and ``value``
+        print it as is, ``json`` and ``yaml`` as one string."""
+        return cls(text or "", (text or "\n"), literal=True)
 
 
 def decode_json_field(raw: Any) -> Any:
@@ -85,8 +92,10 @@ def emit_data(data: Data, fmt: str, stdout: TextIO, *, noindent: bool = False) -
     if fmt == "table":
         stdout.write(data.text if data.text is not None else pretty_json_text(data.raw))
         return
-    value = decode_json_field(data.raw)
-    if fmt == "json":
+    value = data.raw if data.literal else decode_json_field(data.raw)
+    if fmt == "value" and data.literal:
+        stdout.write(value if value.endswith("\n") else value + "\n")
+    elif fmt == "json":
         json.dump(value, stdout, indent=None if noindent else 2)
         stdout.write("\n")
     elif fmt == "yaml":

@@ -61,11 +61,14 @@ def _wait(cli: Cli, exec_id: str) -> dict:
 
 
 def test_show_commands_all_take_formats():
-    shows = [n for n, s in COMMANDS.items() if s.kind in (SHOW, DATA, LIST)]
+    """Every command that shows something takes -f (the report is a text drawing)."""
+    plain = sorted(n for n, s in COMMANDS.items() if s.kind not in (SHOW, DATA, LIST))
+    assert all(n.endswith("-delete") or n in ("execution-get-report", "execution-watch", "queue-create")
+               for n in plain), plain
     for name in ("execution-get-output", "execution-get-input", "execution-get-published",
                  "task-get-result", "task-get-published", "action-execution-get-output",
-                 "action-execution-get-input", "execution-get", "task-get"):
-        assert name in shows, name
+                 "action-execution-get-input", "workflow-get-definition", "code-source-get-content"):
+        assert COMMANDS[name].kind == DATA, name
 
 
 def test_data_formats(cli):
@@ -78,6 +81,12 @@ def test_data_formats(cli):
     assert cli.out("task-get-result", task["ID"], "-f", "value") == "Hello\n"
     assert json.loads(cli.out("task-get-published", task["ID"], "-f", "json")) == {"greeting": "Hello"}
     assert "choose from" in cli.fails("execution-get-output", ex["ID"], "-f", "csv")
+    # documents: as is by default and with -f value, one JSON/YAML string otherwise
+    text = cli.out("workflow-get-definition", "more_hello")
+    assert "more_hello:" in text and text.startswith("---") or text.startswith("version")
+    assert cli.out("workflow-get-definition", "more_hello", "-f", "value") == text
+    assert json.loads(cli.out("workflow-get-definition", "more_hello", "-f", "json")) == text
+    assert yaml.safe_load(cli.out("workflow-get-definition", "more_hello", "-f", "yaml")) == text
 
 
 def test_wait_prints_the_execution_when_it_fails(cli):
