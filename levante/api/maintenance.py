@@ -46,21 +46,42 @@ def _allowed(method: str, path: str, body: bytes, state: str) -> bool:
     return False
 
 
+class MaintenanceGate:
+    """Pure ASGI middleware (reads pass straight through, streams included):
+    refuses changes with 423 while the service is not RUNNING."""
+
+    def __init__(self, app, runtime_of):
+        self.app = app
+        self.runtime_of = runtime_of
+
+    async def __call__(self, scope, receive, send):
+        if (scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS")
+                or scope["path"] in OPEN_PATHS):
+            return await self.app(scope, receive, send)
+        state = await run_in_threadpool(maintenance.status, self.runtime_of(scope))
+        if state == RUNNING:
+            return await self.app(scope, receive, send)
+        body, messages = b"", []
+        if scope["method"] == "PUT":     # the body decides (a cancel is let through)
+            while True:
+                message = await receive()
+                messages.append(message)
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+        if _allowed(scope["method"], scope["path"], body, state):
+            async def replay():
+                return messages.pop(0) if messages else await receive()
+
+            return await self.app(scope, replay, send)
+        msg = f"Current Mistral state is {state}. Method is not allowed"
+        response = fault(423, msg)
+        response.headers["Server-Error-Message"] = msg
+        await response(scope, receive, send)
+
+
 def install_gate(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def maintenance_gate(request: Request, call_next):
-        path = request.url.path
-        if request.method in ("GET", "HEAD", "OPTIONS") or path in OPEN_PATHS:
-            return await call_next(request)
-        state = await run_in_threadpool(maintenance.status, request.app.state.runtime)
-        if state != RUNNING:
-            body = await request.body() if request.method == "PUT" else b""
-            if not _allowed(request.method, path, body, state):
-                msg = f"Current Mistral state is {state}. Method is not allowed"
-                response = fault(423, msg)
-                response.headers["Server-Error-Message"] = msg
-                return response
-        return await call_next(request)
+    app.add_middleware(MaintenanceGate, runtime_of=lambda scope: scope["app"].state.runtime)
 
 
 __all__ = ["router", "install_gate", "PAUSED", "PAUSING", "RUNNING"]
