@@ -265,7 +265,7 @@ def as_actions(rt) -> list[dict]:
 
 def as_action(rt, r: Any) -> dict:
     try:
-        d = rt.resolver.dynamic.get(r.name)
+        d = rt.resolver.dynamic.get(r.name, r.namespace)
         params = d.input_display() if d else ""
         description = d.description if d else ""
     except dyn.DynamicActionError as e:

@@ -19,6 +19,7 @@ from levante.lang.spec import ActionSpec, WorkflowSpec
 from levante.runtime import specs
 from levante.store import code_sources as store_cs
 from levante.triggers.guard import check_workflow_deletable
+from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.store.schema import action_definitions as AD
 from levante.store.schema import environments as ENV
 from levante.store.schema import workbooks as WB
@@ -54,8 +55,11 @@ def _interface(spec: WorkflowSpec) -> str:
 
 
 def _parse(fn, text: str, request: Request):
+    # As Mistral, a definition may name an action that does not exist yet (a
+    # plug-in or dynamic action added later): storing it does not check
+    # actions, running the task does. `.../validate` still reports them.
     try:
-        return fn(text, known_action=_known_action(request))
+        return fn(text)
     except lang.DSLError as e:
         raise ApiError(400, f"Invalid DSL: {e}", yaml_endpoint=True)
 
@@ -78,7 +82,7 @@ def _action_values(spec: ActionSpec, namespace: str, scope: str, wb: str | None)
 
 
 def _duplicate(kind: str, cols: str, name: str, namespace: str) -> ApiError:
-    return ApiError(409, f"Duplicate entry for {kind} [{cols}]: {name}, {namespace}, None",
+    return ApiError(409, f"Duplicate entry for {kind} [{cols}]: {name}, {namespace}, {DEFAULT_PROJECT}",
                     yaml_endpoint=True)
 
 
@@ -90,9 +94,10 @@ def _insert_all(conn, table, kind: str, items: list[tuple[str, dict]], namespace
                 table.c.name == name, table.c.namespace == namespace)).first():
             raise _duplicate(kind, "'name', 'namespace', 'project_id'", name, namespace)
     ids = []
-    for _, values in items:
+    for i, (_, values) in enumerate(items):
         ids.append(str(uuid.uuid4()))
-        conn.execute(table.insert().values(id=ids[-1], created_at=now, updated_at=None, **values))
+        conn.execute(table.insert().values(id=ids[-1], created_at=now + i * CREATION_TICK,
+                                           updated_at=None, **values))
     return [conn.execute(sa.select(table).where(table.c.id == i)).first() for i in ids]
 
 
@@ -153,17 +158,25 @@ def update_workflows(request: Request, data: bytes = Depends(raw_body)):
 
 
 def _find_workflow(conn, identifier: str, namespace: str):
-    row = conn.execute(sa.select(WD).where(sa.or_(WD.c.id == identifier, WD.c.name == identifier),
-                                           WD.c.namespace == namespace)).first()
+    # As Mistral: by id in any namespace, by name in the namespace given.
+    row = conn.execute(sa.select(WD).where(sa.or_(
+        WD.c.id == identifier, sa.and_(WD.c.name == identifier, WD.c.namespace == namespace)))).first()
     if row is None:
         raise ApiError(404, f"Workflow not found [workflow_identifier={identifier}, namespace={namespace}]")
     return row
 
 
+def _in_namespace(request: Request, table) -> list:
+    """``?namespace=ns1`` lists only what is in ns1 (none given: every namespace)."""
+    namespace = request.query_params.get("namespace")
+    return [table.c.namespace == namespace] if namespace else []
+
+
 @router.get("/v2/workflows")
 def list_workflows(request: Request):
     with _rt(request).db.read() as conn:
-        return list_response(request, conn, WD, "workflows", render.workflow)
+        return list_response(request, conn, WD, "workflows", render.workflow,
+                             base_where=_in_namespace(request, WD))
 
 
 @router.get("/v2/workflows/{identifier}")
@@ -185,11 +198,12 @@ def delete_workflow(identifier: str, request: Request):
 # ---------------------------------------------------------------- workbooks
 
 def _store_workbook(conn, wb, namespace: str, scope: str, now: float) -> None:
-    for spec in wb.workflows.values():
-        conn.execute(WD.insert().values(id=str(uuid.uuid4()), created_at=now, updated_at=None,
-                                        **_wf_values(spec, namespace, scope, wb.name)))
-    for spec in wb.actions.values():
-        conn.execute(AD.insert().values(id=str(uuid.uuid4()), created_at=now, updated_at=None,
+    for i, spec in enumerate(wb.workflows.values()):
+        conn.execute(WD.insert().values(id=str(uuid.uuid4()), created_at=now + i * CREATION_TICK,
+                                        updated_at=None, **_wf_values(spec, namespace, scope, wb.name)))
+    for i, spec in enumerate(wb.actions.values()):
+        conn.execute(AD.insert().values(id=str(uuid.uuid4()), created_at=now + i * CREATION_TICK,
+                                        updated_at=None,
                                         **dict(_action_values(spec, namespace, scope, wb.name),
                                                definition=wb.definition)))
 
@@ -200,7 +214,7 @@ def _check_free_names(conn, wb, namespace: str) -> None:
             raise _duplicate("WorkflowDefinition", "'name', 'namespace', 'project_id'", name, namespace)
     for name in wb.actions:
         if conn.execute(sa.select(AD.c.id).where(AD.c.name == name, AD.c.namespace == namespace)).first():
-            raise _duplicate("ActionDefinition", "'name', 'namespace', 'project_id'", name, namespace)
+            raise _duplicate("Action", "'name', 'namespace', 'project_id'", name, namespace)
 
 
 @router.post("/v2/workbooks", status_code=201)
@@ -212,7 +226,7 @@ def create_workbook(request: Request, data: bytes = Depends(raw_body)):
     now = time.time()
     with _rt(request).db.tx() as conn:
         if conn.execute(sa.select(WB.c.id).where(WB.c.name == wb.name, WB.c.namespace == namespace)).first():
-            raise _duplicate("Workbook", "'name', 'namespace', 'project_id'", wb.name, namespace)
+            raise _duplicate("WorkbookDefinition", "'name', 'namespace', 'project_id'", wb.name, namespace)
         _check_free_names(conn, wb, namespace)
         wid = str(uuid.uuid4())
         conn.execute(WB.insert().values(id=wid, name=wb.name, namespace=namespace, definition=text,
@@ -248,7 +262,8 @@ def update_workbook(request: Request, data: bytes = Depends(raw_body)):
 @router.get("/v2/workbooks")
 def list_workbooks(request: Request):
     with _rt(request).db.read() as conn:
-        return list_response(request, conn, WB, "workbooks", render.workbook)
+        return list_response(request, conn, WB, "workbooks", render.workbook,
+                             base_where=_in_namespace(request, WB))
 
 
 def _find_workbook(conn, name: str, namespace: str):
@@ -323,7 +338,7 @@ def create_actions(request: Request, data: bytes = Depends(raw_body)):
     rt = _rt(request)
     items = [(a.name, dict(_action_values(a, namespace, scope, None), definition=text)) for a in parsed]
     with rt.db.tx() as conn:
-        rows = _insert_all(conn, AD, "ActionDefinition", items, namespace, time.time(),
+        rows = _insert_all(conn, AD, "Action", items, namespace, time.time(),
                            taken=lambda n: rt.registry.get(n) is not None)
     return _yaml_json({"actions": [render.action_definition(r) for r in rows]}, 201)
 
@@ -378,7 +393,8 @@ def create_environment(request: Request, data: bytes = Depends(raw_body)):
     now = time.time()
     with _rt(request).db.tx() as conn:
         if conn.execute(sa.select(ENV.c.id).where(ENV.c.name == name)).first():
-            raise ApiError(409, f"Duplicate entry for Environment ['name', 'project_id']: {name}, None")
+            raise ApiError(409, f"Duplicate entry for Environment ['name', 'project_id']: {name}, "
+                                f"{DEFAULT_PROJECT}")
         eid = str(uuid.uuid4())
         conn.execute(ENV.insert().values(id=eid, name=name, description=body.get("description"),
                                          variables=_variables(body.get("variables")),

@@ -88,12 +88,16 @@ class Conductor:
         tspec = s.spec.tasks[task.name]
         if kind == "timeout":
             if task.state in (states.RUNNING, states.RUNNING_DELAYED) and "pending_outcome" not in task.runtime:
+                seconds = _num_text(payload.get('seconds'))
                 s.cancel_actions_of.append(task.id)
+                # As Mistral, the running action itself fails (a sub-workflow is cancelled).
+                s.fail_actions_of[task.id] = f"Action timed out [timeout(s)={seconds}]."
                 task.runtime["timed_out"] = True
-                info = f"Task timed out [timeout(s)={_num_text(payload.get('seconds'))}]."
+                info = f"Task timed out [timeout(s)={seconds}]."
                 task.runtime["failed_actions"] = []
                 task.state = states.RUNNING
-                self._on_outcome(task, tspec, False, None, info=info)
+                # No action ended: as Mistral, the result is the list of no results.
+                self._on_outcome(task, tspec, False, [], info=info)
         elif task.state != states.RUNNING_DELAYED or s.state != states.RUNNING:
             if task.state == states.RUNNING_DELAYED:
                 task.runtime["wake_on_resume"] = payload
@@ -240,8 +244,19 @@ class Conductor:
         was_paused = s.state == states.PAUSED
         self._reopen(task, states.SKIPPED)
         task.state_info = "Task was skipped."
+        tspec = s.spec.tasks[task.name]
+        result = s.result_of(task)
+        data = dataflow.view(s, dataflow.in_context(s, task),
+                             {"__task_execution": {"id": task.id, "name": task.name}})
+        try:
+            # As Mistral: publish-on-skip, with on-skip's and on-complete's publish.
+            self._publish(task, tspec, tspec.on_skip, tspec.publish_on_skip, result, data)
+        except expr.ExpressionError as e:
+            task.state = states.ERROR
+            task.state_info = f"Failed to publish variables of task '{task.name}': {e}"
+        s._out_ctx_cache.pop(task.id, None)
         s.mark(task)
-        self._after(task, s.spec.tasks[task.name])
+        self._after(task, tspec)
         if was_paused:
             self._continue()
         self._check_completion()
@@ -287,6 +302,7 @@ class Conductor:
         if len(failed) > len(inbound) - self._join_needed(s.spec.tasks[name]):
             join.state = states.ERROR
             join.state_info = f"Failed by tasks: {failed}"
+            join.result = []        # as Mistral: the results of no action executions
             s.mark(join)
             self._process_transitions(join, s.spec.tasks[name])
 
@@ -342,7 +358,7 @@ class Conductor:
             wait = 0.0 if task.runtime.get("waited_before") else policies.number(tspec.wait_before, ev, "wait-before")
             timeout = policies.number(tspec.timeout, ev, "timeout")
         except _EVAL_ERRORS as e:
-            self._complete_task(task, tspec, False, None, info=str(e))
+            self._complete_task(task, tspec, False, [], info=str(e))
             return
         if wait > 0:
             task.state = states.RUNNING_DELAYED
@@ -356,8 +372,19 @@ class Conductor:
     def _run_units(self, task: TaskEx, tspec: TaskSpec, only_items: list[int] | None = None) -> None:
         s = self.s
         if not tspec.action and not tspec.workflow:
-            # A task without an action succeeds at once (it may still publish).
-            self._on_outcome(task, tspec, True, None)
+            # As Mistral, a task without an action runs std.noop (once per item):
+            # recorded as done at once, it succeeds with a null result.
+            count = None
+            if tspec.with_items is not None:
+                try:
+                    count = len(expand(tspec.with_items, self._task_eval(task)))
+                except _EVAL_ERRORS as e:
+                    self._on_outcome(task, tspec, False, None, info=str(e))
+                    return
+            for i in range(1 if count is None else count):
+                s.done_actions.append(ActionRequest(id=self.new_id(), task_id=task.id, task_name=task.name,
+                                                    name="std.noop", input={}, index=i))
+            self._on_outcome(task, tspec, True, None if count is None else [None] * count)
             return
         if tspec.with_items is not None:
             ev = self._task_eval(task)
@@ -417,7 +444,7 @@ class Conductor:
         try:
             self._request(self._unit(task, tspec, data, index))
         except _EVAL_ERRORS as e:
-            self._on_outcome(task, tspec, False, None, info=str(e))
+            self._on_outcome(task, tspec, False, [], info=str(e))
             return False
         return True
 
@@ -531,6 +558,8 @@ class Conductor:
     def _complete_task(self, task: TaskEx, tspec: TaskSpec, ok: bool, result: Any,
                        info: str | None = None) -> None:
         s = self.s
+        if tspec.with_items is not None and result is None:
+            result = []     # no item ended: as Mistral, the list of no results
         if ok or tspec.with_items is not None:
             task.result = result
         else:
@@ -541,22 +570,9 @@ class Conductor:
         task.state = states.SUCCESS if ok else states.ERROR
         task.state_info = None if ok else info
         try:
-            # Mistral's precedence: on-complete over the task's own publish over
-            # the outcome clause's (on-success / on-error) publish.
             outcome = tspec.on_success if ok else tspec.on_error
             own = tspec.publish if ok or task.runtime.pop("failed_by_policy", False) else tspec.publish_on_error
-            published: Any = {}
-            for part in ((outcome.publish if outcome else None), own,
-                         (tspec.on_complete.publish if tspec.on_complete else None)):
-                if part:
-                    value = dataflow.evaluate(part, s, data, task, result) or {}
-                    published = dataflow.merge_dicts(published, value) if isinstance(value, dict) else value
-            for clause in (outcome, tspec.on_complete):
-                if clause and clause.publish_global:
-                    s.published_global.update(
-                        dataflow.evaluate(clause.publish_global, s, data, task, result) or {})
-                    s.exec_dirty = True
-            task.published = published if isinstance(published, dict) else {"published": published}
+            self._publish(task, tspec, outcome, own, result, data)
         except expr.ExpressionError as e:
             ok = False
             info = f"Failed to publish variables of task '{task.name}': {e}"
@@ -565,13 +581,41 @@ class Conductor:
         except _EVAL_ERRORS:
             keep = True
         if not keep:
-            task.result = None
+            # As Mistral: the result is gone, from the task and from its action
+            # executions' output (a sub-workflow keeps its own output).
+            task.result = [None] * len(result) if tspec.with_items is not None and isinstance(result, list) \
+                else None
+            if not tspec.workflow:
+                s.drop_outputs_of.append(task.id)
         task.state = states.SUCCESS if ok else states.ERROR
         task.state_info = None if ok else info
         s._out_ctx_cache.pop(task.id, None)
         s.mark(task)
         if s.state == states.RUNNING:
             self._after(task, tspec)
+
+    def _publish(self, task: TaskEx, tspec: TaskSpec, outcome: OnClause | None, own: dict,
+                 result: Any, data: dict) -> None:
+        """Set the task's published variables (raises ExpressionError).
+
+        Mistral's precedence: on-complete over the task's own publish over the
+        outcome clause's (on-success / on-error / on-skip) publish. With none of
+        them, what the task published before stays."""
+        s = self.s
+        parts = [(outcome.publish if outcome else None), own,
+                 (tspec.on_complete.publish if tspec.on_complete else None)]
+        globals_ = [c for c in (outcome, tspec.on_complete) if c and c.publish_global]
+        if not any(parts) and not globals_ and task.state == states.SKIPPED:
+            return
+        published: Any = {}
+        for part in parts:
+            if part:
+                value = dataflow.evaluate(part, s, data, task, result) or {}
+                published = dataflow.merge_dicts(published, value) if isinstance(value, dict) else value
+        for clause in globals_:
+            s.published_global.update(dataflow.evaluate(clause.publish_global, s, data, task, result) or {})
+            s.exec_dirty = True
+        task.published = published if isinstance(published, dict) else {"published": published}
 
     def _after(self, task: TaskEx, tspec: TaskSpec) -> None:
         """What a completed task leads to."""
@@ -612,13 +656,14 @@ class Conductor:
             return
         task.runtime["handled"] = handled
         # Tasks this one led to; engine commands do not count (see _final_context).
-        task.runtime["next"] = sum(1 for tr in chosen if not tr.is_command)
-        task.runtime["next_names"] = [tr.target for tr in chosen if not tr.is_command]
+        task.runtime["next"] = sum(1 for tr in chosen if not self._is_command(tr))
+        task.runtime["next_names"] = [tr.target for tr in chosen if not self._is_command(tr)]
         self._follow(task, [[tr.target, tr.params] for tr in chosen], data)
         # A join this task could have led to, but did not, may now be impossible.
         for clause in (tspec.on_success, tspec.on_error, tspec.on_complete, tspec.on_skip):
             for tr in (clause.next if clause else ()):
-                if s.state == states.RUNNING and not tr.is_command and tr.target not in task.runtime["next_names"] \
+                if s.state == states.RUNNING and not self._is_command(tr) \
+                        and tr.target not in task.runtime["next_names"] \
                         and s.spec.tasks[tr.target].join is not None:
                     self._check_join(tr.target)
 
@@ -627,7 +672,7 @@ class Conductor:
         s = self.s
         for i, (target, params) in enumerate(targets):
             tr = Transition(target, None, params or {})
-            if tr.is_command:
+            if self._is_command(tr):
                 self._engine_command(task, tr, data)
             else:
                 self._schedule(s.spec.tasks[target], task)
@@ -637,16 +682,24 @@ class Conductor:
                     s.mark(task)
                 return
 
+    def _is_command(self, tr: Transition) -> bool:
+        # A task named like a command wins: the author linked to that task.
+        return tr.is_command and tr.target not in self.s.spec.tasks
+
     def _engine_command(self, task: TaskEx, tr: Transition, data: dict) -> None:
         s = self.s
+        if tr.target == "noop":
+            return
         msg = tr.params.get("msg")
         if msg is not None:
             try:
                 msg = dataflow.evaluate(msg, s, data, task)
             except expr.ExpressionError as e:
                 msg = str(e)
+            if not isinstance(msg, str):
+                msg = _as_text(msg)
         if tr.target == "succeed":
-            self._succeed_workflow()
+            self._succeed_workflow(msg)
         elif tr.target == "fail":
             self._fail_workflow(msg or f"Failed by 'fail' command in task '{task.name}'.")
         elif tr.target == "pause":
@@ -711,6 +764,7 @@ class Conductor:
                 return
         for t in waiting:   # nothing left that could ever satisfy these joins
             t.state = states.ERROR
+            t.result = []
             t.state_info = (f"Failed to satisfy join: task '{t.name}' received "
                             f"{len(t.runtime.get('arrivals', []))} of {self._join_needed(s.spec.tasks[t.name])} "
                             "inbound transitions.")
@@ -746,7 +800,7 @@ class Conductor:
                 ctx = dataflow.merge_dicts(ctx, dataflow.out_context(s, t))
         return ctx
 
-    def _succeed_workflow(self) -> None:
+    def _succeed_workflow(self, info: str | None = None) -> None:
         s = self.s
         ctx = self._final_context()
         if s.spec.output is not None:
@@ -758,25 +812,30 @@ class Conductor:
         else:
             output = {k: v for k, v in ctx.items() if not k.startswith("__")}
         s.state = states.SUCCESS
-        s.state_info = None
+        s.state_info = info
         s.output = output
         s.exec_dirty = True
 
     def _fail_workflow(self, info: str) -> None:
         s = self.s
-        s.state = states.ERROR
-        s.state_info = info
-        # As Mistral: the final context (what the last tasks published), then
-        # output-on-error, and the failure text as `result`.
-        output: dict = {k: v for k, v in self._final_context().items() if not k.startswith("__")}
+        # As Mistral: `{"result": <the failure>}` merged with the evaluated
+        # output-on-error, or with the final context (what the tasks that ended
+        # the branches published) when there is none. A key of either wins
+        # over `result`.
+        ctx = {k: v for k, v in self._final_context().items() if not k.startswith("__")}
+        extra: Any = None
         if s.spec.output_on_error is not None:
             try:
                 extra = dataflow.evaluate(s.spec.output_on_error, s, dataflow.view(s, self._final_context()))
-                if isinstance(extra, dict):
-                    output.update(extra)
             except expr.ExpressionError as e:
-                s.state_info = f"{info}\nFailed to evaluate output-on-error: {e}"
-        output["result"] = info
+                extra = None
+                info = (f"Failed to evaluate expression in output-on-error! (output-on-error: "
+                        f"'{s.spec.output_on_error}', exception: '{e}' Cause: '{info}'")
+                ctx = {}
+        output: dict = {"result": info}
+        output.update(extra if extra and isinstance(extra, dict) else ctx)
+        s.state = states.ERROR
+        s.state_info = info
         s.output = output
         s.exec_dirty = True
 

@@ -83,6 +83,10 @@ class Changes:
     subworkflows: list
     timers: list
     cancel_actions_of: list
+    drop_outputs_of: list = field(default_factory=list)   # task ids (keep-result: false)
+    # task id -> error: its running actions fail with it instead of being cancelled (timeout)
+    fail_actions_of: dict = field(default_factory=dict)
+    done_actions: list = field(default_factory=list)      # to record as already SUCCESS
 
 
 @dataclass
@@ -113,6 +117,10 @@ class ExecState:
     subworkflows_to_start: list[SubWorkflowRequest] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
     cancel_actions_of: list[str] = field(default_factory=list)
+    drop_outputs_of: list[str] = field(default_factory=list)
+    fail_actions_of: dict[str, str] = field(default_factory=dict)
+    # Action executions that ended as they were made (std.noop of a task without an action).
+    done_actions: list[ActionRequest] = field(default_factory=list)
     _out_ctx_cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -140,11 +148,15 @@ class ExecState:
         tasks = [self.tasks[i] for i in self.dirty_tasks if i in self.tasks]
         tasks.sort(key=lambda t: t.seq)
         out = Changes(tasks, self.exec_dirty, self.actions_to_run, self.subworkflows_to_start,
-                      self.timers, self.cancel_actions_of)
+                      self.timers, self.cancel_actions_of, self.drop_outputs_of, self.fail_actions_of,
+                      self.done_actions)
         self.dirty_tasks = set()
         self.exec_dirty = False
         self.actions_to_run = []
         self.subworkflows_to_start = []
         self.timers = []
         self.cancel_actions_of = []
+        self.drop_outputs_of = []
+        self.fail_actions_of = {}
+        self.done_actions = []
         return out

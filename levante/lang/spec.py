@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Task names that are engine commands when used as a transition target.
-ENGINE_COMMANDS = ("fail", "succeed", "pause")
+#: Transition targets that are engine commands, unless the workflow has a task
+#: of that name (then the transition runs the task).
+ENGINE_COMMANDS = ("fail", "succeed", "pause", "noop")
 
 
 class _Missing:
@@ -41,7 +42,7 @@ class Transition:
     """One entry of on-success / on-error / on-complete.
 
     ``target`` is a task name or an engine command (``fail``, ``succeed``,
-    ``pause``); ``condition`` is an expression string or None (always);
+    ``pause``, ``noop``); ``condition`` is an expression string or None (always);
     ``params`` holds engine-command arguments (e.g. ``msg`` for fail/pause).
     """
 
@@ -51,6 +52,7 @@ class Transition:
 
     @property
     def is_command(self) -> bool:
+        """The target is an engine command's name (a task of that name would win)."""
         return self.target in ENGINE_COMMANDS
 
 
@@ -87,9 +89,11 @@ class TaskSpec:
     name: str
     action: str | None = None          # action name, may be an expression
     workflow: str | None = None        # sub-workflow name, may be an expression
-    input: dict = field(default_factory=dict)   # action/workflow input (incl. inline params)
+    input: Any = field(default_factory=dict)    # action/workflow input (incl. inline params),
+                                                # or one expression giving it
     publish: dict = field(default_factory=dict)
     publish_on_error: dict = field(default_factory=dict)
+    publish_on_skip: dict = field(default_factory=dict)
     on_success: OnClause | None = None
     on_error: OnClause | None = None
     on_complete: OnClause | None = None

@@ -24,7 +24,7 @@ class ActionResolver:
     def __init__(self, db: Database, registry: Registry):
         self.db = db
         self.registry = registry
-        self._adhoc: dict[str, tuple[float, ActionSpec]] = {}
+        self._adhoc: dict[tuple[str, str], tuple[float, ActionSpec]] = {}
         self._lock = threading.Lock()
         self.dynamic = DynamicActions(db)
 
@@ -32,10 +32,10 @@ class ActionResolver:
     # plug-in entry points (rate-limited), so a plug-in installed after start
     # is found; ad-hoc names are looked up first so they never cause a rescan.
 
-    def exists(self, name: str) -> bool:
+    def exists(self, name: str, namespace: str | None = None) -> bool:
         return (self.registry.get(name, rescan=False) is not None
-                or self._adhoc_spec(name) is not None
-                or self.dynamic.exists(name)
+                or self._adhoc_spec(name, namespace) is not None
+                or self.dynamic.exists(name, namespace)
                 or self.registry.get(name) is not None)
 
     def python_def(self, name: str) -> ActionDef | None:
@@ -47,14 +47,17 @@ class ActionResolver:
         d = self.registry.get(name, rescan=False)
         return bool(d and d.safe_rerun)
 
-    def run(self, name: str, given: dict, context: Any, depth: int = 0) -> Outcome:
+    def run(self, name: str, given: dict, context: Any, depth: int = 0,
+            namespace: str | None = None) -> Outcome:
+        """Run action ``name``; an ad-hoc one is looked up as Mistral does: in
+        ``namespace`` (a workflow's), then in the default one (None: any)."""
         d = self.registry.get(name, rescan=False)
         if d is not None:
             return d.run(given, _with_callback_url(context))
-        spec = self._adhoc_spec(name)
+        spec = self._adhoc_spec(name, namespace)
         if spec is None:
             try:
-                d = self.dynamic.get(name)
+                d = self.dynamic.get(name, namespace)
             except DynamicActionError as e:
                 return Outcome("error", f"Failed to load action [action_name={name}]: {e}")
             if d is None:
@@ -79,7 +82,7 @@ class ActionResolver:
             base_input = expr.evaluate(spec.base_input or {}, data)
         except expr.ExpressionError as e:
             return Outcome("error", f"Failed to evaluate base-input of action '{name}': {e}")
-        outcome = self.run(spec.base, base_input or {}, context, depth + 1)
+        outcome = self.run(spec.base, base_input or {}, context, depth + 1, namespace)
         if outcome.kind == "ok" and spec.output is not None:
             try:
                 # The output transform sees the base action's result as ``$``.
@@ -88,15 +91,20 @@ class ActionResolver:
                 return Outcome("error", f"Failed to evaluate output of action '{name}': {e}")
         return outcome
 
-    def _adhoc_spec(self, name: str) -> ActionSpec | None:
+    def _adhoc_spec(self, name: str, namespace: str | None = None) -> ActionSpec | None:
         with self.db.read() as conn:
-            row = conn.execute(sa.select(AD.c.definition, AD.c.updated_at, AD.c.created_at)
-                               .where(AD.c.name == name)).first()
+            q = (sa.select(AD.c.definition, AD.c.updated_at, AD.c.created_at, AD.c.namespace)
+                 .where(AD.c.name == name))
+            if namespace is not None:
+                # The namespace's own action wins over the default namespace's.
+                q = q.where(AD.c.namespace.in_({namespace, ""})).order_by(AD.c.namespace.desc())
+            row = conn.execute(q).first()
         if row is None:
             return None
         stamp = row.updated_at or row.created_at
+        key = (name, row.namespace)
         with self._lock:
-            hit = self._adhoc.get(name)
+            hit = self._adhoc.get(key)
             if hit and hit[0] == stamp:
                 return hit[1]
         if specs.is_workbook(row.definition):
@@ -105,7 +113,7 @@ class ActionResolver:
             spec = {a.name: a for a in lang.parse_actions(row.definition)}.get(name)
         if spec is not None:
             with self._lock:
-                self._adhoc[name] = (stamp, spec)
+                self._adhoc[key] = (stamp, spec)
         return spec
 
 

@@ -80,15 +80,15 @@ class DynamicActions:
         self._defs: dict[tuple, ActionDef] = {}
         self._lock = threading.Lock()
 
-    def exists(self, name: str) -> bool:
+    def exists(self, name: str, namespace: str | None = None) -> bool:
         with self.db.read() as conn:
-            return store.runnable(conn, name) is not None
+            return store.runnable(conn, name, namespace) is not None
 
-    def get(self, name: str) -> ActionDef | None:
+    def get(self, name: str, namespace: str | None = None) -> ActionDef | None:
         """The action's definition with its current class; None if there is no
         such dynamic action; DynamicActionError if its code cannot be loaded."""
         with self.db.read() as conn:
-            row = store.runnable(conn, name)
+            row = store.runnable(conn, name, namespace)
         if row is None:
             return None
         if not runs_allowed():

@@ -143,7 +143,7 @@ class Executor:
             workflow_name=getattr(a, "workflow_name", None),
             with_items_index=getattr(a, "idx", 0)))
         started = time.time()
-        outcome = self.resolver.run(name, given, ctx)
+        outcome = self.resolver.run(name, given, ctx, namespace=getattr(a, "workflow_namespace", None))
         log.info("role=executor execution=%s task=%s action=%s name=%s outcome=%s %.3fs",
                  getattr(a, "workflow_execution_id", None), getattr(a, "task_execution_id", None),
                  getattr(a, "id", None), name, outcome.kind, time.time() - started)

@@ -121,6 +121,10 @@ class Runtime:
                 params = dict(params, env=json.loads(env_row.variables))
         spec = specs.workflow(source, wf.name)
         full_input = self._check_input(spec, given_input)
+        try:
+            definitions.check_params(spec, params)
+        except ValueError as e:
+            raise BadRequest(str(e)) from e
         self.notifier.check_params(params)
         params = dict(params)
         params.setdefault("namespace", namespace)

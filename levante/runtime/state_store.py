@@ -15,6 +15,7 @@ from levante.engine import states
 from levante.engine.model import NOT_LOADED, ExecState, TaskEx
 from levante.runtime import events, specs
 from levante.store import jobs
+from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
 from levante.store.schema import workflow_executions as WE
@@ -109,7 +110,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
                           workflow_name=state.workflow_name, workflow_id=row_meta.get("workflow_id"),
                           workflow_namespace=row_meta.get("workflow_namespace", ""),
                           project_id=row_meta.get("project_id", "<default-project>"),
-                          type=t.type, seq=t.seq, created_at=now,
+                          type=t.type, seq=t.seq, created_at=now + len(new_rows) * CREATION_TICK,
                           started_at=now if t.state != states.WAITING else None)
             values.setdefault("result", None)
             new_rows.append(values)
@@ -132,18 +133,35 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             output=None, accepted=False, idx=a.index,
             params=_dumps({"timeout": a.timeout} if a.timeout else {}), description="",
             safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", "<default-project>"),
-            tags="[]", scope="private", created_at=now, updated_at=None) for a in actions])
+            tags="[]", scope="private", created_at=now + i * CREATION_TICK, updated_at=None)
+            for i, a in enumerate(actions)])
         jobs.enqueue_many(conn, [(jobs.ACTION, a.id, {}, 0.0) for a in actions], now=now)
+    if changes.done_actions:
+        conn.execute(AE.insert(), [dict(
+            id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
+            workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
+            task_name=a.task_name, state=states.SUCCESS, state_info=None, input=_dumps(a.input),
+            output=_dumps({"result": None}), accepted=True, idx=a.index, params="{}", description="",
+            safe_rerun=False, project_id=row_meta.get("project_id", DEFAULT_PROJECT),
+            tags="[]", scope="private", created_at=now + i * CREATION_TICK, updated_at=now)
+            for i, a in enumerate(changes.done_actions)])
     if changes.timers:
         jobs.enqueue_many(conn, [(jobs.ENGINE, state.id, tm.payload, tm.delay) for tm in changes.timers],
                           now=now)
-    for sub in changes.subworkflows:
-        start_child(conn, state, sub, row_meta, now)
+    for i, sub in enumerate(changes.subworkflows):
+        start_child(conn, state, sub, row_meta, now + i * CREATION_TICK)
     if cancel_of:
-        ids = [r.id for r in conn.execute(sa.select(AE.c.id).where(
-            AE.c.task_execution_id.in_(cancel_of), AE.c.state == states.RUNNING))]
+        running = conn.execute(sa.select(AE.c.id, AE.c.task_execution_id).where(
+            AE.c.task_execution_id.in_(cancel_of), AE.c.state == states.RUNNING)).fetchall()
+        ids = [r.id for r in running]
+        failed = changes.fail_actions_of
+        for r in running:
+            if r.task_execution_id in failed:
+                msg = failed[r.task_execution_id]
+                conn.execute(AE.update().where(AE.c.id == r.id).values(
+                    state=states.ERROR, state_info=msg, output=_dumps({"result": msg}), updated_at=now))
         if ids:
-            conn.execute(AE.update().where(AE.c.id.in_(ids))
+            conn.execute(AE.update().where(AE.c.id.in_(ids), AE.c.state == states.RUNNING)
                          .values(state=states.CANCELLED, updated_at=now))
             conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key.in_(ids),
                                                   jobs.jobs.c.kind.in_((jobs.ACTION, jobs.TIMER))))
@@ -152,6 +170,9 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             WE.c.task_execution_id.in_(cancel_of),
             WE.c.state.in_([states.RUNNING, states.PAUSED]))).fetchall()
         jobs.enqueue_many(conn, [(jobs.ENGINE, c.id, {"event": "cancel"}, 0.0) for c in children], now=now)
+    if changes.drop_outputs_of:
+        conn.execute(AE.update().where(AE.c.task_execution_id.in_(changes.drop_outputs_of))
+                     .values(output="{}"))
     _emit_events(conn, state, tasks, previous_state, now)
     values = dict(version=WE.c.version + 1, updated_at=now)
     if exec_dirty and states.is_completed(state.state) and state.task_execution_id:
@@ -192,7 +213,8 @@ def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now
     namespace = row_meta.get("workflow_namespace", "")
     params = dict(sub.params)
     state_info = None
-    wf = resolve_workflow(conn, sub.name, namespace)
+    # As Mistral: a sub-workflow is looked up in the parent's namespace, then in the global one.
+    wf = resolve_workflow(conn, sub.name, namespace, with_global=True)
     full_input = sub.input
     if wf is None:
         state_info = f"Workflow not found [workflow_identifier={sub.name}, namespace={namespace}]"

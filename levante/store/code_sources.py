@@ -67,15 +67,17 @@ def find_dynamic_action(conn: sa.Connection, identifier: str, namespace: str = "
     return row
 
 
-def runnable(conn: sa.Connection, name: str):
-    """What an executor needs to run the dynamic action ``name`` (any namespace,
-    the default one first): class name, code source id, name and version."""
+def runnable(conn: sa.Connection, name: str, namespace: str | None = None):
+    """What an executor needs to run the dynamic action ``name``: class name,
+    code source id, name and version. Looked up in ``namespace`` (a workflow's)
+    first, then in the default one, then in any."""
     return conn.execute(
         sa.select(DA.c.id, DA.c.name, DA.c.class_name, DA.c.code_source_id,
                   CS.c.name.label("module"), CS.c.version)
         .join(CS, CS.c.id == DA.c.code_source_id)
         .where(DA.c.name == name)
-        .order_by(DA.c.namespace != "", DA.c.created_at)).first()
+        .order_by(DA.c.namespace != (namespace or ""), DA.c.namespace != "",
+                  DA.c.created_at)).first()
 
 
 def content(conn: sa.Connection, code_source_id: str):
