@@ -16,6 +16,10 @@ Each setting is looked up, in order of precedence, in
 Settings are read once (``get_settings()``); ``reload_settings()`` reads them
 again (tests use it after changing the environment).
 
+``transport_url`` is Mistral's ``[DEFAULT] transport_url``: the broker to
+listen to for event triggers on OpenStack notifications (see
+``levante.triggers.broker``).
+
 The ``http_*`` settings are the egress policy of ``std.http`` and
 ``std.mistral_http``; they match the ``[action_std_http]`` options of Mistral
 (``denied_cidrs``, ``allowed_hosts``, ``default_timeout``,
@@ -56,6 +60,13 @@ class Settings:
     # executors): "auto" accepts uploads only when the API listens on a
     # loopback address, "true" always, "false" never (and runs none).
     allow_code_sources: str = "auto"
+    # DELETE /v2/action_executions/{id} is refused (403) unless this is true
+    # (Mistral's [api] allow_action_execution_deletion, default false).
+    allow_action_execution_deletion: bool = False
+    # The message broker whose OpenStack notifications fire event triggers on
+    # other exchanges than Levante's own (oslo.messaging URL, e.g.
+    # rabbit://user:password@host:5672/); empty: no broker.
+    transport_url: str = ""
 
     def http_denied_networks(self) -> tuple:
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.http_denied_cidrs)
@@ -84,14 +95,31 @@ def _as_number(kind: type, name: str, value: Any):
     return number
 
 
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise SettingsError(f"setting {name} must be true or false, not {value!r}")
+
+
 def _convert(field: dataclasses.Field, value: Any) -> Any:
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
     if kind.startswith("tuple"):
         return _as_list(field.name, value)
+    if kind == "bool":
+        return _as_bool(field.name, value)
     if kind == "float":
         return _as_number(float, field.name, value)
     if kind == "int":
         return _as_number(int, field.name, value)
+    if kind == "str":
+        if not isinstance(value, str):
+            raise SettingsError(f"setting {field.name} must be a string, not {value!r}")
+        return value.strip()
     return value
 
 
@@ -139,6 +167,9 @@ def load_settings(environ: dict | None = None) -> Settings:
     if settings.allow_code_sources not in ("auto", "true", "false"):
         raise SettingsError("setting allow_code_sources must be auto, true or false, "
                             f"not {settings.allow_code_sources!r}")
+    if settings.transport_url and "://" not in settings.transport_url:
+        raise SettingsError(f"setting transport_url must be a URL such as "
+                            f"rabbit://user:password@host:5672/, not {settings.transport_url!r}")
     for cidr in settings.http_denied_cidrs:
         try:
             ipaddress.ip_network(cidr, strict=False)

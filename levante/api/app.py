@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import levante
-from levante.api import code_sources, definitions, executions, maintenance, members, queues
+from levante.api import code_sources, definitions, executions, maintenance, members, queues, report
 from levante.api import triggers as triggers_api
 from levante.api.errors import ApiError, fault
 from levante.api.stream import router as events_stream_router
 from levante.errors import LevanteError
+from levante.web import mount_console, wants_html
 
 log = logging.getLogger("levante.api")
 
@@ -30,12 +31,16 @@ def create_app(runtime, listen_host: str | None = None) -> FastAPI:
     maintenance.install_gate(app)
     app.include_router(members.router)
     app.include_router(executions.router)
+    app.include_router(report.router)
     app.include_router(events_stream_router)
     app.include_router(queues.router)
     app.include_router(triggers_api.router)
+    mount_console(app)
 
     @app.get("/")
     def versions(request: Request):
+        if wants_html(request):     # a browser: the console; API clients get the versions
+            return RedirectResponse("/ui/", status_code=302)
         base = _base(request)
         return {"versions": [{"id": "v2.0", "status": "CURRENT",
                               "links": [{"href": f"{base}/v2", "target": "v2", "rel": "self"}]}]}

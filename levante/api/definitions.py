@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -14,7 +15,7 @@ from levante.api import code_sources, render
 from levante.api.body import definition_text, json_object
 from levante.api.body import raw as raw_body
 from levante.api.errors import YAML_CONTENT_TYPE, ApiError
-from levante.api.listing import list_response
+from levante.api.listing import list_items, list_response
 from levante.lang.spec import ActionSpec, WorkflowSpec
 from levante.runtime import specs
 from levante.store import code_sources as store_cs
@@ -61,7 +62,22 @@ def _parse(fn, text: str, request: Request):
     try:
         return fn(text)
     except lang.DSLError as e:
-        raise ApiError(400, f"Invalid DSL: {e}", yaml_endpoint=True)
+        errors = _explained(e.errors if isinstance(e, lang.DSLErrors) else [e], _rt(request).registry)
+        raise ApiError(400, "Invalid DSL: " + "\n".join(str(x) for x in errors), yaml_endpoint=True)
+
+
+_ACTION_NOT_FOUND = re.compile(r"Action '(.+)' not found\.$")
+
+
+def _explained(errors: list, registry) -> list:
+    """Add the cause to "Action 'x' not found." when a plug-in providing x failed to load."""
+    out = []
+    for e in errors:
+        m = _ACTION_NOT_FOUND.match(e.message)
+        why = registry.load_error(m.group(1)) if m else None
+        out.append(lang.DSLError(f"{e.message} {why[0].upper()}{why[1:]}.", e.line, e.column)
+                   if why else e)
+    return out
 
 
 def _known_action(request: Request):
@@ -128,7 +144,8 @@ def validate_definition(request: Request, data: bytes = Depends(raw_body)):
     text = data.decode("utf-8", errors="replace")
     path = request.url.path
     kind = "actions" if "/actions/" in path else "workbook" if "/workbooks/" in path else "workflows"
-    errors = lang.validate(text, known_action=_known_action(request), kind=kind)
+    errors = _explained(lang.validate(text, known_action=_known_action(request), kind=kind),
+                        _rt(request).registry)
     if not errors:
         return JSONResponse({"valid": True})
     return JSONResponse({"valid": False, "error": "\n".join(str(e) for e in errors)})
@@ -297,19 +314,18 @@ def delete_workbook(name: str, request: Request):
 
 @router.get("/v2/actions")
 def list_actions(request: Request):
+    """Built-in and ad-hoc actions as one collection (Mistral sorts it by name).
+    Like Mistral, without ``namespace`` only the actions of the default
+    namespace are listed (built-ins belong to it)."""
     rt = _rt(request)
     items = [render.builtin_action(d) for d in rt.registry.all()]
     with rt.db.read() as conn:
         items += [render.action_definition(r) for r in conn.execute(sa.select(AD).order_by(AD.c.created_at))]
     items += code_sources.as_actions(rt)
-    fields = [f for f in (request.query_params.get("fields") or "").split(",") if f]
-    if fields:
-        known = set(items[0].keys())
-        bad = [f for f in fields if f not in known]
-        if bad:
-            raise ApiError(400, f"Some fields do not exist  {bad}, please choose from {sorted(known)}")
-        items = [{f: it.get(f) for f in ["id"] + [x for x in fields if x != "id"]} for it in items]
-    return {"actions": items}
+    namespace = request.query_params.get("namespace")
+    if namespace is None:
+        items = [it for it in items if it["namespace"] == ""]
+    return list_items(request, items, "actions", default_sort="name")
 
 
 @router.get("/v2/actions/{identifier}")
@@ -326,7 +342,9 @@ def get_action(identifier: str, request: Request, namespace: str = ""):
     if dyn_row is not None:
         return code_sources.as_action(rt, dyn_row)
     if row is None:
-        raise ApiError(404, f"Action not found [action_name={identifier}, namespace={namespace}]")
+        why = rt.registry.load_error(identifier)
+        raise ApiError(404, f"Action not found [action_name={identifier}, namespace={namespace}]"
+                       + (f": {why}" if why else ""))
     return render.action_definition(row)
 
 

@@ -38,6 +38,7 @@ class Progress:
         self.state_info: str | None = None
         self.workflow_name = ""
         self.colour = use_colour(out)
+        self.end_shown = False
 
     def _state(self, state: str) -> str:
         return colour_state(state) if self.colour else state
@@ -68,7 +69,17 @@ class Progress:
         if first:
             self._print(f"Execution {self.execution_id} ({self.workflow_name}): {self._state(state)}")
         else:
-            self._print(f"{self.bar()} workflow {self.workflow_name} {self._state(state)}")
+            self._end_line()
+
+    def finish(self) -> None:
+        """Close with the workflow's end line, also for an execution that had
+        already ended when the watch began (its first line showed the end)."""
+        if self.done and not self.end_shown:
+            self._end_line()
+
+    def _end_line(self) -> None:
+        self.end_shown = self.state in DONE_WORKFLOW
+        self._print(f"{self.bar()} workflow {self.workflow_name} {self._state(self.state)}")
 
     def snapshot(self, ex: dict, tasks: list[dict]) -> None:
         self.workflow(ex.get("state"), ex.get("state_info"), ex.get("workflow_name"))
@@ -205,6 +216,7 @@ def wait(ctx, execution_id: str, out: TextIO, timeout: float = 0.0, poll: bool =
             _poll(ctx, progress, deadline)
     except _Timeout:
         raise CLIError(f"Execution {execution_id} is still {progress.state} after {timeout:g}s")
+    progress.finish()
     ex = ctx.client.get(f"/executions/{seg(execution_id)}")
     if not ex.get("state_info") and progress.state_info:
         ex["state_info"] = progress.state_info

@@ -43,6 +43,20 @@ class ActionResolver:
         for an ad-hoc or unknown action; DynamicActionError if it cannot load."""
         return self.registry.get(name, rescan=False) or self.dynamic.get(name) or self.registry.get(name)
 
+    def check_adhoc_input(self, name: str, given: dict) -> None:
+        """Raise ValueError when ``given`` misses or adds parameters of the ad-hoc action ``name``."""
+        spec = self._adhoc_spec(name)
+        if spec is not None:
+            problem = _input_problem(spec, given)
+            if problem:
+                raise ValueError(f"Invalid input [name={name}, class=ad-hoc action, {problem}]")
+
+    def not_found(self, name: str) -> str:
+        """Mistral's "Failed to find action" message, with the cause when a
+        plug-in that provides ``name`` failed to load."""
+        why = self.registry.load_error(name)
+        return f"Failed to find action [action_name={name}]" + (f": {why}" if why else "")
+
     def is_safe(self, name: str) -> bool:
         d = self.registry.get(name, rescan=False)
         return bool(d and d.safe_rerun)
@@ -64,7 +78,7 @@ class ActionResolver:
                 d = self.registry.get(name)
             if d is not None:
                 return d.run(given, _with_callback_url(context))
-            return Outcome("error", f"Failed to find action [action_name={name}]")
+            return Outcome("error", self.not_found(name))
         if depth >= MAX_DEPTH:
             return Outcome("error", f"Ad-hoc action '{name}' nests more than {MAX_DEPTH} levels deep.")
         data = {}
@@ -73,11 +87,9 @@ class ActionResolver:
                 data[p.name] = given[p.name]
             elif not p.required:
                 data[p.name] = p.default
-        missing = [p.name for p in spec.input if p.required and p.name not in given]
-        unexpected = [k for k in given if k not in {p.name for p in spec.input}]
-        if missing or unexpected:
-            parts = ([f"missing={missing}"] if missing else []) + ([f"unexpected={unexpected}"] if unexpected else [])
-            return Outcome("error", f"Invalid input [name={name}, class=ad-hoc action, {', '.join(parts)}]")
+        problem = _input_problem(spec, given)
+        if problem:
+            return Outcome("error", f"Invalid input [name={name}, class=ad-hoc action, {problem}]")
         try:
             base_input = expr.evaluate(spec.base_input or {}, data)
         except expr.ExpressionError as e:
@@ -115,6 +127,14 @@ class ActionResolver:
             with self._lock:
                 self._adhoc[key] = (stamp, spec)
         return spec
+
+
+def _input_problem(spec: ActionSpec, given: dict) -> str:
+    """``missing=[...], unexpected=[...]`` for an ad-hoc action's input, or ''."""
+    missing = [p.name for p in spec.input if p.required and p.name not in given]
+    unexpected = [k for k in given if k not in {p.name for p in spec.input}]
+    parts = ([f"missing={missing}"] if missing else []) + ([f"unexpected={unexpected}"] if unexpected else [])
+    return ", ".join(parts)
 
 
 def _with_callback_url(context: Any) -> Any:

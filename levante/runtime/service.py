@@ -52,6 +52,7 @@ class Runtime:
                                  on_engine_event=self._wake_engine, on_timer=self._wake_scheduler)
         self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine)
         self.notifier = Notifier(self.db, defaults=notify)   # notify jobs + live streams
+        self._services: list = []     # started and stopped with the loops (add_service)
         triggers.install(self)
         self._threads: list[threading.Thread] = []
         # Runs `run-action` calls made without save_result, so a timeout can be kept.
@@ -70,9 +71,22 @@ class Runtime:
                 self._threads.append(t)
         if "executor" in self.roles:
             self.notifier.start()
+        for service in self._services:
+            service.start()
         log.info("role=runtime started roles=%s db=%s", ",".join(self.roles), _safe_url(self.db.url))
 
+    def add_service(self, service) -> None:
+        """Run ``service`` (an object with ``start()`` and ``stop()``) with this
+        runtime: a service beside the loops, such as the broker listener of the
+        event triggers, started by ``start()`` and stopped by ``stop()``."""
+        self._services.append(service)
+
     def stop(self) -> None:
+        for service in reversed(self._services):
+            try:
+                service.stop()
+            except Exception:
+                log.exception("role=runtime stopping %s failed", type(service).__name__)
         self._sync_pool.shutdown(wait=False, cancel_futures=True)
         for loop in (self.engine, self.executor, self.scheduler):
             loop.stop()
@@ -262,24 +276,31 @@ class Runtime:
     def run_action(self, name: str, given: dict, params: dict) -> dict:
         """POST /v2/action_executions: run an action outside any workflow."""
         if not self.resolver.exists(name):
-            raise BadRequest(f"Failed to find action [action_name={name}]")
+            raise BadRequest(self.resolver.not_found(name))
         try:
             d = self.resolver.python_def(name)
         except DynamicActionError as e:
             raise BadRequest(f"Failed to load action [action_name={name}]: {e}") from e
-        if d is not None:
-            try:
+        try:
+            if d is not None:
                 d.check_input(given)
-            except Exception as e:
-                raise BadRequest(str(e)) from e
+            else:
+                self.resolver.check_adhoc_input(name, given)
+        except Exception as e:
+            raise BadRequest(str(e)) from e
         save = bool(params.get("save_result"))
-        run_sync = params.get("run_sync")
+        run_sync = bool(params.get("run_sync"))
         timeout = _timeout_param(params)
         try:
-            if d is not None and not d.cls(**given).is_sync():
-                run_sync = False
+            is_sync = d is None or d.cls(**given).is_sync()
         except Exception as e:      # a plug-in's constructor may refuse the input
             raise BadRequest(f"Failed to create action [name={name}]: {e}") from e
+        if run_sync and not is_sync:
+            raise BadRequest("Action does not support synchronous execution.")
+        if not is_sync:
+            # Like Mistral, an asynchronous action is always stored: its result
+            # comes later through PUT /v2/action_executions/{id}.
+            save = True
         if not save:
             outcome = self._run_now(name, given, timeout)
             return {"id": None, "state": states.SUCCESS if outcome.kind == "ok" else

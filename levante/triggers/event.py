@@ -1,6 +1,6 @@
 """Event triggers: start a workflow when an event arrives on (exchange, topic).
 
-Levante has no message broker, so the events come from Levante itself:
+The events come from Levante itself:
 
 * exchange ``levante`` (alias ``mistral``), topic ``executions``: the execution
   events (``WORKFLOW_LAUNCHED``, ``WORKFLOW_SUCCEEDED``, ``TASK_FAILED``, ... see
@@ -8,6 +8,11 @@ Levante has no message broker, so the events come from Levante itself:
   ``executions.<workflow name>``: only those of that workflow.
 * exchange ``queues``, topic = a queue name: messages posted to that queue.
 * any source that calls :func:`fire_event`.
+
+and, on any other exchange, from a message broker: OpenStack notifications
+(event = the notification's ``event_type``), when the server has one
+(:mod:`levante.triggers.broker`). Such a trigger can be created without a
+broker; it waits for one (the API response and the log say so).
 
 A trigger's ``event`` is the event name, or ``*`` for every event of the topic.
 The triggered execution gets the trigger's ``workflow_input`` as its input and
@@ -107,7 +112,11 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
     except sa.exc.IntegrityError:   # the same trigger created concurrently
         raise Conflict(f"Duplicate entry for EventTrigger ['exchange', 'topic', 'event', 'workflow_id', "
                        f"'project_id']: {exchange}, {topic}, {event}, {wf.id}, {project}")
-    routes.invalidate()
+    _changed()
+    why = broker_waiting(exchange)
+    if why:
+        log.warning("role=triggers event_trigger=%s on exchange %s topic %s event %s waits for a "
+                    "broker: %s", values["id"], exchange, topic, event, why)
     return store.get_event(conn, values["id"])
 
 
@@ -140,7 +149,32 @@ def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None =
 def delete(conn: sa.Connection, trigger_id: str) -> None:
     row = get(conn, trigger_id)
     conn.execute(store.ET.delete().where(store.ET.c.id == row.id))
+    _changed()
+
+
+_change_hooks: list = []
+
+
+def on_change(hook) -> None:
+    """Call ``hook()`` whenever this process creates or deletes an event trigger
+    (the broker listener reads the triggers again)."""
+    if hook not in _change_hooks:
+        _change_hooks.append(hook)
+
+
+def _changed() -> None:
     routes.invalidate()
+    for hook in list(_change_hooks):
+        hook()
+
+
+def broker_waiting(exchange: str) -> str | None:
+    """Why a trigger on ``exchange`` cannot fire yet (no broker), or None."""
+    if exchange in known_exchanges():
+        return None
+    from levante.triggers import broker
+
+    return broker.waiting_reason()
 
 
 def get(conn: sa.Connection, trigger_id: str):
@@ -151,10 +185,8 @@ def get(conn: sa.Connection, trigger_id: str):
 
 
 def check_route(exchange: str, topic: str, event: str) -> None:
-    """Refuse a trigger that could never fire (Levante has no AMQP to listen to)."""
-    if exchange not in known_exchanges():
-        raise BadRequest(f"Unknown exchange '{exchange}': Levante has no message broker; event "
-                         f"triggers listen to {known_exchanges()} (see the event trigger docs).")
+    """Refuse a trigger on Levante's own exchanges that could never fire; any
+    other exchange is a broker's, where any topic and event may come."""
     if exchange in EXECUTION_EXCHANGES:
         if topic != EXECUTIONS_TOPIC and not (topic.startswith(EXECUTIONS_TOPIC + ".")
                                               and len(topic) > len(EXECUTIONS_TOPIC) + 1):

@@ -98,3 +98,14 @@ def test_server_refuses_to_start_with_a_bad_config(tmp_path):
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 2
     assert "'nonsense' is not an address range" in proc.stderr
+
+
+def test_allow_action_execution_deletion_setting(tmp_path):
+    assert load_settings({}).allow_action_execution_deletion is False      # Mistral's default
+    assert load_settings({"LEVANTE_ALLOW_ACTION_EXECUTION_DELETION": "true"}).allow_action_execution_deletion
+    assert not load_settings({"LEVANTE_ALLOW_ACTION_EXECUTION_DELETION": "no"}).allow_action_execution_deletion
+    path = tmp_path / "levante.yaml"
+    path.write_text("allow_action_execution_deletion: true\n")
+    assert load_settings({"LEVANTE_CONFIG": str(path)}).allow_action_execution_deletion
+    with pytest.raises(SettingsError, match="must be true or false"):
+        load_settings({"LEVANTE_ALLOW_ACTION_EXECUTION_DELETION": "sometimes"})

@@ -63,7 +63,8 @@ def test_split_host():
 def test_signatures_are_mistrals():
     ssh = ActionDef.from_class("std.ssh", BUILTINS["std.ssh"][0])
     assert ssh.input_display() == (
-        'cmd, host, username, password="", private_key_filename=null, private_key=null')
+        'cmd, host, username, password="", private_key_filename=null, private_key=null, '
+        'return_result_on_error=false')
     proxied = ActionDef.from_class("std.ssh_proxied", BUILTINS["std.ssh_proxied"][0])
     assert proxied.input_display() == (
         "cmd, host, username, private_key_filename, gateway_host, gateway_username=null, "
@@ -137,6 +138,31 @@ def test_non_zero_exit_is_an_error_with_code_and_stderr(sshd: SSHD):
     assert "Failed to execute ssh cmd" in msg
     assert "exit code 3" in msg
     assert "broken" in msg
+
+
+@needs_sshd
+def test_return_result_on_error_gives_stdout_stderr_and_exit_code(sshd: SSHD):
+    key = sshd.key_text(sshd.rsa_key)
+    out = ok(run("std.ssh", cmd="echo out; echo broken >&2; exit 3", host=sshd.host,
+                 username=sshd.user, private_key=key, return_result_on_error=True))
+    assert out == {"stdout": "out\n", "stderr": "broken\n", "exit_code": 3}
+    # As in Mistral, the same shape on success, one per host for a list of hosts.
+    out = ok(run("std.ssh", cmd="echo fine", host=[sshd.host, sshd.host], username=sshd.user,
+                 private_key=key, return_result_on_error=True))
+    assert out == [{"stdout": "fine\n", "stderr": "", "exit_code": 0}] * 2
+    # A host that cannot be reached still fails the action.
+    msg = error(run("std.ssh", cmd="true", host="127.0.0.1:1", username=sshd.user,
+                    private_key=key, return_result_on_error=True))
+    assert "on 127.0.0.1:1" in msg
+
+
+@needs_sshd
+def test_run_action_with_return_result_on_error_through_the_client(mistral, sshd: SSHD):
+    ae = mistral.action_executions.create("std.ssh", {
+        "cmd": "echo gone >&2; exit 5", "host": sshd.host, "username": sshd.user,
+        "password": sshd.password, "return_result_on_error": True})
+    assert ae.state == "SUCCESS"
+    assert json.loads(ae.output) == {"result": {"stdout": "", "stderr": "gone\n", "exit_code": 5}}
 
 
 @needs_sshd

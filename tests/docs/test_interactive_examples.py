@@ -26,6 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.triggers.helpers import bring_forward
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "interactive.md"
 TEXT = DOC.read_text(encoding="utf-8")
 
@@ -341,13 +343,14 @@ def test_wait_for_answer_gives_up_with_null(server):
 def test_cron_trigger_with_a_first_time_fires_once(server):
     name = workflow_from_doc(server.url, "wait_for_answer")
     trigger = unique("once")
-    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2)
-    body = {"name": trigger, "workflow_name": name, "first_execution_time": when.strftime("%Y-%m-%d %H:%M:%S"),
+    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=2)
+    body = {"name": trigger, "workflow_name": name, "first_execution_time": when.strftime("%Y-%m-%d %H:%M"),
             "workflow_input": json.dumps({"question": "cron?", "outbox": unique("questions"),
                                           "poll_every": 0.1, "polls": 0})}
     r = httpx.post(f"{server.url}/cron_triggers", json=body)
     assert r.status_code == 201, r.text
     assert r.json()["remaining_executions"] == 1
+    bring_forward(server, trigger)      # rather than wait up to two minutes
     deadline = time.time() + 20
     while True:
         started = [e for e in httpx.get(f"{server.url}/executions", params={"workflow_name": name}).json()["executions"]]
@@ -421,7 +424,6 @@ version: '2.0'
 def test_event_trigger_refuses_what_cannot_fire(server):
     wf = workflow_from_doc(server.url, "report_failure")
     for exchange, topic, event, says in (
-            ("amqp", "notifications", "x", "Unknown exchange"),
             ("levante", "other", "WORKFLOW_SUCCEEDED", "is not valid on exchange"),
             ("mistral", "executions", "WORKFLOW_DONE", "is not an execution event")):
         proc = cli(server.url, "event-trigger-create", unique("bad"), wf, exchange, topic, event)

@@ -146,16 +146,19 @@ w:
 
 def test_flow_control_guards_pick_the_branch():
     text = (EXAMPLES / "flow_control.yaml").read_text()
-    # The seed is a workbook; reuse its workflow bodies as plain workflows.
+    # The example is a workbook; reuse its workflows' own lines as plain workflows.
     from levante import lang
     wb = lang.parse_workbook(text)
+
+    def plain(name: str) -> str:
+        return "version: '2.0'\n" + wb.workflows[name].definition
+
     for x, expected in ((False, "task_b"), (True, "task_a")):
-        spec = wb.workflows["flowcontrol.flow_control"]
-        h = Harness(spec.definition, input={"x": x}).start()
+        h = Harness(plain("flowcontrol.flow_control"), input={"x": x}).start()
         h.run_all()
         assert h.task_names() == ["task_switch", expected]
     for letter, expected in (("a", ["letter_a", "letter_a_or_b"]), ("b", ["letter_a_or_b"]), ("c", ["letter_other"])):
-        h = Harness(wb.workflows["flowcontrol.flow_control_triple"].definition, input={"letter": letter}).start()
+        h = Harness(plain("flowcontrol.flow_control_triple"), input={"letter": letter}).start()
         assert h.run_all().state == states.SUCCESS
         assert sorted(h.task_names()[1:]) == expected
 

@@ -142,10 +142,15 @@ class SSHAction(actions.Action):
     ``host`` is a host or a list of hosts (``host`` or ``host:port``). The
     result is the command's standard output; with several hosts, the list of
     outputs in the order of the hosts. A non-zero exit status is an error.
+    With ``return_result_on_error: true`` each host's result is instead
+    ``{"stdout": ..., "stderr": ..., "exit_code": ...}``, and a non-zero exit
+    status is returned rather than failing the action (a host that cannot be
+    reached still fails it).
     """
 
     def __init__(self, cmd, host, username, password="", private_key_filename=None,
-                 private_key=None):
+                 private_key=None, return_result_on_error=False):
+        self.return_result_on_error = bool(return_result_on_error)
         self.cmd = cmd
         self.host = host
         self.username = username
@@ -170,7 +175,7 @@ class SSHAction(actions.Action):
             results.append(self._run_on(host, pkey))
         return results if len(results) > 1 else results[0]
 
-    def _run_on(self, host: Any, pkey: paramiko.PKey | None) -> str:
+    def _run_on(self, host: Any, pkey: paramiko.PKey | None) -> Any:
         prefix = f"Failed to execute ssh cmd '{self.cmd}' on {host}"
         clients: list[paramiko.SSHClient] = []
         try:
@@ -184,6 +189,8 @@ class SSHAction(actions.Action):
         finally:
             for c in reversed(clients):
                 c.close()
+        if self.return_result_on_error:
+            return {"stdout": out, "stderr": err, "exit_code": code}
         if code != 0:
             raise ActionException(f"{prefix}: exit code {code}, stderr: {err.strip()}")
         return out
