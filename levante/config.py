@@ -106,7 +106,22 @@ def _as_bool(name: str, value: Any) -> bool:
     raise SettingsError(f"setting {name} must be true or false, not {value!r}")
 
 
+#: Settings that take auto, true or false (YAML booleans included).
+AUTO_OR_BOOL = ("allow_code_sources",)
+
+
+def _as_auto_or_bool(name: str, value: Any) -> str:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return "true" if _as_bool(name, value) else "false"
+    except SettingsError:
+        raise SettingsError(f"setting {name} must be auto, true or false, not {value!r}") from None
+
+
 def _convert(field: dataclasses.Field, value: Any) -> Any:
+    if field.name in AUTO_OR_BOOL:
+        return _as_auto_or_bool(field.name, value)
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
     if kind.startswith("tuple"):
         return _as_list(field.name, value)
@@ -160,13 +175,7 @@ def load_settings(environ: dict | None = None) -> Settings:
             values[name] = _convert(field, raw)
         elif name in from_file:
             values[name] = _convert(field, from_file[name])
-    if "allow_code_sources" in values:
-        raw = values["allow_code_sources"]
-        values["allow_code_sources"] = {True: "true", False: "false"}.get(raw, str(raw).strip().lower())
     settings = Settings(**values)
-    if settings.allow_code_sources not in ("auto", "true", "false"):
-        raise SettingsError("setting allow_code_sources must be auto, true or false, "
-                            f"not {settings.allow_code_sources!r}")
     if settings.transport_url and "://" not in settings.transport_url:
         raise SettingsError(f"setting transport_url must be a URL such as "
                             f"rabbit://user:password@host:5672/, not {settings.transport_url!r}")

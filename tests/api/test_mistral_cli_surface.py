@@ -486,7 +486,7 @@ def _ae_output(w: World, name: str):
 
 @case("action-execution-update")
 def _ae_update(w: World, name: str):
-    shown = w.cli.json(name, w.async_action_ex.id, "--state", "SUCCESS", "--output", '"from outside"')
+    shown = w.cli.json(name, w.async_action_ex.id, "--state", "SUCCESS", "--output", '{"done": true}')
     assert shown["State"] == "SUCCESS"
 
 
