@@ -20,10 +20,12 @@ again (tests use it after changing the environment).
 listen to for event triggers on OpenStack notifications (see
 ``levante.triggers.broker``).
 
-The ``http_*`` settings are the egress policy of ``std.http`` and
-``std.mistral_http``; they match the ``[action_std_http]`` options of Mistral
-(``denied_cidrs``, ``allowed_hosts``, ``default_timeout``,
-``max_response_size_bytes``) and have the same defaults.
+The ``http_*`` settings are the egress policy (``levante.egress``) of
+``std.http``, ``std.mistral_http``, notification webhooks and ``std.ssh``;
+they match the ``[action_std_http]`` options of Mistral (``denied_cidrs``,
+``allowed_hosts``, ``default_timeout``, ``max_response_size_bytes``), and the
+denied ranges add "this network" (0.0.0.0/8, which reaches loopback) and the
+unspecified IPv6 address to Mistral's. docs/security.md lists every limit.
 """
 from __future__ import annotations
 
@@ -39,7 +41,9 @@ CONFIG_ENV = "LEVANTE_CONFIG"
 
 # Loopback and link-local: localhost and the cloud metadata service
 # (169.254.169.254) are out of reach unless the operator allows them.
-DEFAULT_HTTP_DENIED_CIDRS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10")
+# 0.0.0.0/8 and :: connect to the local host on Linux.
+DEFAULT_HTTP_DENIED_CIDRS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10",
+                             "0.0.0.0/8", "::/128")
 
 
 class SettingsError(ValueError):
@@ -67,6 +71,40 @@ class Settings:
     # other exchanges than Levante's own (oslo.messaging URL, e.g.
     # rabbit://user:password@host:5672/); empty: no broker.
     transport_url: str = ""
+    # std.ssh_proxied may run its proxy_command (a shell command on this host).
+    ssh_allow_proxy_command: bool = False
+    # Largest request body the API reads, in bytes (413 beyond); 0: no limit.
+    max_request_body_size: int = 10 * 1024 * 1024
+    # Deepest nesting of arrays and objects in a JSON request body (400 beyond).
+    max_json_depth: int = 100
+    # Largest execution input, output, params, env, published variables and
+    # action result, in KB, as Mistral's execution_field_size_limit_kb; 0: no limit.
+    execution_field_size_limit_kb: int = 1024
+
+    # -- budgets for untrusted workflows (docs/operations.md, "Budgets and caps") --
+    # Seconds one evaluation of a task's expressions may run; 0: no limit.
+    expression_timeout: float = 5.0
+    # Seconds all the evaluations of one engine step (one execution's events) may
+    # run together; 0: no limit.
+    engine_step_timeout: float = 30.0
+    # Longest string (characters) a Jinja template or an expression may produce; 0: no limit.
+    expression_result_size: int = 10 * 1024 * 1024
+    # YAQL's own limits: most items of any collection, most bytes of any value (0: no limit).
+    yaql_limit_iterators: int = 1_000_000
+    yaql_memory_quota: int = 64 * 1024 * 1024
+    # Times a job may be claimed by a worker that then crashed or ran out of time
+    # before it is quarantined (its execution fails saying why).
+    job_max_attempts: int = 3
+    # Executions started under one root execution: sub-workflows and mistral.* actions.
+    max_executions_per_root: int = 1000
+    # Depth of sub-workflow nesting (the root execution is depth 0).
+    max_nesting_depth: int = 20
+    # Largest retry `count` of a task.
+    max_retry_count: int = 1000
+    # Most items of one with-items task.
+    max_with_items: int = 100_000
+    # Engine threads in one process; each works on a different execution at a time.
+    engine_workers: int = 2
 
     def http_denied_networks(self) -> tuple:
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.http_denied_cidrs)
@@ -99,9 +137,9 @@ def _as_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
+    if text in ("1", "true", "yes", "on"):
         return True
-    if text in ("false", "0", "no", "off"):
+    if text in ("0", "false", "no", "off", ""):
         return False
     raise SettingsError(f"setting {name} must be true or false, not {value!r}")
 
@@ -123,6 +161,8 @@ def _convert(field: dataclasses.Field, value: Any) -> Any:
     if field.name in AUTO_OR_BOOL:
         return _as_auto_or_bool(field.name, value)
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    if kind == "bool":
+        return _as_bool(field.name, value)
     if kind.startswith("tuple"):
         return _as_list(field.name, value)
     if kind == "bool":

@@ -34,3 +34,12 @@ class Conflict(LevanteError):
 
 class PayloadTooLarge(LevanteError):
     status = 413
+
+
+class TooManyRequests(LevanteError):
+    """A bounded resource is in full use; the client may try again later."""
+    status = 429
+
+
+class IllegalStateChange(Conflict):
+    """A workflow or task execution was asked to move to a state its table forbids."""

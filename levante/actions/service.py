@@ -517,9 +517,21 @@ class ServiceAction(actions.Action):
                 "(the executor runs it)"))
         try:
             call = type(self)._operation(*self._bound.args, **self._bound.kwargs)
+            _mark_started_by(call, context)
             return send(call, context)
         except (ServiceCallError, ValueError) as e:
             return actions.Result(error=f"{self.action_name} failed: {e}")
+
+
+def _mark_started_by(call: Call, context: Any) -> None:
+    """An execution started from a workflow counts against that workflow's root
+    execution (caps max_executions_per_root and max_nesting_depth): tell the
+    service which execution asks (a param it takes out before storing)."""
+    caller = getattr(getattr(context, "execution", None), "workflow_execution_id", None)
+    if caller and call.method == "POST" and call.path == "/executions" and isinstance(call.json, dict):
+        params = json.loads(call.json.get("params") or "{}")
+        params["started_by_execution_id"] = caller
+        call.json["params"] = json.dumps(params)
 
 
 def _on_event_loop() -> bool:

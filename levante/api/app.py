@@ -11,6 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import levante
 from levante.api import code_sources, definitions, executions, maintenance, members, queues, report
 from levante.api import triggers as triggers_api
+from levante.api.body import RequestLimits
+from levante.api.schema import add_request_shapes
 from levante.api.errors import ApiError, fault
 from levante.api.stream import router as events_stream_router
 from levante.errors import LevanteError
@@ -25,6 +27,15 @@ def create_app(runtime, listen_host: str | None = None) -> FastAPI:
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.runtime = runtime
     app.state.listen_host = listen_host     # decides allow_code_sources: auto
+    app.add_middleware(RequestLimits)
+    generated = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            add_request_shapes(generated())     # fills app.openapi_schema in place
+        return app.openapi_schema
+
+    app.openapi = openapi
     app.include_router(definitions.router)
     app.include_router(code_sources.router)
     app.include_router(maintenance.router)

@@ -10,13 +10,14 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from levante import lang
+from levante import lang, limits
 from levante.api import code_sources, render
 from levante.api.body import definition_text, json_object
 from levante.api.body import raw as raw_body
 from levante.api.errors import YAML_CONTENT_TYPE, ApiError
 from levante.api.listing import list_items, list_response
-from levante.lang.spec import ActionSpec, WorkflowSpec
+from levante.limits import loads
+from levante.lang.spec import ActionSpec, WorkbookSpec, WorkflowSpec
 from levante.runtime import specs
 from levante.store import code_sources as store_cs
 from levante.triggers.guard import check_workflow_deletable
@@ -60,10 +61,12 @@ def _parse(fn, text: str, request: Request):
     # plug-in or dynamic action added later): storing it does not check
     # actions, running the task does. `.../validate` still reports them.
     try:
-        return fn(text)
+        parsed = fn(text)
     except lang.DSLError as e:
         errors = _explained(e.errors if isinstance(e, lang.DSLErrors) else [e], _rt(request).registry)
         raise ApiError(400, "Invalid DSL: " + "\n".join(str(x) for x in errors), yaml_endpoint=True)
+    _check_names(parsed)
+    return parsed
 
 
 _ACTION_NOT_FOUND = re.compile(r"Action '(.+)' not found\.$")
@@ -78,6 +81,20 @@ def _explained(errors: list, registry) -> list:
         out.append(lang.DSLError(f"{e.message} {why[0].upper()}{why[1:]}.", e.line, e.column)
                    if why else e)
     return out
+
+
+def _check_names(parsed) -> None:
+    """Mistral's rules for definition names, plus no '/' or control characters."""
+    if isinstance(parsed, WorkbookSpec):
+        named = [("Workbook", parsed.name)] + [("Workflow", n) for n in parsed.workflows] + \
+            [("Action", n) for n in parsed.actions]
+    else:
+        named = [("Action" if isinstance(p, ActionSpec) else "Workflow", p.name) for p in parsed]
+    for kind, name in named:
+        problem = limits.name_problem(name, limits.DEFINITION_NAME_MAX, spaces=False)
+        if problem:
+            raise ApiError(400, f"Invalid DSL: {kind} name {name[:80]!r} {problem}",
+                           yaml_endpoint=True)
 
 
 def _known_action(request: Request):
@@ -132,7 +149,11 @@ def _update_all(conn, table, items: list[tuple[str, dict]], namespace: str, now:
 
 
 def _options(request: Request) -> tuple[str, str]:
-    return request.query_params.get("namespace", ""), request.query_params.get("scope", "private")
+    q = request.query_params
+    try:
+        return limits.check_namespace(q.get("namespace", "")), limits.check_scope(q.get("scope"))
+    except limits.BadRequest as e:
+        raise ApiError(400, str(e), yaml_endpoint=True) from None
 
 
 # ---------------------------------------------------------------- workflows
@@ -204,7 +225,7 @@ def get_workflow(identifier: str, request: Request):
 
 @router.delete("/v2/workflows/{identifier}", status_code=204)
 def delete_workflow(identifier: str, request: Request):
-    namespace = request.query_params.get("namespace", "")
+    namespace = limits.check_namespace(request.query_params.get("namespace", ""))
     with _rt(request).db.tx() as conn:
         row = _find_workflow(conn, identifier, namespace)
         check_workflow_deletable(conn, row.id, identifier, namespace)
@@ -237,8 +258,7 @@ def _check_free_names(conn, wb, namespace: str) -> None:
 @router.post("/v2/workbooks", status_code=201)
 def create_workbook(request: Request, data: bytes = Depends(raw_body)):
     text = definition_text(data)
-    namespace = request.query_params.get("namespace", "")
-    scope = request.query_params.get("scope", "private")
+    namespace, scope = _options(request)
     wb = _parse(lang.parse_workbook, text, request)
     now = time.time()
     with _rt(request).db.tx() as conn:
@@ -257,8 +277,7 @@ def create_workbook(request: Request, data: bytes = Depends(raw_body)):
 @router.put("/v2/workbooks")
 def update_workbook(request: Request, data: bytes = Depends(raw_body)):
     text = definition_text(data)
-    namespace = request.query_params.get("namespace", "")
-    scope = request.query_params.get("scope", "private")
+    namespace, scope = _options(request)
     wb = _parse(lang.parse_workbook, text, request)
     now = time.time()
     with _rt(request).db.tx() as conn:
@@ -298,7 +317,7 @@ def get_workbook(name: str, request: Request):
 
 @router.delete("/v2/workbooks/{name}", status_code=204)
 def delete_workbook(name: str, request: Request):
-    namespace = request.query_params.get("namespace", "")
+    namespace = limits.check_namespace(request.query_params.get("namespace", ""))
     with _rt(request).db.tx() as conn:
         _find_workbook(conn, name, namespace)
         for wf in conn.execute(sa.select(WD.c.id, WD.c.name).where(WD.c.workbook_name == name,
@@ -394,20 +413,41 @@ def _variables(value) -> str:
         return "{}"
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError:
-            raise ApiError(400, "Environment variables must be a JSON object")
+            value = loads(value, "Field 'variables'")
+        except ValueError as e:
+            raise ApiError(400, str(e) if str(e).startswith("Field ")
+                           else "Environment variables must be a JSON object")
     if not isinstance(value, dict):
         raise ApiError(400, "Environment variables must be a JSON object")
-    return json.dumps(value)
+    text = json.dumps(value)
+    limits.check_field_size("Environment", "variables", text)
+    return text
+
+
+def _env_name(body: dict) -> str:
+    name = body.get("name")
+    if name is None or name == "":
+        raise ApiError(400, "Environment name is required")
+    return limits.check_name("Environment", name)
+
+
+def _env_text(body: dict, key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, f"Environment {key} must be a string, not {type(value).__name__}")
+    if key == "scope" and value and value not in ("private", "public"):
+        raise ApiError(400, f"Environment scope must be 'private' or 'public', not {value[:80]!r}")
+    if key == "description" and value and len(value) > 255:
+        raise ApiError(400, f"Environment description is too long: {len(value)} characters, at most 255")
+    return value
 
 
 @router.post("/v2/environments", status_code=201)
 def create_environment(request: Request, data: bytes = Depends(raw_body)):
     body = json_object(data)
-    name = body.get("name")
-    if not name:
-        raise ApiError(400, "Environment name is required")
+    name = _env_name(body)
+    _env_text(body, "description")
+    _env_text(body, "scope")
     now = time.time()
     with _rt(request).db.tx() as conn:
         if conn.execute(sa.select(ENV.c.id).where(ENV.c.name == name)).first():
@@ -424,9 +464,9 @@ def create_environment(request: Request, data: bytes = Depends(raw_body)):
 @router.put("/v2/environments")
 def update_environment(request: Request, data: bytes = Depends(raw_body)):
     body = json_object(data)
-    name = body.get("name")
-    if not name:
-        raise ApiError(400, "Environment name is required")
+    name = _env_name(body)
+    _env_text(body, "description")
+    _env_text(body, "scope")
     values = {"updated_at": time.time()}
     if "variables" in body:
         values["variables"] = _variables(body["variables"])

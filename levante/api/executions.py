@@ -13,7 +13,9 @@ from levante.api.body import json_object
 from levante.api.body import raw as raw_body
 from levante.api.errors import ApiError
 from levante.api.listing import list_response
+from levante import limits
 from levante.config import get_settings
+from levante.limits import loads
 from levante.engine import states
 from levante.store import jobs
 from levante.store.schema import action_executions as AE
@@ -42,9 +44,10 @@ def _json_field(body: dict, key: str, default):
         return default
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError:
-            raise ApiError(400, f"Field '{key}' must be JSON, got: {value[:200]}")
+            value = loads(value, f"Field '{key}'")
+        except ValueError as e:
+            raise ApiError(400, str(e) if str(e).startswith("Field ")
+                           else f"Field '{key}' must be JSON, got: {value[:200]}")
     if not isinstance(value, dict):
         raise ApiError(400, f"Field '{key}' must be a JSON object")
     return value
@@ -85,6 +88,8 @@ def create_execution(request: Request, data: bytes = Depends(raw_body)):
     for key in ("workflow_id", "workflow_name", "workflow_namespace", "description", "id",
                 "source_execution_id"):
         _str_field(body, key)
+    if body.get("id"):
+        limits.check_name("Execution", body["id"], limits.EXECUTION_ID_MAX, spaces=False, what="id")
     identifier = body.get("workflow_id") or body.get("workflow_name")
     given_input = _json_field(body, "input", {})
     params = _json_field(body, "params", {})
@@ -370,6 +375,7 @@ def run_action(request: Request, data: bytes = Depends(raw_body)):
         raise ApiError(400, "Action name must be provided [name]")
     given = _json_field(body, "input", {})
     params = _json_field(body, "params", {})
+    limits.check_field_size("ActionExecution", "input", given)
     rt = _rt(request)
     res = rt.run_action(name, given, params)
     if not res["saved"]:
@@ -403,7 +409,7 @@ def _action_output(body: dict):
     output = body.get("output")
     if isinstance(output, str) and output:
         try:
-            output = json.loads(output)
+            output = loads(output, "Field 'output'")
         except ValueError as e:
             raise ApiError(400, f"Invalid input for field/attribute action_ex. Value: '{body}'. {e}")
     if not output:
@@ -423,6 +429,7 @@ def update_action_execution(action_id: str, request: Request, data: bytes = Depe
         raise ApiError(400, "Action execution state must be provided [state]")
     if state not in ACTION_UPDATE_STATES:
         raise ApiError(400, f"Error. Expected one of {list(ACTION_UPDATE_STATES)}, actual: {state}")
+    limits.check_field_size("ActionExecution", "output", {"result": output})
     with rt.db.read() as conn:
         _get_action(conn, action_id)
     rt.complete_action(action_id, state, output)

@@ -73,7 +73,12 @@ def parse_filters(request: Request, fields: Iterable[str], nullable: Iterable[st
 # ---------------------------------------------------------------- values
 
 def parse_date(field: str, value: str) -> float:
-    """A date filter value (ISO 8601: ``2020-01-01``, ``2020-01-01 10:00:00``, UTC) -> epoch seconds."""
+    """A date filter value (ISO 8601: ``2020-01-01``, ``2020-01-01 10:00:00``, UTC; or
+    epoch seconds) -> epoch seconds."""
+    try:
+        return float(value)
+    except ValueError:
+        pass
     try:
         d = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:

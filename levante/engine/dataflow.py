@@ -148,7 +148,7 @@ def evaluate(value: Any, state: ExecState, data: dict, task: TaskEx | None = Non
     """Evaluate ``value`` (any YAML data) with ``data`` as ``$``."""
     if not _has_expr(value):
         return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
-    return expr.evaluate(value, data, Functions(state, task, result))
+    return expr.evaluate(value, data, Functions(state, task, result), state.budget)
 
 
 def _has_expr(value: Any) -> bool:

@@ -8,8 +8,10 @@ loader callables the runtime passes in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
+from levante.engine import states
+from levante.engine.task_runtime import TaskRuntime
 from levante.lang.spec import WorkflowSpec
 
 
@@ -23,6 +25,8 @@ NOT_LOADED: Any = _NotLoaded()
 
 @dataclass
 class TaskEx:
+    TRANSITIONS: ClassVar[dict] = states.TASK_TRANSITIONS
+
     id: str
     name: str
     state: str
@@ -30,7 +34,7 @@ class TaskEx:
     published: dict = field(default_factory=dict)
     result: Any = NOT_LOADED
     in_tasks: list[str] = field(default_factory=list)   # ids of the tasks that led here
-    runtime: dict = field(default_factory=dict)         # with-items counters, join arrivals, ...
+    runtime: TaskRuntime = field(default_factory=TaskRuntime)   # with-items counters, join arrivals, ...
     type: str = "ACTION"
     processed: bool = False     # transitions evaluated (False while paused)
     seq: int = 0                # creation order within the execution
@@ -89,8 +93,19 @@ class Changes:
     done_actions: list = field(default_factory=list)      # to record as already SUCCESS
 
 
+@dataclass(frozen=True)
+class Caps:
+    """Limits on what an untrusted workflow may ask for, each a setting (0: no limit)."""
+    max_with_items: int = 0          # items of one with-items task
+    max_retry_count: int = 0         # retry count of a task
+    max_executions_per_root: int = 0     # executions under one root execution
+    max_nesting_depth: int = 0           # depth of an execution under its root
+
+
 @dataclass
 class ExecState:
+    TRANSITIONS: ClassVar[dict] = states.WORKFLOW_TRANSITIONS
+
     id: str
     workflow_name: str
     spec: WorkflowSpec
@@ -106,6 +121,11 @@ class ExecState:
     # [(index, ok, result_or_error, action_id)] of a with-items task's actions.
     load_result: Callable[[str], Any] | None = None
     load_item_results: Callable[[str], list] | None = None
+    # The budget of every expression evaluation (levante.expr.Budget), supplied
+    # by the runtime; None: no time limit.
+    budget: Any = None
+    # Caps on what one execution may ask for (levante.engine.model.Caps); None: no caps.
+    caps: Any = None
     root_execution_id: str | None = None
     task_execution_id: str | None = None      # the parent task, for a sub-workflow
     created_at: str | None = None
@@ -122,6 +142,11 @@ class ExecState:
     # Action executions that ended as they were made (std.noop of a task without an action).
     done_actions: list[ActionRequest] = field(default_factory=list)
     _out_ctx_cache: dict = field(default_factory=dict, repr=False)
+    # Indexes kept as tasks are added and moved, built from ``tasks`` on first use:
+    # name -> latest task of that name; ids of tasks that may still be unfinished
+    # (active, or ended with their transitions not yet taken).
+    _latest: dict | None = field(default=None, repr=False)
+    _open: dict | None = field(default=None, repr=False)    # ids in the order they opened
 
     @property
     def env(self) -> dict:
@@ -129,11 +154,35 @@ class ExecState:
 
     def task_by_name(self, name: str) -> TaskEx | None:
         """The latest execution of task ``name``."""
-        found = None
-        for t in self.tasks.values():
-            if t.name == name:
-                found = t
-        return found
+        if self._latest is None:
+            self._latest = {t.name: t for t in self.tasks.values()}
+        return self._latest.get(name)
+
+    def open_ids(self) -> dict:
+        """Ids of the tasks that may be unfinished, oldest first (a superset:
+        callers drop the ones they find finished)."""
+        if self._open is None:
+            self._open = {t.id: None for t in self.tasks.values()
+                          if not (states.is_completed(t.state) and t.processed)}
+        return self._open
+
+    def add_task(self, task: TaskEx) -> None:
+        self.tasks[task.id] = task
+        if self._latest is not None:
+            self._latest[task.name] = task
+        self.open_ids()[task.id] = None
+        self.mark(task)
+
+    def move_task(self, task: TaskEx, dst: str) -> None:
+        """The one way a task changes state: checked against the task table."""
+        states.move(task, dst)
+        self.open_ids()[task.id] = None
+        self.mark(task)
+
+    def move(self, dst: str) -> None:
+        """The one way this execution changes state: checked against the workflow table."""
+        states.move(self, dst)
+        self.exec_dirty = True
 
     def result_of(self, task: TaskEx) -> Any:
         if task.result is NOT_LOADED:

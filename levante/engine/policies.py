@@ -37,7 +37,7 @@ def flag(value: Any, evaluate: Callable[[Any], Any]) -> bool:
 
 
 def should_retry(retry: RetryPolicy | None, ok: bool, attempt: int,
-                 evaluate: Callable[[Any], Any]) -> tuple[bool, float]:
+                 evaluate: Callable[[Any], Any], max_count: int = 0) -> tuple[bool, float]:
     """(retry again?, delay seconds) after attempt number ``attempt`` (0-based) ended.
 
     Mistral's rules: a failed task is retried while retries are left unless
@@ -49,6 +49,9 @@ def should_retry(retry: RetryPolicy | None, ok: bool, attempt: int,
     try:
         count = int(number(retry.count, evaluate, "retry.count"))
         delay = number(retry.delay, evaluate, "retry.delay")
+        if max_count and count > max_count:
+            raise PolicyError(f"Retry count {count} is more than the limit of {max_count} "
+                              "(setting max_retry_count)")
         if attempt >= count:
             return False, 0.0
         if not ok and retry.break_on is not None and flag(retry.break_on, evaluate):

@@ -45,11 +45,14 @@ from functools import lru_cache
 from typing import Any
 
 from . import jinja_eval, yaql_eval
+from .budget import NO_BUDGET, Budget, Limits, OutOfTime, size_message
 from .context import CURRENT, EvalState, FunctionContext, StaticContext
 from .errors import ExpressionError
 
 __all__ = [
+    "Budget",
     "ExpressionError",
+    "Limits",
     "FunctionContext",
     "StaticContext",
     "evaluate",
@@ -118,19 +121,27 @@ def _eval_str(text: str, state: EvalState) -> Any:
         return text
     plan = _plan(text) if len(text) <= PLAN_CACHE_MAX_TEXT else _plan.__wrapped__(text)
     kind = plan.kind
+    state.text = text
     if kind == _YAQL_ONE:
-        return yaql_eval.run(plan.compiled, state)
-    if kind == _LITERAL:
+        result = yaql_eval.run(plan.compiled, state)
+    elif kind == _LITERAL:
         return text
-    if kind == _JINJA:
+    elif kind == _JINJA:
         return jinja_eval.run(plan.compiled, state)
-    out = []
-    for part in plan.parts:
-        if type(part) is str:
-            out.append(part)
-        else:
-            out.append(str(yaql_eval.run(part, state)))
-    return "".join(out)
+    else:
+        out = []
+        for part in plan.parts:
+            if type(part) is str:
+                out.append(part)
+            else:
+                out.append(str(yaql_eval.run(part, state)))
+        result = "".join(out)
+    if type(result) is str:
+        limit = state.budget.limits.result_size
+        if limit and len(result) > limit:
+            raise ExpressionError(size_message(state.budget.limits, text), expression=text,
+                                  reason="result too large")
+    return result
 
 
 def _eval(value: Any, state: EvalState) -> Any:
@@ -159,16 +170,29 @@ def _eval(value: Any, state: EvalState) -> Any:
     return value
 
 
-def evaluate(value: Any, data: dict, ctx: FunctionContext | None = None) -> Any:
+def evaluate(value: Any, data: dict, ctx: FunctionContext | None = None,
+             budget: Budget | None = None) -> Any:
     """Evaluate every expression in ``value`` with ``data`` as ``$`` (``_``).
 
     ``ctx`` serves ``task()``, ``tasks()``, ``execution()``, ``env()`` and
     ``global()``; calling one of them without it is an ExpressionError.
+    ``budget`` bounds the time and the result size of the whole call
+    (:mod:`levante.expr.budget`); running out is an ExpressionError naming
+    the budget and its setting.
     """
-    state = EvalState(data, ctx)
+    budget = NO_BUDGET if budget is None else budget
+    state = EvalState(data, ctx, budget)
     token = CURRENT.set(state)
+    handle = budget.start()
     try:
-        return _eval(value, state)
+        try:
+            return _eval(value, state)
+        finally:
+            budget.stop(handle)
+    except OutOfTime:
+        budget.stop(handle)     # again: the exception may have landed before stop() did its work
+        raise ExpressionError(budget.timeout_message(handle, state.text), expression=state.text,
+                              reason="out of time") from None
     except RecursionError as e:
         raise ExpressionError("Can not evaluate expressions: value nested too deeply",
                               reason=str(e)) from e

@@ -88,12 +88,14 @@ class StaticContext:
 class EvalState:
     """What one top-level :func:`levante.expr.evaluate` call works on."""
 
-    __slots__ = ("data", "fctx", "_yaql_data")
+    __slots__ = ("data", "fctx", "_yaql_data", "budget", "text")
 
-    def __init__(self, data: Any, fctx: FunctionContext | None):
+    def __init__(self, data: Any, fctx: FunctionContext | None, budget: Any = None):
         self.data = data
         self.fctx = fctx
         self._yaql_data = _UNSET
+        self.budget = budget    # a levante.expr.budget.Budget, or None (no limits)
+        self.text = None        # the expression string being evaluated (for messages)
 
     def yaql_data(self, convert) -> Any:
         """``data`` converted for yaql, once per evaluation when possible.

@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from . import functions as fn
 from .context import EvalState
+from .budget import size_message
 from .errors import ExpressionError
 
 #: Longest string or sequence ``*`` may build in a template.
@@ -137,12 +138,34 @@ def run(c: CompiledJinja, state: EvalState) -> Any:
         for name in _CONTEXT_VARS:
             if name in data:
                 ctx[name] = data[name]
+    limit = state.budget.limits.result_size if state.budget is not None else 0
     try:
         if c.expression is not None:
-            return fn.to_plain(c.expression(**ctx))
-        return c.template.render(**ctx)
+            value = fn.to_plain(c.expression(**ctx))
+            if limit and type(value) is str and len(value) > limit:
+                raise _TooLarge
+            return value
+        if not limit:
+            return c.template.render(**ctx)
+        # Consumed piece by piece, so that a template printing a large string in
+        # a loop fails at the budget instead of building gigabytes first.
+        parts = []
+        size = 0
+        for piece in c.template.generate(**ctx):
+            size += len(piece)
+            if size > limit:
+                raise _TooLarge
+            parts.append(piece)
+        return "".join(parts)
+    except _TooLarge:
+        raise ExpressionError(size_message(state.budget.limits, c.text), expression=c.text,
+                              reason="result too large") from None
     except Exception as e:
         raise ExpressionError.evaluation("Jinja", c.text, e, data) from e
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def clear_cache() -> None:

@@ -24,6 +24,7 @@ from yaql.language import utils as yaql_utils
 from yaql.language import yaqltypes
 
 from . import functions as fn
+from . import yaql_regex
 from .context import CURRENT, EvalState
 from .errors import ExpressionError
 
@@ -164,7 +165,9 @@ def _setup():
             return
         eng = yaql_factory.YaqlFactory(keyword_operator="=>", allow_delegates=False) \
             .create(options=engine_options())
-        ctx = yaql.create_context(finalizer=_finalize)
+        # Regular expressions from yaql_regex, which cannot backtrack for minutes.
+        ctx = yaql.create_context(finalizer=_finalize, regex=False)
+        yaql_regex.register(ctx)
         ctx.register_function(_iter)
         for name, func in _YAQL_FUNCTIONS.items():
             ctx.register_function(func, name=name)

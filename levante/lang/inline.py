@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
-
 from .errors import DSLError
+from .yamlsource import safe_load
 
 __all__ = ["parse_inline", "parse_params", "is_expression"]
 
@@ -42,7 +41,10 @@ def _scalar(tok: str) -> Any:
     if tok in _CONSTANTS:
         return _CONSTANTS[tok]
     if _INT.match(tok):
-        return int(tok)
+        try:
+            return int(tok)
+        except ValueError:      # more digits than Python converts (4,300)
+            raise DSLError(f"Integer too long: {len(tok)} digits, at most 4300") from None
     if _FLOAT.match(tok):
         return float(tok)
     return tok
@@ -140,7 +142,7 @@ def _read_value(s: str, i: int, whole: str, stops: str = "") -> tuple[Any, int]:
         return text, i
     if kind == "flow":
         try:
-            value = yaml.safe_load(text)
+            value = safe_load(text)
         except Exception:
             return text, i
         return (value if isinstance(value, (list, dict)) else text), i

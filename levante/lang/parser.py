@@ -26,11 +26,13 @@ from .spec import (
     WorkbookSpec,
     WorkflowSpec,
 )
-from .yamlsource import MappingNode, Node, ScalarNode, SequenceNode, Source, load
+from .yamlsource import MappingNode, Node, ScalarNode, SequenceNode, Source, load, safe_load
 
 __all__ = ["parse_workflows", "parse_workbook", "parse_actions"]
 
 KnownAction = Callable[[str], bool] | None
+
+MAX_TASK_NAME = 255      # Mistral's limit (and the length of the stored name)
 
 WORKFLOW_KEYS = (
     "type", "description", "tags", "input", "output", "output-on-error",
@@ -410,7 +412,7 @@ def _with_items_pair(s: str) -> tuple[str, Any] | None:
         return var, source
     if source.startswith("["):
         try:
-            value = yaml.safe_load(source)
+            value = safe_load(source)
         except Exception:
             return None
         if isinstance(value, list):
@@ -765,6 +767,10 @@ def _parse_workflow(ctx: _Ctx, key: Node, body: Node, short: str, full: str,
         for k, val in ctx.src.items(tasks_node):
             tname = _name_of(ctx, k, "Task")
             if tname is None:
+                continue
+            if len(tname) > MAX_TASK_NAME:      # as Mistral; the name column holds 255
+                ctx.err(f"The length of a task name must not exceed {MAX_TASK_NAME} symbols, "
+                        f"got {len(tname)}.", k)
                 continue
             task_items.append((k, val, tname))
     task_names = {t for _, _, t in task_items}

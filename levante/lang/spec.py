@@ -8,6 +8,7 @@ evaluates them at run time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 #: Transition targets that are engine commands, unless the workflow has a task
@@ -141,14 +142,21 @@ class WorkflowSpec:
         return [t for t in self.tasks.values() if t.name not in targets]
 
     def inbound(self, task_name: str) -> list[str]:
-        """Names of tasks that have a transition to ``task_name``."""
-        out = []
+        """Names of tasks that have a transition to ``task_name`` (document order)."""
+        return list(self._inbound.get(task_name, ()))
+
+    def inbound_count(self, task_name: str) -> int:
+        return len(self._inbound.get(task_name, ()))
+
+    @cached_property
+    def _inbound(self) -> dict[str, tuple[str, ...]]:
+        """Task name -> names of the tasks with a transition to it, computed once."""
+        found: dict[str, dict[str, None]] = {}
         for t in self.tasks.values():
             for clause in (t.on_success, t.on_error, t.on_complete, t.on_skip):
-                if clause and any(tr.target == task_name for tr in clause.next):
-                    out.append(t.name)
-                    break
-        return out
+                for tr in (clause.next if clause else ()):
+                    found.setdefault(tr.target, {})[t.name] = None
+        return {name: tuple(names) for name, names in found.items()}
 
 
 @dataclass(frozen=True)

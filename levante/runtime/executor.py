@@ -20,6 +20,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from mistral_lib.actions import context as ml_context
 
+from levante import limits
 from levante.actions.base import Outcome
 from levante.engine import states
 from levante.runtime.action_resolver import ActionResolver
@@ -30,6 +31,12 @@ from levante.store.schema import action_executions as AE
 log = logging.getLogger("levante.executor")
 
 LEASE = 30.0
+# Built-in actions that do no I/O and return at once. Their jobs (kind
+# ``local``) are run by the claiming thread itself, never wait for a free
+# worker thread, and so are never stuck behind slow actions (std.http,
+# std.javascript...) that hold every worker.
+LOCAL_ACTIONS = frozenset({"std.noop", "std.echo", "std.fail", "std.async_noop", "std.sleep"})
+LOCAL_BATCH = 64
 
 
 class Executor:
@@ -73,15 +80,16 @@ class Executor:
     # ------------------------------------------------------------ claiming
 
     def claim_and_submit(self) -> int:
+        ran = self.run_local()
         with self._lock:
             free = self.workers - len(self._inflight)
         if free <= 0:
-            return 0
+            return ran
         now = time.time()
         with self.db.tx() as conn:
-            rows = jobs.due(conn, jobs.ACTION, free, now, skip_locked=not self.db.is_sqlite)
+            rows = jobs.due_fair(conn, jobs.ACTION, free, now, skip_locked=not self.db.is_sqlite)
             if not rows:
-                return 0
+                return ran
             ids = [r.key for r in rows]
             actions = {a.id: a for a in conn.execute(sa.select(AE).where(AE.c.id.in_(ids)))}
             to_run, interrupted, gone = [], [], []
@@ -107,6 +115,37 @@ class Executor:
                 self._inflight[r.id] = a.id
         for r, a in to_run:
             self.pool.submit(self._run, r.id, a)
+        return ran + len(rows)
+
+    def run_local(self) -> int:
+        """Run a batch of ``local`` jobs (actions without I/O) here and now."""
+        now = time.time()
+        with self.db.tx() as conn:
+            rows = jobs.due_fair(conn, jobs.LOCAL, LOCAL_BATCH, now, skip_locked=not self.db.is_sqlite)
+            if not rows:
+                return 0
+            actions = {a.id: a for a in conn.execute(
+                sa.select(AE).where(AE.c.id.in_([r.key for r in rows])))}
+            todo = [(r, actions[r.key]) for r in rows
+                    if r.key in actions and actions[r.key].state == states.RUNNING]
+            keep = {r.id for r, _ in todo}
+            jobs.delete(conn, [r.id for r in rows if r.id not in keep])     # cancelled meanwhile
+            # Leased like any job: if this process dies now, they run again (they have
+            # no side effects, so running twice is harmless).
+            jobs.lease(conn, [r.id for r, _ in todo], self.owner, now + LEASE)
+        done = []
+        for r, a in todo:
+            try:
+                done.append((r, a, self.run_action(a.name, json.loads(a.input), a)))
+            except Exception as e:
+                done.append((r, a, Outcome("error", f"{type(e).__name__}: {e}")))
+        with self.db.tx() as conn:
+            for r, a, outcome in done:
+                self._finish(conn, a, outcome, r.id, time.time())
+        if any(o.kind == "delay" for _, _, o in done):
+            self.on_timer()
+        if any(o.kind not in ("delay", "async") for _, _, o in done):
+            self.on_engine_event()
         return len(rows)
 
     def _heartbeat(self) -> None:
@@ -167,11 +206,16 @@ def complete_action(conn: sa.Connection, action_id: str, task_id: str | None, ex
     """Store an action's outcome and, for a workflow's action, queue the engine event.
 
     Returns False when the action was no longer running (already completed or cancelled).
+    A result over execution_field_size_limit_kb fails the action with a message saying so.
     """
+    output = json.dumps({"result": value})
+    too_big = limits.size_problem("ActionExecution", "output", output)
+    if too_big:
+        ok, value, output = False, too_big, json.dumps({"result": too_big})
     res = conn.execute(AE.update().where(AE.c.id == action_id, AE.c.state == states.RUNNING).values(
         state=states.SUCCESS if ok else states.ERROR, accepted=True,
         state_info=None if ok else _text(value),
-        output=json.dumps({"result": value}), updated_at=now))
+        output=output, updated_at=now))
     if res.rowcount == 0:
         return False
     if task_id and exec_id:

@@ -13,18 +13,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from levante import queues, triggers
+from levante import expr, limits, queues, triggers
+from levante.config import get_settings
+from levante.expr import Limits
+from levante.engine.model import Caps
+from levante.runtime.watchdog import Watchdog
 from levante.actions.base import Outcome
 from levante.actions.registry import Registry
 from levante.engine import states
 from levante.engine.conductor import Conductor
 from levante.engine.model import ExecState
 from levante.notify import Notifier
-from levante.runtime import definitions, specs, state_store
+from levante.runtime import caps, definitions, specs, state_store
 from levante.runtime.action_resolver import ActionResolver
 from levante.runtime.dynamic_actions import DynamicActionError
 from levante.runtime.engine_worker import EngineWorker
-from levante.errors import BadRequest, NotFound
+from levante.errors import BadRequest, NotFound, TooManyRequests
 from levante.runtime.executor import Executor, complete_action
 from levante.runtime.scheduler import Scheduler
 from levante.store import jobs
@@ -36,6 +40,10 @@ from levante.store.schema import workflow_executions as WE
 log = logging.getLogger("levante.runtime")
 
 ROLES = ("api", "engine", "executor", "scheduler")
+# The execution param mistral.executions_create sets to the execution it runs in.
+STARTED_BY_PARAM = "started_by_execution_id"
+# Synchronous run-action calls running at once (each holds an API thread).
+SYNC_ACTIONS = 8
 
 
 class Runtime:
@@ -44,10 +52,23 @@ class Runtime:
         self.db = Database(db_url)
         self.db.upgrade()
         self.roles = roles
+        settings = get_settings()
+        self.settings = settings
+        expr.configure(limit_iterators=settings.yaql_limit_iterators or None,
+                       memory_quota=settings.yaql_memory_quota or None)
+        # The time and size budget of every expression this process evaluates.
+        self.watchdog = Watchdog(Limits(timeout=settings.expression_timeout,
+                                        result_size=settings.expression_result_size))
         self.registry = Registry()
         self.queues = queues.install(self.db)   # the zaqar.* actions' backend
         self.resolver = ActionResolver(self.db, self.registry)
-        self.engine = EngineWorker(self.db, on_actions_queued=self._wake_executor)
+        self.engine = EngineWorker(
+            self.db, on_actions_queued=self._wake_executor, budget=self.watchdog,
+            max_attempts=settings.job_max_attempts, step_timeout=settings.engine_step_timeout,
+            caps=Caps(max_with_items=settings.max_with_items,
+                      max_retry_count=settings.max_retry_count,
+                      max_executions_per_root=settings.max_executions_per_root,
+                      max_nesting_depth=settings.max_nesting_depth))
         self.executor = Executor(self.db, self.resolver, workers=executor_workers,
                                  on_engine_event=self._wake_engine, on_timer=self._wake_scheduler)
         self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine)
@@ -55,8 +76,12 @@ class Runtime:
         self._services: list = []     # started and stopped with the loops (add_service)
         triggers.install(self)
         self._threads: list[threading.Thread] = []
-        # Runs `run-action` calls made without save_result, so a timeout can be kept.
-        self._sync_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="levante-run-action")
+        # Runs the synchronous `run-action` calls, so a timeout can be kept. Bounded:
+        # past SYNC_ACTIONS running at once the API answers 429 at once rather
+        # than let slow actions hold every API thread.
+        self._sync_pool = ThreadPoolExecutor(max_workers=SYNC_ACTIONS,
+                                             thread_name_prefix="levante-run-action")
+        self._sync_slots = threading.BoundedSemaphore(SYNC_ACTIONS)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -66,9 +91,14 @@ class Runtime:
         loops = {"engine": self.engine, "executor": self.executor, "scheduler": self.scheduler}
         for role, loop in loops.items():
             if role in self.roles:
-                t = threading.Thread(target=loop.run_forever, name=f"levante-{role}", daemon=True)
-                t.start()
-                self._threads.append(t)
+                # Several engine threads: each works on a different execution, so a
+                # slow one (up to its budget) does not hold up the others.
+                count = max(1, self.settings.engine_workers) if role == "engine" else 1
+                for n in range(count):
+                    t = threading.Thread(target=loop.run_forever, daemon=True,
+                                         name=f"levante-{role}" + (f"-{n}" if n else ""))
+                    t.start()
+                    self._threads.append(t)
         if "executor" in self.roles:
             self.notifier.start()
         for service in self._services:
@@ -93,18 +123,20 @@ class Runtime:
         for t in self._threads:
             t.join(timeout=5)
         self.notifier.stop()
+        self.watchdog.close()
         self.db.dispose()
 
     def _recover_leases(self) -> None:
-        # On SQLite this process is the only executor: leases left in the table
-        # belong to a previous run that is gone, so take them over now rather
-        # than waiting for them to run out.
+        # On SQLite this process is the only executor and engine: leases left in
+        # the table belong to a previous run that is gone, so take them over now
+        # rather than waiting for them to run out. Their attempts stay counted:
+        # a job that keeps killing its worker ends up quarantined.
         with self.db.tx() as conn:
-            n = conn.execute(jobs.jobs.update().where(jobs.jobs.c.kind == jobs.ACTION,
-                                                      jobs.jobs.c.lease_until.is_not(None))
-                             .values(lease_until=0.0)).rowcount
+            n = conn.execute(jobs.jobs.update().where(
+                jobs.jobs.c.kind.in_((jobs.ACTION, jobs.LOCAL, jobs.ENGINE)),
+                jobs.jobs.c.lease_until.is_not(None)).values(lease_until=0.0)).rowcount
         if n:
-            log.info("role=runtime recovered %d action job(s) left by a previous run", n)
+            log.info("role=runtime recovered %d job(s) left by a previous run", n)
 
     def _wake_engine(self) -> None:
         self.engine.wake.set()
@@ -120,6 +152,7 @@ class Runtime:
     def create_execution(self, workflow_identifier: str, given_input: dict, params: dict,
                          description: str = "", namespace: str = ""):
         """Store a new execution and start it; returns its row as the start left it."""
+        namespace = limits.check_namespace(namespace)
         with self.db.read() as conn:
             wf = definitions.resolve_workflow(conn, workflow_identifier, namespace)
             if wf is None:
@@ -144,15 +177,34 @@ class Runtime:
         params.setdefault("namespace", namespace)
         params.setdefault("env", {})
         exec_id = params.pop("execution_id", None) or state_store.new_id()
+        # Set by mistral.executions_create run from a workflow: the new execution
+        # counts against the caps of the root that workflow descends from.
+        started_by = params.pop(STARTED_BY_PARAM, None)
+        input_text, params_text = json.dumps(full_input), json.dumps(params)
+        limits.check_field_size("WorkflowExecution", "input", input_text)
+        limits.check_field_size("WorkflowExecution", "params", params_text)
         now = time.time()
         with self.db.tx() as conn:
+            budget_root, depth = None, 0
+            if isinstance(started_by, str):
+                budget_root, depth = caps.lineage(conn, started_by) or (None, 0)
+            if budget_root:
+                refused = caps.refusal(conn, budget_root, depth,
+                                       self.settings.max_executions_per_root,
+                                       self.settings.max_nesting_depth)
+                if refused:
+                    raise BadRequest(refused)
             conn.execute(WE.insert().values(
+                budget_root_id=budget_root, depth=depth,
                 id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
                 description=description or "", state=states.IDLE, state_info=None,
-                input=json.dumps(full_input), output="{}", params=json.dumps(params), context="{}",
+                input=input_text, output="{}", params=params_text, context="{}",
                 published_global="{}", definition=source, tags=wf.tags, project_id=wf.project_id,
                 scope="private", created_at=now, updated_at=now, version=0))
-            queued = self.engine.apply(conn, exec_id, lambda c, s: c.start(), now)
+        # Started outside any write transaction: its vars and first inputs are
+        # untrusted expressions (see EngineWorker.step).
+        queued = self.engine.step(exec_id, lambda conn, c, s: c.start(), now)
+        with self.db.read() as conn:
             # The execution as its start left it (the workers may move it on at once).
             row = conn.execute(sa.select(WE).where(WE.c.id == exec_id)).first()
         log.info("role=api execution=%s workflow=%s created", exec_id, wf.name)
@@ -179,8 +231,7 @@ class Runtime:
                 raise NotFound(f"WorkflowExecution not found [id={exec_id}]")
             if row.state == new_state:
                 return
-            if not states.can_workflow_move(row.state, new_state) or (
-                    row.state == states.ERROR and new_state == states.RUNNING):
+            if not states.can_client_move(row.state, new_state):
                 raise BadRequest(f"Can't change workflow execution state from {row.state} to "
                                  f"{new_state}. [workflow={row.workflow_name}, execution_id={exec_id}]")
 
@@ -333,7 +384,12 @@ class Runtime:
 
     def _run_now(self, name: str, given: dict, timeout: float | None) -> Outcome:
         """Run an action in this request (run-action without -s), within ``timeout``."""
+        if not self._sync_slots.acquire(blocking=False):
+            raise TooManyRequests(
+                f"{SYNC_ACTIONS} actions are already running synchronously; try again later, or "
+                "run this one asynchronously (run_sync false with save_result true)")
         future = self._sync_pool.submit(self.executor.run_action, name, given)
+        future.add_done_callback(lambda _: self._sync_slots.release())
         try:
             outcome = future.result(timeout=timeout)
         except FutureTimeout:
@@ -362,6 +418,7 @@ class Runtime:
                 value = "Unknown error"
             jobs.delete_by_key(conn, jobs.TIMER, action_id)
             jobs.delete_by_key(conn, jobs.ACTION, action_id)
+            jobs.delete_by_key(conn, jobs.LOCAL, action_id)
             complete_action(conn, action_id, a.task_execution_id, a.workflow_execution_id,
                             new_state == states.SUCCESS, value, time.time())
         self._wake_engine()

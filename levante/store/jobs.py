@@ -3,7 +3,9 @@ state change that causes them.
 
 kinds: ``engine`` (an event for one workflow execution, key = execution id),
 ``action`` (run one action execution, key = action execution id), ``timer``
-(complete a waiting action at ``due_at``, key = action execution id).
+(complete a waiting action at ``due_at``, key = action execution id), ``local``
+(an action that does no I/O, run by the executor's claiming thread, key = action
+execution id).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from levante.store.schema import jobs
 
 ENGINE = "engine"
 ACTION = "action"
+LOCAL = "local"     # an action that does no I/O (std.echo, std.noop, ...): run at once
 TIMER = "timer"
 
 
@@ -45,6 +48,54 @@ def due(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked: boo
     if skip_locked:
         q = q.with_for_update(skip_locked=True)
     return conn.execute(q).fetchall()
+
+
+def due_fair(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked: bool) -> list[Any]:
+    """Like :func:`due`, but half of the jobs are the newest due ones.
+
+    A backlog (a with-items over 100,000 items) is served oldest first by one
+    half, while work that arrived after it (a small execution started
+    meanwhile) is served at once by the other half instead of waiting for
+    the whole backlog.
+    """
+    oldest = due(conn, kind, (limit + 1) // 2, now, skip_locked)
+    if len(oldest) < (limit + 1) // 2 or limit < 2:
+        return oldest
+    q = (sa.select(jobs.c.id, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.lease_until)
+         .where(jobs.c.kind == kind, jobs.c.due_at <= now,
+                sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now),
+                jobs.c.id > oldest[-1].id)
+         .order_by(jobs.c.id.desc()).limit(limit // 2))
+    if skip_locked:
+        q = q.with_for_update(skip_locked=True)
+    return oldest + conn.execute(q).fetchall()
+
+
+def claim_one_key(conn: sa.Connection, kind: str, limit: int, now: float,
+                  skip_locked: bool) -> tuple[str | None, list[Any]]:
+    """The due jobs of ``kind`` for the key with the oldest due job, among the
+    keys of which no job is leased right now (one worker per key at a time)."""
+    held = sa.select(jobs.c.key).where(jobs.c.kind == kind, jobs.c.lease_until >= now)
+    free = (jobs.c.kind == kind, jobs.c.due_at <= now,
+            sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now))
+    q = sa.select(jobs.c.key).where(*free, jobs.c.key.not_in(held)).order_by(jobs.c.id).limit(1)
+    if skip_locked:
+        q = q.with_for_update(skip_locked=True)
+    key = conn.execute(q).scalar()
+    if key is None:
+        return None, []
+    q = (sa.select(jobs.c.id, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.lease_until)
+         .where(*free, jobs.c.key == key).order_by(jobs.c.id).limit(limit))
+    if skip_locked:
+        q = q.with_for_update(skip_locked=True)
+    return key, conn.execute(q).fetchall()
+
+
+def release(conn: sa.Connection, ids: list[int]) -> None:
+    """Give leased jobs back without counting the claim as an attempt."""
+    if ids:
+        conn.execute(jobs.update().where(jobs.c.id.in_(ids))
+                     .values(lease_until=None, owner=None, attempts=jobs.c.attempts - 1))
 
 
 def lease(conn: sa.Connection, ids: list[int], owner: str, until: float) -> None:

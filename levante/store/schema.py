@@ -93,9 +93,15 @@ workflow_executions = sa.Table(
     sa.Column("task_execution_id", sa.String(36)),
     sa.Column("root_execution_id", sa.String(36)),
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    # The root execution whose max_executions_per_root this one counts against
+    # (None for a root), and how deep it is under it (sub-workflows and
+    # executions started by mistral.* actions). Migration 0002_execution_caps.
+    sa.Column("budget_root_id", sa.String(36)),
+    sa.Column("depth", sa.Integer, nullable=False, server_default="0"),
     *_owner(), *_stamps(),
     sa.Index("ix_wf_ex_created", "created_at"),
     sa.Index("ix_wf_ex_state", "state"),
+    sa.Index("ix_wf_ex_budget_root", "budget_root_id"),
 )
 
 task_executions = sa.Table(

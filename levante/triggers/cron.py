@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from croniter import croniter
 
 from levante.runtime import definitions, specs
+from levante import limits
 from levante.errors import BadRequest, Conflict, NotFound
 from levante.store import triggers as store
 from levante.store.db import Database
@@ -77,7 +78,7 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("Cron trigger name must be provided [name]")
-    launch.check_length("name", name, 200)
+    limits.check_name("Cron trigger", name)
     pattern = body.get("pattern") or None
     first_raw = body.get("first_execution_time") or None
     count = body.get("remaining_executions")
@@ -117,7 +118,7 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
     wf_id, wf_name = body.get("workflow_id"), body.get("workflow_name")
     if not (wf_id or wf_name):
         raise BadRequest("Workflow name or id must be provided [workflow_name, workflow_id]")
-    namespace = params.get("namespace") or ""
+    namespace = limits.check_namespace(params.get("namespace"))
     wf = launch.find_workflow(conn, wf_id, None) if wf_id else launch.find_workflow(
         conn, None, wf_name, namespace)
     if wf is None:

@@ -38,6 +38,7 @@ import uuid
 import sqlalchemy as sa
 
 from levante.runtime import definitions, events, specs
+from levante import limits
 from levante.errors import BadRequest, Conflict, NotFound
 from levante.store import triggers as store
 from levante.store.schema import workflow_executions as WE
@@ -87,6 +88,8 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
         if not isinstance(body[key], str):
             raise BadRequest(f"Field '{key}' must be a string")
     exchange, topic, event = body["exchange"].strip(), body["topic"].strip(), body["event"].strip()
+    if body.get("name"):
+        limits.check_name("Event trigger", body["name"])
     for key, value, most in (("name", body.get("name") or "", 200), ("exchange", exchange, 80),
                              ("topic", topic, 255), ("event", event, 80)):
         launch.check_length(key, value, most)
@@ -131,7 +134,7 @@ def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None =
         raise BadRequest(f"Can not update fields {list(NOT_UPDATABLE)} of event trigger.")
     values: dict = {}
     if body.get("name") is not None:
-        values["name"] = launch.check_length("name", str(body["name"]), 200)
+        values["name"] = limits.check_name("Event trigger", body["name"])
     if body.get("scope") is not None:
         values["scope"] = _scope(body["scope"])
     if "workflow_params" in body:

@@ -10,10 +10,12 @@ from levante import config
 from levante.config import Settings, SettingsError, load_settings
 
 
-def test_defaults_match_mistral():
+def test_defaults_match_mistral_plus_this_network():
     s = load_settings({})
     assert s == Settings()
-    assert s.http_denied_cidrs == ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10")
+    # Mistral's ranges, plus 0.0.0.0/8 and :: (both reach the local host).
+    assert s.http_denied_cidrs == ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10",
+                                   "0.0.0.0/8", "::/128")
     assert s.http_allowed_hosts == ()
     assert s.http_default_timeout == 60.0
     assert s.http_max_response_size == 5 * 1024 * 1024

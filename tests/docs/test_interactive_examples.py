@@ -493,6 +493,19 @@ def receiver():
     r.close()
 
 
+@pytest.fixture(scope="module")
+def hook_server(tmp_path_factory):
+    """A server whose egress policy lets webhooks reach the loopback receivers
+    (denied by default, as the page says)."""
+    from tests.conftest import Server
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LEVANTE_HTTP_DENIED_CIDRS", "")
+        srv = Server(tmp_path_factory.mktemp("hooks")).start()
+    yield srv
+    srv.stop()
+
+
 WORKFLOW_FIELDS = {"id", "name", "workflow_name", "workflow_namespace", "workflow_id", "state",
                    "state_info", "project_id", "task_execution_id", "root_execution_id", "created_at",
                    "updated_at", "event"}
@@ -501,7 +514,10 @@ TASK_FIELDS = {"id", "name", "workflow_execution_id", "workflow_name", "workflow
                "started_at", "finished_at", "root_execution_id", "event"}
 
 
-def test_notify_webhooks(server, mistral, receiver):
+def test_notify_webhooks(hook_server, receiver):
+    from mistralclient.api import client
+
+    server, mistral = hook_server, client.client(mistral_url=hook_server.url)
     wf = unique("deploy")
     create_workflow(server.url, f"version: '2.0'\n{wf}:\n  tasks:\n    t:\n      action: std.echo output=1\n")
     notify = [{"type": "webhook", "url": receiver.url + "/only-ends", "headers": {"X-Token": "s3cret"},
@@ -537,7 +553,8 @@ def test_notify_webhooks(server, mistral, receiver):
     assert "'params.notify[0].url' must be an http:// or https:// URL" in bad.stderr
 
 
-def test_notify_retries_until_the_receiver_answers(server):
+def test_notify_retries_until_the_receiver_answers(hook_server):
+    server = hook_server
     answers = iter([500, 503])
     seen: list[tuple[float, str, int]] = []
 
@@ -575,6 +592,7 @@ def test_notify_retries_until_the_receiver_answers(server):
 
 
 def test_server_default_notify_reaches_sub_workflows(fresh_server, receiver, monkeypatch):
+    monkeypatch.setenv("LEVANTE_HTTP_DENIED_CIDRS", "")
     monkeypatch.setenv("LEVANTE_NOTIFY", json.dumps(
         {"type": "webhook", "url": receiver.url + "/all", "event_types": ["WORKFLOW_SUCCEEDED"]}))
     fresh_server.start()

@@ -95,7 +95,7 @@ def open_gate(server, exec_id: str) -> None:
             break
         assert time.time() < deadline, "the async action did not start"
         time.sleep(0.05)
-    r = httpx.put(f"{server.url}/action_executions/{actions[0]['id']}", json={"state": "SUCCESS", "output": '"go"'})
+    r = httpx.put(f"{server.url}/action_executions/{actions[0]['id']}", json={"state": "SUCCESS", "output": '{"go": true}'})
     assert r.status_code == 200, r.text
 
 

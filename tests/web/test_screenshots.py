@@ -136,7 +136,7 @@ def finish_async(api, exec_id, task_name):
             break
         assert time.time() < deadline
         time.sleep(0.05)
-    r = httpx.put(f"{api}/action_executions/{acts[0]['id']}", json={"state": "SUCCESS", "output": '"all green"'})
+    r = httpx.put(f"{api}/action_executions/{acts[0]['id']}", json={"state": "SUCCESS", "output": '{"status": "all green"}'})
     assert r.status_code == 200, r.text
 
 

@@ -1,13 +1,13 @@
 """Code sources, dynamic action definitions and the maintenance status.
 
-Revision ID: 0004_code_sources
-Revises: 0003
+Revision ID: 0005_code_sources
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_code_sources"
-down_revision = "0003"
+revision = "0005_code_sources"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,145 @@
+"""The time budget of expression evaluations, enforced from a watchdog thread.
+
+A Python thread cannot be stopped from outside by ordinary means, and a
+template such as three nested ``range(100000)`` loops never returns. The
+evaluating thread arms the watchdog (:meth:`Watchdog.start`); when its
+deadline passes, the watchdog raises :class:`~levante.expr.budget.OutOfTime`
+inside that thread with ``PyThreadState_SetAsyncExc``, which interrupts any
+pure-Python loop (yaql and Jinja are pure Python) at its next bytecode. The
+long calls in C that would not be interrupted are bounded on their own:
+regular expressions by their engine's timeout (levante.expr.yaql_regex),
+sizes by the YAQL quotas, the Jinja sandbox and the result-size budget.
+
+Arming and disarming take a lock and a clock read (about a microsecond); the
+watchdog thread wakes a few times a second and only while something is armed.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import threading
+import time
+from typing import Any
+
+from levante.expr.budget import Budget, Limits, OutOfTime
+
+log = logging.getLogger("levante.watchdog")
+
+_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+
+
+def _raise_in(thread_id: int, exc: Any) -> None:
+    """Make ``exc`` (a class, or None to cancel a pending one) raise in the thread."""
+    _set_async_exc(ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None)
+
+
+class _Slot:
+    __slots__ = ("thread_id", "deadline", "fired", "by_step")
+
+    def __init__(self, thread_id: int, deadline: float, by_step: bool):
+        self.thread_id = thread_id
+        self.deadline = deadline
+        self.fired = False
+        self.by_step = by_step      # the step's deadline came first
+
+
+class Watchdog(Budget):
+    """A :class:`Budget` whose time limit is enforced (one watchdog per Runtime)."""
+
+    def __init__(self, limits: Limits, tick: float = 0.05):
+        super().__init__(limits)
+        self.tick = tick
+        self._lock = threading.Lock()
+        self._armed: dict[int, _Slot] = {}
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self.fired = 0      # how many evaluations were interrupted (for logs and tests)
+        self._local = threading.local()
+        self._step_seconds = 0.0
+
+    @contextlib.contextmanager
+    def step(self, seconds: float):
+        """All evaluations inside share ``seconds`` (one engine step; 0: no step limit)."""
+        if seconds <= 0 or getattr(self._local, "deadline", None) is not None:
+            yield
+            return
+        self._local.deadline = time.monotonic() + seconds
+        self._step_seconds = seconds
+        try:
+            yield
+        finally:
+            self._local.deadline = None
+
+    def timeout_message(self, handle: Any, expression: str | None) -> str:
+        if handle is not None and handle.by_step:
+            return ("Expression evaluation ran out of the time budget of one engine step, %ss "
+                    "for all the expressions it evaluates (setting engine_step_timeout) "
+                    "[expression=%s]" % (_num(self._step_seconds), expression))
+        return super().timeout_message(handle, expression)
+
+    def start(self) -> Any:
+        if self.limits.timeout <= 0:
+            return None
+        tid = threading.get_ident()
+        with self._lock:
+            if tid in self._armed:      # nested evaluate(): the outer budget applies
+                return None
+            deadline = time.monotonic() + self.limits.timeout
+            step = getattr(self._local, "deadline", None)
+            slot = _Slot(tid, min(deadline, step) if step else deadline,
+                         bool(step and step < deadline))
+            self._armed[tid] = slot
+            if self._thread is None and not self._stopped:
+                self._thread = threading.Thread(target=self._run, name="levante-watchdog",
+                                                daemon=True)
+                self._thread.start()
+        if len(self._armed) == 1:
+            self._wake.set()
+        return slot
+
+    def stop(self, handle: Any) -> None:
+        if handle is None:
+            return
+        try:
+            with self._lock:
+                if self._armed.get(handle.thread_id) is handle:
+                    del self._armed[handle.thread_id]
+                fired = handle.fired
+            if fired:
+                # Fired just as the evaluation ended: cancel it if still pending.
+                _raise_in(handle.thread_id, None)
+        except OutOfTime:
+            # It landed here, after the evaluation had finished: nothing more to do
+            # (the watchdog fires once per arming, and the slot is gone or goes now).
+            with self._lock:
+                if self._armed.get(handle.thread_id) is handle:
+                    del self._armed[handle.thread_id]
+
+    def close(self) -> None:
+        self._stopped = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            with self._lock:
+                idle = not self._armed
+            if idle:
+                self._wake.wait(1.0)
+                self._wake.clear()
+                continue
+            time.sleep(self.tick)
+            now = time.monotonic()
+            with self._lock:
+                for slot in self._armed.values():
+                    if not slot.fired and now >= slot.deadline:
+                        slot.fired = True
+                        self.fired += 1
+                        _raise_in(slot.thread_id, OutOfTime)
+                        log.warning("role=engine an expression ran out of its time budget "
+                                    "(expression_timeout=%ss); interrupted", self.limits.timeout)
+
+
+def _num(value: float):
+    return int(value) if float(value).is_integer() else value
