@@ -63,6 +63,10 @@ class Settings:
     http_default_timeout: float = 60.0
     # Largest std.http response body, in bytes; 0: no limit.
     http_max_response_size: int = 5 * 1024 * 1024
+    # Code sources (Python uploaded through /v2/code_sources, run by the
+    # executors): "auto" accepts uploads only when the API listens on a
+    # loopback address, "true" always, "false" never (and runs none).
+    allow_code_sources: str = "auto"
     # DELETE /v2/action_executions/{id} is refused (403) unless this is true
     # (Mistral's [api] allow_action_execution_deletion, default false).
     allow_action_execution_deletion: bool = False
@@ -164,7 +168,22 @@ def _as_bool(name: str, value: Any) -> bool:
     raise SettingsError(f"setting {name} must be true or false, not {value!r}")
 
 
+#: Settings that take auto, true or false (YAML booleans included).
+AUTO_OR_BOOL = ("allow_code_sources",)
+
+
+def _as_auto_or_bool(name: str, value: Any) -> str:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return "true" if _as_bool(name, value) else "false"
+    except SettingsError:
+        raise SettingsError(f"setting {name} must be auto, true or false, not {value!r}") from None
+
+
 def _convert(field: dataclasses.Field, value: Any) -> Any:
+    if field.name in AUTO_OR_BOOL:
+        return _as_auto_or_bool(field.name, value)
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
     if kind == "bool":
         return _as_bool(field.name, value)

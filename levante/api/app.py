@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import levante
-from levante.api import definitions, executions, queues, report
+from levante.api import code_sources, definitions, executions, maintenance, queues, report
 from levante.api import members as members_api
 from levante.api import tokens as tokens_api
 from levante.api import triggers as triggers_api
@@ -23,11 +23,12 @@ from levante.web import mount_console, wants_html
 log = logging.getLogger("levante.api")
 
 
-def create_app(runtime, auth=None) -> FastAPI:
+def create_app(runtime, auth=None, listen_host: str | None = None) -> FastAPI:
     app = FastAPI(title="Levante", version=levante.__version__,
                   description="Mistral-compatible workflow service (REST API v2)",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.runtime = runtime
+    app.state.listen_host = listen_host     # decides allow_code_sources: auto
     app.add_middleware(RequestLimits)
     generated = app.openapi
 
@@ -37,12 +38,16 @@ def create_app(runtime, auth=None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi
+    app.include_router(definitions.router)
+    app.include_router(code_sources.router)
+    app.include_router(maintenance.router)
+    maintenance.install_gate(app)
+    # Added last, so outermost: who is calling is known before any other check.
     app.state.auth = auth
     if auth is not None:
         from levante.auth.middleware import AuthMiddleware
 
         app.add_middleware(AuthMiddleware, auth=auth)
-    app.include_router(definitions.router)
     app.include_router(executions.router)
     app.include_router(report.router)
     app.include_router(events_stream_router)

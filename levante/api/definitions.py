@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from levante import lang, limits
-from levante.api import render
+from levante.api import code_sources, render
 from levante.api.body import definition_text, json_object
 from levante.api.body import raw as raw_body
 from levante.api.errors import YAML_CONTENT_TYPE, ApiError
@@ -22,6 +22,7 @@ from levante.lang.spec import ActionSpec, WorkbookSpec, WorkflowSpec
 from levante.runtime import specs
 from levante.store import scope as access
 from levante.store.auth import resource_members as RM
+from levante.store import code_sources as store_cs
 from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.triggers.guard import check_workflow_deletable
 from levante.store.schema import action_definitions as AD
@@ -373,6 +374,7 @@ def list_actions(request: Request, caller: Caller = Depends(current_caller)):
     with rt.db.read() as conn:
         items += [render.action_definition(r) for r in conn.execute(
             sa.select(AD).where(where).order_by(AD.c.created_at))]
+    items += code_sources.as_actions(rt)
     namespace = request.query_params.get("namespace")
     if namespace is None:
         items = [it for it in items if it["namespace"] == ""]
@@ -391,6 +393,9 @@ def get_action(identifier: str, request: Request, namespace: str = "", caller: C
         row = conn.execute(sa.select(AD).where(sa.or_(AD.c.id == identifier, AD.c.name == identifier),
                                                access.visible(AD, caller))
                            .order_by(sa.case((AD.c.project_id == caller.project_id, 0), else_=1))).first()
+        dyn_row = None if row is not None else store_cs.find_dynamic_action(conn, identifier, namespace)
+    if dyn_row is not None:
+        return code_sources.as_action(rt, dyn_row)
     if row is None:
         why = rt.registry.load_error(identifier)
         raise ApiError(404, f"Action not found [action_name={identifier}, namespace={namespace}]"

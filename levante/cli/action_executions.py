@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-from levante.cli.base import (LIST, SHOW, Arg, CLIError, Record, Text,
+from levante.cli.base import (DATA, LIST, SHOW, Arg, CLIError, Data, Record, Text,
                               command, do_on_many, execution_lister_args,
                               get_filters, list_params, listing, load_json,
                               newest_first, seg)
-from levante.cli.output import pretty_json_text
 
 COLUMNS = [
     ("id", "ID"),
@@ -143,18 +142,18 @@ def action_execution_update(ctx, args):
     return Record(HEADINGS, format_action_execution(ax))
 
 
-@command("action-execution-get-output", "Show Action execution output data.",
+@command("action-execution-get-output", "Show Action execution output data.", DATA,
          args=[Arg("id", help="Action execution ID.")])
 def action_execution_get_output(ctx, args):
     ax = ctx.client.get("/action_executions/%s" % seg(args.id))
-    return Text(pretty_json_text(ax.get("output")))
+    return Data(ax.get("output"))
 
 
-@command("action-execution-get-input", "Show Action execution input data.",
+@command("action-execution-get-input", "Show Action execution input data.", DATA,
          args=[Arg("id", help="Action execution ID.")])
 def action_execution_get_input(ctx, args):
     ax = ctx.client.get("/action_executions/%s" % seg(args.id))
-    return Text(pretty_json_text(ax.get("input")))
+    return Data(ax.get("input"))
 
 
 @command("action-execution-delete", "Delete action execution.", args=[

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from levante.cli.base import (LIST, SHOW, Arg, Record, Text, command, cut,
+from levante.cli.base import (DATA, LIST, SHOW, Arg, Data, Record, command, cut,
                               do_on_many, get_filters, lister_args,
                               list_params, listing, read_file, seg, tags_str)
 from levante.cli.workflows import validation_record
@@ -117,11 +117,11 @@ def action_delete(ctx, args):
     )
 
 
-@command("action-get-definition", "Show action definition.", args=[
+@command("action-get-definition", "Show action definition.", DATA, args=[
     Arg("name", help="Action name"), NAMESPACE])
 def action_get_definition(ctx, args):
     action = ctx.client.get(_path(args.name, args.namespace))
-    return Text(action.get("definition") or "\n")
+    return Data.document(action.get("definition"))
 
 
 @command("action-validate", "Validate action.", SHOW, args=[

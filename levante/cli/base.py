@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence, TextIO
 
 from levante.cli.client import CLIError, Client
-from levante.cli.output import Listing, Record, Text  # noqa: F401 (re-export)
+from levante.cli.output import Data, Failed, Listing, Record, Text  # noqa: F401 (re-export)
 
 LIST = "list"
 SHOW = "show"
+DATA = "data"       # one JSON value (Data): -f table|json|yaml|value
 PLAIN = "plain"
 
 DEFAULT_LIMIT = 100

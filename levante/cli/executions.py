@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 
-from levante.cli.base import (LIST, SHOW, Arg, CLIError, Record, Text,
+from levante.cli.base import (DATA, LIST, SHOW, Arg, CLIError, Data, Failed, Record, Text,
                               command, cut, do_on_many, duration_str,
                               execution_lister_args, get_filters, list_params,
                               listing, load_env, load_json, newest_first, seg)
-from levante.cli.output import pretty_json_text
+from levante.cli.watch import failure
 from levante.cli.watch import wait as wait_for_execution  # also registers execution-watch
 
 COLUMNS = [
@@ -134,7 +134,7 @@ def execution_get(ctx, args):
              "executed workflow."),
     Arg("--wait", action="store_true", default=False,
         help="Follow the execution until it ends (task progress on stderr), then show "
-             "it; exit 1 with its state_info unless it succeeds."),
+             "it (also when it fails); exit 1 with its state_info unless it succeeds."),
 ])
 def execution_create(ctx, args):
     wf_input = load_json(args.workflow_input) if args.workflow_input else {}
@@ -143,7 +143,10 @@ def execution_create(ctx, args):
                              args.description, args.source_execution_id, params)
     ex = ctx.client.post("/executions", json_body=body)
     if args.wait:
-        ex = wait_for_execution(ctx, ex["id"], ctx.stderr)
+        ex = wait_for_execution(ctx, ex["id"], ctx.stderr, check=False)
+        message = failure(ex)
+        if message:     # the execution on stdout all the same, then exit 1
+            return Failed(Record(HEADINGS, format_execution(ex)), message)
     return Record(HEADINGS, format_execution(ex))
 
 
@@ -183,23 +186,107 @@ def execution_delete(ctx, args):
     )
 
 
-@command("execution-get-input", "Show execution input data.", args=[
+@command("execution-get-input", "Show execution input data.", DATA, args=[
     Arg("id", help="Execution ID")])
 def execution_get_input(ctx, args):
     ex = ctx.client.get("/executions/%s" % seg(args.id))
-    return Text(pretty_json_text(ex.get("input")))
+    return Data(ex.get("input"))
 
 
-@command("execution-get-output", "Show execution output data.", args=[
+@command("execution-get-output", "Show execution output data.", DATA, args=[
     Arg("id", help="Execution ID")])
 def execution_get_output(ctx, args):
     ex = ctx.client.get("/executions/%s" % seg(args.id))
-    return Text(pretty_json_text(ex.get("output")))
+    return Data(ex.get("output"))
 
 
 @command("execution-get-published",
-         "Show workflow global published variables.", args=[
+         "Show workflow global published variables.", DATA, args=[
              Arg("id", help="Workflow ID")])
 def execution_get_published(ctx, args):
     ex = ctx.client.get("/executions/%s" % seg(args.id))
-    return Text(pretty_json_text(ex.get("published_global")))
+    return Data(ex.get("published_global"))
+
+
+# ---------------------------------------------------------------- report, sub-executions
+
+REPORT_INDENT = 4
+
+
+def _report_lines(out: list[str], node: dict, level: int, kind: str) -> None:
+    pad = " " * (level * REPORT_INDENT)
+    name = node.get("name") or node.get("workflow_name") if kind == "workflow" else node.get("name")
+    out.append("%s%s '%s' [%s] %s" % (pad, kind, name, node.get("state"), node.get("id")))
+    if kind == "task" and "retry_count" in node:
+        out.append("%s(retry count: %s)" % (pad, node["retry_count"]))
+    if node.get("state") == "ERROR" and node.get("state_info") and kind != "workflow":
+        out.append("%s(error info: %s...)" % (pad, node["state_info"][:100].replace("\n", " ")))
+    for t in node.get("task_executions") or ():
+        _report_lines(out, t, level + 1, "task")
+    for a in node.get("action_executions") or ():
+        _report_lines(out, a, level + 1, "action")
+    for w in node.get("workflow_executions") or ():
+        _report_lines(out, w, level + 1, "workflow")
+
+
+def format_report(report: dict) -> str:
+    """The report as mistralclient's execution-get-report prints it."""
+    stats = report.get("statistics") or {}
+    frame = "=" * 30
+    lines = ["\nTo get more details on a task failure run: mistral task-get <id> -c 'State info'\n",
+             "%s General Statistics %s\n" % (frame, frame),
+             "Number of tasks in SUCCESS state: %s" % stats.get("success_tasks_count", 0),
+             "Number of tasks in ERROR state: %s" % stats.get("error_tasks_count", 0),
+             "Number of tasks in RUNNING state: %s" % stats.get("running_tasks_count", 0),
+             "Number of tasks in IDLE state: %s" % stats.get("idle_tasks_count", 0),
+             "Number of tasks in PAUSED state: %s\n" % stats.get("paused_tasks_count", 0)]
+    if "estimated_time" in stats:
+        lines.append("Estimated time (seconds) for the execution to finish: %s\n" % stats["estimated_time"])
+    root = report.get("root_workflow_execution")
+    if root:
+        lines.append("%s Workflow Execution Tree %s\n" % (frame, frame))
+        _report_lines(lines, root, 0, "workflow")
+    return "\n".join(lines) + "\n"
+
+
+@command("execution-get-report", "Print execution report (the tree of tasks, actions and "
+                                 "sub-workflows, with counts).", args=[
+    Arg("id", help="Execution ID"),
+    Arg("--errors-only", dest="errors_only", action="store_true",
+        help="Only error paths will be included (the default)."),
+    Arg("--no-errors-only", dest="errors_only", action="store_false",
+        help="Not only error paths will be included."),
+    Arg("--statistics-only", dest="statistics_only", action="store_true",
+        help="Only the statistics will be included."),
+    Arg("--max-depth", dest="max_depth", nargs="?", type=int, default=-1,
+        help="Maximum depth of the workflow execution tree (0: the root and its tasks)."),
+])
+def execution_get_report(ctx, args):
+    params = [("errors_only", str(args.errors_only is not False).lower()),
+              ("max_depth", args.max_depth)]
+    if args.statistics_only:
+        params.append(("statistics_only", "true"))
+    return Text(format_report(ctx.client.get("/executions/%s/report" % seg(args.id), params)))
+
+
+def sub_executions(ctx, path: str, args):
+    params = [("max_depth", args.max_depth)]
+    if args.errors_only:
+        params.append(("errors_only", "true"))
+    body = ctx.client.get(path, params)
+    return listing(HEADINGS, format_execution_list, body.get("executions", []))
+
+
+SUB_ARGS = [
+    Arg("id", help="Execution ID"),
+    Arg("--errors-only", dest="errors_only", action="store_true",
+        help="Only the sub-executions that failed (and their failed parents)."),
+    Arg("--max-depth", dest="max_depth", nargs="?", type=int, default=-1,
+        help="Maximum depth of the tree (negative: no limit)."),
+]
+
+
+@command("execution-get-sub-executions", "List the execution and all its sub-executions.",
+         LIST, args=SUB_ARGS)
+def execution_get_sub_executions(ctx, args):
+    return sub_executions(ctx, "/executions/%s/executions" % seg(args.id), args)

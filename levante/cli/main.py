@@ -18,13 +18,14 @@ import traceback
 from typing import Sequence, TextIO
 
 from levante import __version__
-from levante.cli import (action_executions, actions, environments,  # noqa: F401
-                         executions, members, queues, tasks, tokens, triggers,
+from levante.cli import (action_executions, actions, code_sources, environments,  # noqa: F401
+                         executions, maintenance, members, queues, tasks, tokens, triggers,
                          workbooks, workflows)
-from levante.cli.base import COMMANDS, LIST, SHOW, CommandSpec, Context
+from levante.cli.base import COMMANDS, DATA, LIST, SHOW, CommandSpec, Context
 from levante.cli.client import DEFAULT_URL, URL_ENV, CLIError
-from levante.cli.output import (LIST_FORMATS, SHOW_FORMATS, Listing,
-                                OutputError, Record, Text, emit_list, emit_one)
+from levante.cli.output import (DATA_FORMATS, LIST_FORMATS, SHOW_FORMATS, Data, Listing,
+                                Failed, OutputError, Record, Text, emit_data, emit_list, emit_one,
+                                use_colour)
 
 ALL_FORMATS = sorted(set(LIST_FORMATS) | set(SHOW_FORMATS))
 SERVER_COMMAND = "server"
@@ -38,14 +39,15 @@ def _add_url(parser: argparse.ArgumentParser, default) -> None:
 
 
 def _add_format_options(parser: argparse.ArgumentParser, kind: str) -> None:
-    formats = LIST_FORMATS if kind == LIST else SHOW_FORMATS
+    formats = {LIST: LIST_FORMATS, DATA: DATA_FORMATS}.get(kind, SHOW_FORMATS)
     group = parser.add_argument_group("output formatters")
     group.add_argument("-f", "--format", dest="formatter", choices=formats,
                        default=argparse.SUPPRESS,
                        help="the output format, defaults to table")
-    group.add_argument("-c", "--column", dest="columns", action="append",
-                       metavar="COLUMN", default=argparse.SUPPRESS,
-                       help="specify the column(s) to include, can be repeated")
+    if kind != DATA:
+        group.add_argument("-c", "--column", dest="columns", action="append",
+                           metavar="COLUMN", default=argparse.SUPPRESS,
+                           help="specify the column(s) to include, can be repeated")
     group.add_argument("--noindent", action="store_true",
                        default=argparse.SUPPRESS,
                        help="json: whether to disable indenting the JSON")
@@ -64,7 +66,7 @@ def _add_format_options(parser: argparse.ArgumentParser, kind: str) -> None:
         direction.add_argument("--sort-descending", dest="sort_direction",
                                action="store_const", const="desc",
                                help="sort the column(s) in descending order")
-    else:
+    elif kind == SHOW:
         group.add_argument("--prefix", default="",
                            help="shell: add a prefix to all variable names")
 
@@ -102,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         for arg in spec.args:
             arg.add_to(cmd)
         _add_url(cmd, argparse.SUPPRESS)
-        if spec.kind in (LIST, SHOW):
+        if spec.kind in (LIST, SHOW, DATA):
             _add_format_options(cmd, spec.kind)
     return parser
 
@@ -114,7 +116,13 @@ def render(spec: CommandSpec, result, args, stdout: TextIO) -> None:
         stdout.write(result.text)
         return
     fmt = args.formatter or "table"
-    if isinstance(result, Listing):
+    colour = fmt == "table" and use_colour(stdout)
+    if isinstance(result, Data):
+        if fmt not in DATA_FORMATS:
+            raise OutputError("format '%s' is not available for %s (choose "
+                              "from %s)" % (fmt, spec.name, ", ".join(DATA_FORMATS)))
+        emit_data(result, fmt, stdout, noindent=args.noindent)
+    elif isinstance(result, Listing):
         if fmt not in LIST_FORMATS:
             raise OutputError("format '%s' is not available for %s (choose "
                               "from %s)" % (fmt, spec.name, ", ".join(LIST_FORMATS)))
@@ -122,13 +130,13 @@ def render(spec: CommandSpec, result, args, stdout: TextIO) -> None:
                   sort_columns=getattr(args, "sort_columns", None),
                   sort_descending=getattr(args, "sort_direction", "asc") == "desc",
                   noindent=args.noindent,
-                  quote=getattr(args, "quote_mode", "nonnumeric"))
+                  quote=getattr(args, "quote_mode", "nonnumeric"), colour=colour)
     elif isinstance(result, Record):
         if fmt not in SHOW_FORMATS:
             raise OutputError("format '%s' is not available for %s (choose "
                               "from %s)" % (fmt, spec.name, ", ".join(SHOW_FORMATS)))
         emit_one(result, fmt, stdout, columns=args.columns,
-                 noindent=args.noindent, prefix=getattr(args, "prefix", ""))
+                 noindent=args.noindent, prefix=getattr(args, "prefix", ""), colour=colour)
     else:  # pragma: no cover - programming error
         raise TypeError("unexpected command result %r" % (result,))
 
@@ -169,8 +177,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
                   token=getattr(args, "auth_token", None))
     try:
         result = spec.func(ctx, args)
-        render(spec, result, args, stdout)
+        failed = result if isinstance(result, Failed) else None
+        render(spec, failed.result if failed else result, args, stdout)
         stdout.flush()
+        if failed:
+            raise CLIError(failed.message)
     except (CLIError, OutputError) as exc:
         if args.debug:
             traceback.print_exc(file=stderr)

@@ -22,6 +22,7 @@ from typing import Any, Sequence, TextIO
 
 LIST_FORMATS = ("table", "csv", "json", "value", "yaml")
 SHOW_FORMATS = ("table", "json", "shell", "value", "yaml")
+DATA_FORMATS = ("table", "json", "value", "yaml")
 
 
 class OutputError(Exception):
@@ -49,6 +50,87 @@ class Text:
     """Raw text written as is (e.g. pretty JSON, a definition)."""
 
     text: str
+
+
+@dataclass
+class Failed:
+    """A result shown as usual, after which the command fails with ``message``
+    (``execution-create --wait`` of an execution that did not succeed)."""
+
+    result: Any
+    message: str
+
+
+@dataclass
+class Data:
+    """A JSON value the API returned as JSON text (an execution's output, a
+    task's result...). ``table`` (the default) prints it as mistralclient
+    does (indented JSON); ``json``, ``yaml`` and ``value`` print the value
+    itself in that format (``value``: a string as is, anything else as JSON)."""
+
+    raw: Any
+    text: str | None = None     # what ``table`` prints, when not pretty_json_text(raw)
+    literal: bool = False       # raw is text to show as is (a definition), not JSON
+
+    @classmethod
+    def document(cls, text: str | None) -> "Data":
+        """A text document (a definition, a module): ``table`` and ``value``
+        print it as is, ``json`` and ``yaml`` as one string."""
+        return cls(text or "", (text or "\n"), literal=True)
+
+
+def decode_json_field(raw: Any) -> Any:
+    if isinstance(raw, (str, bytes, bytearray)):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def emit_data(data: Data, fmt: str, stdout: TextIO, *, noindent: bool = False) -> None:
+    if fmt == "table":
+        stdout.write(data.text if data.text is not None else pretty_json_text(data.raw))
+        return
+    value = data.raw if data.literal else decode_json_field(data.raw)
+    if fmt == "value" and data.literal:
+        stdout.write(value if value.endswith("\n") else value + "\n")
+    elif fmt == "json":
+        json.dump(value, stdout, indent=None if noindent else 2)
+        stdout.write("\n")
+    elif fmt == "yaml":
+        _yaml_dump(value, stdout)
+    elif fmt == "value":
+        stdout.write((value if isinstance(value, str) else json.dumps(value)) + "\n")
+    else:
+        raise OutputError("Unknown data format: %s" % fmt)
+
+
+# --------------------------------------------------------------------------
+# colours for states (a terminal only; NO_COLOR turns them off)
+# --------------------------------------------------------------------------
+
+STATE_COLOURS = {
+    "SUCCESS": "32", "ERROR": "31", "RUNNING": "33", "RUNNING_DELAYED": "33", "WAITING": "33",
+    "DELAYED": "33", "IDLE": "2", "PAUSED": "36", "CANCELLED": "35", "SKIPPED": "2",
+}
+
+
+def use_colour(stream: TextIO, environ=None) -> bool:
+    """Colours only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    environ = os.environ if environ is None else environ
+    if environ.get("NO_COLOR", "") != "" or environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (ValueError, OSError):
+        return False
+
+
+def colour_state(text: str) -> str:
+    code = STATE_COLOURS.get(text.strip())
+    return f"\033[{code}m{text}\033[0m" if code else text
 
 
 # --------------------------------------------------------------------------
@@ -137,7 +219,7 @@ def _alignment(value: Any) -> str:
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-                 aligns: Sequence[str] | None = None) -> str:
+                 aligns: Sequence[str] | None = None, colour: bool = False) -> str:
     """Render a prettytable-style ASCII table (without trailing newline)."""
     headers = [_cell_text(h) for h in headers]
     if aligns is None:
@@ -150,16 +232,17 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
                 widths[i] = max(widths[i], text_width(line))
     rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
 
-    def line(parts: Sequence[str]) -> str:
-        return "|" + "|".join(
-            " " + _pad(p, widths[i], aligns[i]) + " " for i, p in enumerate(parts)
-        ) + "|"
+    def line(parts: Sequence[str], paint: bool = False) -> str:
+        cells = [_pad(p, widths[i], aligns[i]) for i, p in enumerate(parts)]
+        if paint:   # after padding: escape codes take no room on screen
+            cells = [colour_state(c) for c in cells]
+        return "|" + "|".join(" " + c + " " for c in cells) + "|"
 
     out = [rule, line(headers), rule]
     for row in cells:
         height = max((len(lines) for lines in row), default=1)
         for n in range(height):
-            out.append(line([lines[n] if n < len(lines) else "" for lines in row]))
+            out.append(line([lines[n] if n < len(lines) else "" for lines in row], colour))
     out.append(rule)
     return "\n".join(out)
 
@@ -179,14 +262,14 @@ def emit_list(listing: Listing, fmt: str, stdout: TextIO, *,
               columns: Sequence[str] | None = None,
               sort_columns: Sequence[str] | None = None,
               sort_descending: bool = False,
-              noindent: bool = False, quote: str = "nonnumeric") -> None:
+              noindent: bool = False, quote: str = "nonnumeric", colour: bool = False) -> None:
     rows = sort_rows(listing.columns, list(listing.rows), sort_columns,
                      sort_descending)
     names, selector = select_columns(listing.columns, columns)
     rows = [_compress(r, selector) for r in rows]
 
     if fmt == "table":
-        stdout.write(render_table(names, rows) + "\n")
+        stdout.write(render_table(names, rows, colour=colour) + "\n")
     elif fmt == "json":
         items = [dict(zip(names, row)) for row in rows]
         json.dump(items, stdout, indent=None if noindent else 2)
@@ -210,14 +293,14 @@ def emit_list(listing: Listing, fmt: str, stdout: TextIO, *,
 
 def emit_one(record: Record, fmt: str, stdout: TextIO, *,
              columns: Sequence[str] | None = None,
-             noindent: bool = False, prefix: str = "") -> None:
+             noindent: bool = False, prefix: str = "", colour: bool = False) -> None:
     names, selector = select_columns(record.columns, columns)
     values = _compress(record.values, selector)
 
     if fmt == "table":
         stdout.write(render_table(["Field", "Value"],
                                   [[n, v] for n, v in zip(names, values)],
-                                  aligns=["l", "l"]) + "\n")
+                                  aligns=["l", "l"], colour=colour) + "\n")
     elif fmt == "json":
         json.dump(dict(zip(names, values)), stdout,
                   indent=None if noindent else 2)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from levante.cli.base import (LIST, SHOW, Arg, Record, Text, command, cut,
+from levante.cli.base import (DATA, LIST, SHOW, Arg, Data, Record, command, cut,
                               duration_str, execution_lister_args, get_filters,
                               list_params, listing, load_env, newest_first, seg)
-from levante.cli.output import pretty_json_text
+from levante.cli.output import decode_json_field, pretty_json_text
 
 COLUMNS = [
     ("id", "ID"),
@@ -71,14 +71,14 @@ def task_get(ctx, args):
     return Record(HEADINGS, format_task(task))
 
 
-@command("task-get-result", "Show task output data.", args=[
+@command("task-get-result", "Show task output data.", DATA, args=[
     Arg("id", help="Task ID")])
 def task_get_result(ctx, args):
     task = ctx.client.get("/tasks/%s" % seg(args.id))
-    return Text(pretty_json_text(task.get("result")))
+    return Data(task.get("result"))
 
 
-@command("task-get-published", "Show task published variables.", args=[
+@command("task-get-published", "Show task published variables.", DATA, args=[
     Arg("id", help="Task ID")])
 def task_get_published(ctx, args):
     task = ctx.client.get("/tasks/%s" % seg(args.id))
@@ -86,7 +86,10 @@ def task_get_published(ctx, args):
     published_global = task.get("published_global")
     if published_global:
         text += pretty_json_text(published_global)
-    return Text(text)
+        merged = {**(decode_json_field(task.get("published")) or {}),
+                  **(decode_json_field(published_global) or {})}
+        return Data(merged, text)
+    return Data(task.get("published"), text)
 
 
 @command("task-rerun", "Rerun an existing task.", SHOW, args=[
@@ -103,3 +106,24 @@ def task_rerun(ctx, args):
         body["env"] = json.dumps(env)
     task = ctx.client.put("/tasks/%s" % seg(args.id), json_body=body)
     return Record(HEADINGS, format_task(task))
+
+
+@command("task-skip", "Skip a failed task: the workflow goes on along its on-skip "
+                      "(else on-success) transitions.", SHOW, args=[
+    Arg("id", help="Task identifier")])
+def task_skip(ctx, args):
+    task = ctx.client.put("/tasks/%s" % seg(args.id), json_body={"id": args.id, "state": "SKIPPED"})
+    return Record(HEADINGS, format_task(task))
+
+
+@command("task-get-sub-executions", "List the sub-executions of a task.", LIST, args=[
+    Arg("id", help="Task ID"),
+    Arg("--errors-only", dest="errors_only", action="store_true",
+        help="Only the sub-executions that failed."),
+    Arg("--max-depth", dest="max_depth", nargs="?", type=int, default=-1,
+        help="Maximum depth of the tree (negative: no limit)."),
+])
+def task_get_sub_executions(ctx, args):
+    from levante.cli.executions import sub_executions
+
+    return sub_executions(ctx, "/tasks/%s/executions" % seg(args.id), args)

@@ -18,6 +18,7 @@ import httpx
 
 from levante.cli.base import Arg, CLIError, command, seg
 from levante.cli.client import APIError, ConnectionFailed, error_message
+from levante.cli.output import colour_state, use_colour
 
 DONE_TASK = ("SUCCESS", "ERROR", "CANCELLED", "SKIPPED")
 DONE_WORKFLOW = ("SUCCESS", "ERROR", "CANCELLED")
@@ -36,7 +37,11 @@ class Progress:
         self.state: str | None = None
         self.state_info: str | None = None
         self.workflow_name = ""
+        self.colour = use_colour(out)
         self.end_shown = False
+
+    def _state(self, state: str) -> str:
+        return colour_state(state) if self.colour else state
 
     def bar(self) -> str:
         known = len(self.tasks)
@@ -49,7 +54,7 @@ class Progress:
         if old is not None and old[1] == state:
             return
         self.tasks[task_id] = (name, state)
-        line = f"{self.bar()} {name} {state}"
+        line = f"{self.bar()} {name} {self._state(state)}"
         if info and state in ("ERROR", "CANCELLED"):
             line += ": " + _one_line(info)
         self._print(line)
@@ -62,7 +67,7 @@ class Progress:
         first = self.state is None
         self.state = state
         if first:
-            self._print(f"Execution {self.execution_id} ({self.workflow_name}): {state}")
+            self._print(f"Execution {self.execution_id} ({self.workflow_name}): {self._state(state)}")
         else:
             self._end_line()
 
@@ -74,7 +79,7 @@ class Progress:
 
     def _end_line(self) -> None:
         self.end_shown = self.state in DONE_WORKFLOW
-        self._print(f"{self.bar()} workflow {self.workflow_name} {self.state}")
+        self._print(f"{self.bar()} workflow {self.workflow_name} {self._state(self.state)}")
 
     def snapshot(self, ex: dict, tasks: list[dict]) -> None:
         self.workflow(ex.get("state"), ex.get("state_info"), ex.get("workflow_name"))
@@ -180,10 +185,12 @@ def _poll(ctx, progress: Progress, deadline: float | None) -> None:
         time.sleep(POLL)
 
 
-def wait(ctx, execution_id: str, out: TextIO, timeout: float = 0.0, poll: bool = False) -> dict:
+def wait(ctx, execution_id: str, out: TextIO, timeout: float = 0.0, poll: bool = False,
+         check: bool = True) -> dict:
     """Follow ``execution_id`` until it ends, printing progress on ``out``.
 
-    Returns the final execution; raises CLIError unless it ended in SUCCESS.
+    Returns the final execution; with ``check``, raises CLIError unless it
+    ended in SUCCESS (see :func:`failure`).
     """
     deadline = time.time() + timeout if timeout and timeout > 0 else None
     progress = Progress(out, execution_id)
@@ -211,11 +218,21 @@ def wait(ctx, execution_id: str, out: TextIO, timeout: float = 0.0, poll: bool =
         raise CLIError(f"Execution {execution_id} is still {progress.state} after {timeout:g}s")
     progress.finish()
     ex = ctx.client.get(f"/executions/{seg(execution_id)}")
-    state = ex.get("state")
-    if state != "SUCCESS":
-        info = ex.get("state_info") or progress.state_info or ""
-        raise CLIError(f"Execution {execution_id} ended in state {state}" + (f": {info}" if info else ""))
+    if not ex.get("state_info") and progress.state_info:
+        ex["state_info"] = progress.state_info
+    message = failure(ex)
+    if check and message:
+        raise CLIError(message)
     return ex
+
+
+def failure(ex: dict) -> str | None:
+    """Why a finished execution counts as failed; None if it succeeded."""
+    state = ex.get("state")
+    if state == "SUCCESS":
+        return None
+    info = ex.get("state_info") or ""
+    return f"Execution {ex.get('id')} ended in state {state}" + (f": {info}" if info else "")
 
 
 @command("execution-watch", "Follow an execution until it ends: one line per task state change "

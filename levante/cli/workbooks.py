@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from levante.cli.base import (LIST, SHOW, Arg, Record, Text, command,
+from levante.cli.base import (DATA, LIST, SHOW, Arg, Data, Record, command,
                               do_on_many, get_filters, lister_args,
                               list_params, listing, read_file, seg, tags_str)
 from levante.cli.workflows import validation_record
@@ -106,11 +106,11 @@ def workbook_delete(ctx, args):
     )
 
 
-@command("workbook-get-definition", "Show workbook definition.", args=[
+@command("workbook-get-definition", "Show workbook definition.", DATA, args=[
     Arg("name", help="Workbook name")])
 def workbook_get_definition(ctx, args):
     wb = ctx.client.get("/workbooks/%s" % seg(args.name))
-    return Text(wb.get("definition") or "\n")
+    return Data.document(wb.get("definition"))
 
 
 @command("workbook-validate", "Validate workbook.", SHOW, args=[

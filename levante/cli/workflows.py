@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from levante.cli.base import (LIST, SHOW, Arg, Record, Text, command,
+from levante.cli.base import (DATA, LIST, SHOW, Arg, Data, Record, command,
                               cut, do_on_many, get_filters, lister_args,
                               list_params, listing, read_file, seg, tags_str)
 
@@ -124,12 +124,12 @@ def workflow_delete(ctx, args):
     )
 
 
-@command("workflow-get-definition", "Show workflow definition.", args=[
+@command("workflow-get-definition", "Show workflow definition.", DATA, args=[
     Arg("identifier", help="Workflow ID or name."), NAMESPACE])
 def workflow_get_definition(ctx, args):
     wf = ctx.client.get("/workflows/%s" % seg(args.identifier),
                         [("namespace", args.namespace or "")])
-    return Text(wf.get("definition") or "\n")
+    return Data.document(wf.get("definition"))
 
 
 @command("workflow-validate", "Validate workflow.", SHOW, args=[

@@ -1,5 +1,6 @@
 """Resolve an action name to something runnable: a Python action (built-in or
-plug-in) or an ad-hoc action stored in the database (YAML on top of another)."""
+plug-in), an ad-hoc action stored in the database (YAML on top of another), or
+a dynamic action (a class in a code source stored in the database)."""
 from __future__ import annotations
 
 import threading
@@ -8,10 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from levante import expr, lang
-from levante.actions.base import Outcome
+from levante.actions.base import ActionDef, Outcome
 from levante.actions.registry import Registry
 from levante.lang.spec import ActionSpec
 from levante.runtime import specs
+from levante.runtime.dynamic_actions import DynamicActionError, DynamicActions
 from levante.store.db import Database
 from levante.store.schema import action_definitions as AD
 
@@ -24,6 +26,7 @@ class ActionResolver:
         self.registry = registry
         self._adhoc: dict[tuple[str, str], tuple[float, ActionSpec]] = {}
         self._lock = threading.Lock()
+        self.dynamic = DynamicActions(db)
 
     # A name that is neither loaded nor ad-hoc makes the registry rescan the
     # plug-in entry points (rate-limited), so a plug-in installed after start
@@ -34,7 +37,13 @@ class ActionResolver:
         or the default one) that ``project_id`` may use (its own or a public one; None: any)."""
         return (self.registry.get(name, rescan=False) is not None
                 or self._adhoc_spec(name, namespace, project_id) is not None
+                or self.dynamic.exists(name, namespace)
                 or self.registry.get(name) is not None)
+
+    def python_def(self, name: str) -> ActionDef | None:
+        """The Python class behind ``name`` (built-in, plug-in or dynamic), or None
+        for an ad-hoc or unknown action; DynamicActionError if it cannot load."""
+        return self.registry.get(name, rescan=False) or self.dynamic.get(name) or self.registry.get(name)
 
     def check_adhoc_input(self, name: str, given: dict, project_id: str | None = None) -> None:
         """Raise ValueError when ``given`` misses or adds parameters of the ad-hoc action ``name``."""
@@ -64,7 +73,12 @@ class ActionResolver:
             return d.run(given, _with_callback_url(context))
         spec = self._adhoc_spec(name, namespace, project_id)
         if spec is None:
-            d = self.registry.get(name)
+            try:
+                d = self.dynamic.get(name, namespace)
+            except DynamicActionError as e:
+                return Outcome("error", f"Failed to load action [action_name={name}]: {e}")
+            if d is None:
+                d = self.registry.get(name)
             if d is not None:
                 return d.run(given, _with_callback_url(context))
             return Outcome("error", self.not_found(name))

@@ -117,7 +117,7 @@ def run_server(argv: list[str]) -> int:
             log.info("role=api listening on http://%s:%d/v2", args.host, args.port)
             # Event streams stay open until their execution ends: on shutdown,
             # give requests a few seconds, then close what is left.
-            uvicorn.run(create_app(runtime, auth), host=args.host, port=args.port, log_config=None,
+            uvicorn.run(create_app(runtime, auth, args.host), host=args.host, port=args.port, log_config=None,
                         access_log=False, server_header=False, timeout_graceful_shutdown=5)
         else:
             import signal

@@ -26,6 +26,7 @@ from levante.engine.model import ExecState
 from levante.notify import Notifier
 from levante.runtime import caps, definitions, specs, state_store
 from levante.runtime.action_resolver import ActionResolver
+from levante.runtime.dynamic_actions import DynamicActionError
 from levante.runtime.engine_worker import EngineWorker
 from levante.errors import BadRequest, NotFound, TooManyRequests
 from levante.runtime.executor import Executor, complete_action
@@ -333,7 +334,10 @@ class Runtime:
         project_id = caller.project_id if caller is not None else scope.DEFAULT_PROJECT
         if not self.resolver.exists(name, project_id=project_id):
             raise BadRequest(self.resolver.not_found(name))
-        d = self.registry.get(name)
+        try:
+            d = self.resolver.python_def(name)
+        except DynamicActionError as e:
+            raise BadRequest(f"Failed to load action [action_name={name}]: {e}") from e
         try:
             if d is not None:
                 d.check_input(given)

@@ -72,7 +72,8 @@ def test_create_wait_exits_1_on_error_with_state_info(srv):
     create_workflow(srv.url, failing(name))
     proc = cli(srv, "execution-create", name, "--wait")
     assert proc.returncode == 1
-    assert proc.stdout == ""
+    # the execution is shown on stdout all the same (progress and error on stderr)
+    assert "| State              | ERROR" in proc.stdout and f"| {name} " in proc.stdout
     assert "boom ERROR: " in proc.stderr
     last = proc.stderr.strip().splitlines()
     assert any(line.startswith("ERROR: Execution ") and "ended in state ERROR: Failure caused by error "

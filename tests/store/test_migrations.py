@@ -8,6 +8,8 @@ from alembic.script import ScriptDirectory
 
 # Importing these modules puts every table on the one metadata.
 import levante.store.auth  # noqa: F401
+import levante.store.code_sources  # noqa: F401
+import levante.store.maintenance  # noqa: F401
 import levante.store.notifications  # noqa: F401
 import levante.store.queues  # noqa: F401
 import levante.store.triggers  # noqa: F401
