@@ -161,29 +161,29 @@ class Runtime:
         # counts against the caps of the root that workflow descends from.
         started_by = params.pop(STARTED_BY_PARAM, None)
         now = time.time()
-        with self.db.tx() as conn:
-            budget_root, depth = None, 0
-            if isinstance(started_by, str):
-                budget_root, depth = caps.lineage(conn, started_by) or (None, 0)
+        values = dict(
+            id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
+            description=description or "", state=states.IDLE, state_info=None,
+            input=json.dumps(full_input), output="{}", params=json.dumps(params), context="{}",
+            published_global="{}", definition=source, tags=wf.tags, project_id=wf.project_id,
+            scope="private", created_at=now, updated_at=now, version=0)
+
+        def check_caps(conn) -> None:
+            if not isinstance(started_by, str):
+                return
+            budget_root, depth = caps.lineage(conn, started_by) or (None, 0)
             if budget_root:
                 refused = caps.refusal(conn, budget_root, depth,
                                        self.settings.max_executions_per_root,
                                        self.settings.max_nesting_depth)
                 if refused:
                     raise BadRequest(refused)
-            conn.execute(WE.insert().values(
-                budget_root_id=budget_root, depth=depth,
-                id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
-                description=description or "", state=states.IDLE, state_info=None,
-                input=json.dumps(full_input), output="{}", params=json.dumps(params), context="{}",
-                published_global="{}", definition=source, tags=wf.tags, project_id=wf.project_id,
-                scope="private", created_at=now, updated_at=now, version=0))
-        # Started outside any write transaction: its vars and first inputs are
-        # untrusted expressions (see EngineWorker.step).
-        queued = self.engine.step(exec_id, lambda conn, c, s: c.start(), now)
-        with self.db.read() as conn:
-            # The execution as its start left it (the workers may move it on at once).
-            row = conn.execute(sa.select(WE).where(WE.c.id == exec_id)).first()
+                values.update(budget_root_id=budget_root, depth=depth)
+
+        # The start (vars, first inputs: untrusted expressions) is computed
+        # before any write transaction; one transaction then stores the
+        # execution as its start left it, with the jobs it causes.
+        queued, row = self.engine.create(values, spec, check_caps, now)
         log.info("role=api execution=%s workflow=%s created", exec_id, wf.name)
         if queued:
             self._wake_executor()
