@@ -83,7 +83,7 @@ class EngineWorker:
         self.max_attempts = max_attempts
         self.step_timeout = step_timeout
         self.owner = f"{socket.gethostname()}:{os.getpid()}:engine:{uuid.uuid4().hex[:6]}"
-        self.wake = threading.Event()
+        self.wake = _WakeOne()
         self._stop = threading.Event()
         # execution id -> (version, ExecState); valid while nobody else wrote the row
         self._cache: "OrderedDict[str, tuple[int, ExecState]]" = OrderedDict()
@@ -106,7 +106,6 @@ class EngineWorker:
                 time.sleep(0.2)
             if n == 0:
                 self.wake.wait(self._idle_wait())
-                self.wake.clear()
 
     def _idle_wait(self) -> float:
         """Sleep until the next delayed event is due, at most ``poll`` seconds."""
@@ -121,7 +120,7 @@ class EngineWorker:
 
     def stop(self) -> None:
         self._stop.set()
-        self.wake.set()
+        self.wake.set_all()
 
     def run_once(self) -> int:
         now = time.time()
@@ -158,11 +157,13 @@ class EngineWorker:
         """The due events of the execution with the oldest one that no thread of
         this process and no other process (lease) is working on; marked busy."""
         with self._busy_lock:
-            exec_id, rows = jobs.claim_one_key(conn, jobs.ENGINE, BATCH, now, False,
-                                               exclude=tuple(self._busy))
+            exec_id, rows, more = jobs.claim_one_key(conn, jobs.ENGINE, BATCH, now, False,
+                                                     exclude=tuple(self._busy))
             if rows:
                 self._busy.add(exec_id)
-            return exec_id, rows
+        if more:
+            self.wake.set()     # events of other executions are due: another thread's turn
+        return exec_id, rows
 
     def _lease_later(self, job_ids: list[int]) -> Callable[[], None]:
         """What the watchdog calls when a step has run for a while: lease its
@@ -356,6 +357,32 @@ class EngineWorker:
     def forget(self, exec_id: str) -> None:
         with self._cache_lock:
             self._cache.pop(exec_id, None)
+
+
+class _WakeOne:
+    """Wakes ONE waiting engine thread per set(), so that an event does not
+    send every thread racing for it."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._permits = 0
+
+    def set(self) -> None:
+        with self._cond:
+            self._permits = min(self._permits + 1, 64)
+            self._cond.notify()
+
+    def set_all(self) -> None:
+        with self._cond:
+            self._permits = 64
+            self._cond.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        with self._cond:
+            if not self._permits:
+                self._cond.wait(timeout)
+            if self._permits:
+                self._permits -= 1
 
 
 class _Entered:

@@ -91,10 +91,10 @@ def any_due(conn: sa.Connection, kinds: tuple[str, ...], now: float) -> bool:
 
 
 def claim_one_key(conn: sa.Connection, kind: str, limit: int, now: float,
-                  skip_locked: bool, exclude: tuple[str, ...] = ()) -> tuple[str | None, list[Any]]:
+                  skip_locked: bool, exclude: tuple[str, ...] = ()) -> tuple[str | None, list[Any], bool]:
     """The due jobs of ``kind`` for the key with the oldest due job, among the
     keys of which no job is leased right now and that are not in ``exclude``
-    (one worker per key at a time)."""
+    (one worker per key at a time), and whether other keys have due jobs too."""
     held = sa.select(jobs.c.key).where(jobs.c.kind == kind, jobs.c.lease_until >= now)
     where = [jobs.c.kind == kind, jobs.c.due_at <= now,
              sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now),
@@ -107,11 +107,12 @@ def claim_one_key(conn: sa.Connection, kind: str, limit: int, now: float,
         q = q.with_for_update(skip_locked=True)
     rows = conn.execute(q).fetchall()
     if not rows:
-        return None, []
+        return None, [], False
     # The oldest job's key; its other jobs among the oldest ``limit`` go along
     # (the rest of them next time).
     key = rows[0].key
-    return key, [r for r in rows if r.key == key]
+    mine = [r for r in rows if r.key == key]
+    return key, mine, len(mine) < len(rows)
 
 
 def release(conn: sa.Connection, ids: list[int], owner: str) -> None:
