@@ -16,10 +16,16 @@ Each setting is looked up, in order of precedence, in
 Settings are read once (``get_settings()``); ``reload_settings()`` reads them
 again (tests use it after changing the environment).
 
-The ``http_*`` settings are the egress policy of ``std.http`` and
-``std.mistral_http``; they match the ``[action_std_http]`` options of Mistral
-(``denied_cidrs``, ``allowed_hosts``, ``default_timeout``,
-``max_response_size_bytes``) and have the same defaults.
+``transport_url`` is Mistral's ``[DEFAULT] transport_url``: the broker to
+listen to for event triggers on OpenStack notifications (see
+``levante.triggers.broker``).
+
+The ``http_*`` settings are the egress policy (``levante.egress``) of
+``std.http``, ``std.mistral_http``, notification webhooks and ``std.ssh``;
+they match the ``[action_std_http]`` options of Mistral (``denied_cidrs``,
+``allowed_hosts``, ``default_timeout``, ``max_response_size_bytes``), and the
+denied ranges add "this network" (0.0.0.0/8, which reaches loopback) and the
+unspecified IPv6 address to Mistral's. docs/security.md lists every limit.
 """
 from __future__ import annotations
 
@@ -35,7 +41,9 @@ CONFIG_ENV = "LEVANTE_CONFIG"
 
 # Loopback and link-local: localhost and the cloud metadata service
 # (169.254.169.254) are out of reach unless the operator allows them.
-DEFAULT_HTTP_DENIED_CIDRS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10")
+# 0.0.0.0/8 and :: connect to the local host on Linux.
+DEFAULT_HTTP_DENIED_CIDRS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10",
+                             "0.0.0.0/8", "::/128")
 
 
 class SettingsError(ValueError):
@@ -52,6 +60,22 @@ class Settings:
     http_default_timeout: float = 60.0
     # Largest std.http response body, in bytes; 0: no limit.
     http_max_response_size: int = 5 * 1024 * 1024
+    # DELETE /v2/action_executions/{id} is refused (403) unless this is true
+    # (Mistral's [api] allow_action_execution_deletion, default false).
+    allow_action_execution_deletion: bool = False
+    # The message broker whose OpenStack notifications fire event triggers on
+    # other exchanges than Levante's own (oslo.messaging URL, e.g.
+    # rabbit://user:password@host:5672/); empty: no broker.
+    transport_url: str = ""
+    # std.ssh_proxied may run its proxy_command (a shell command on this host).
+    ssh_allow_proxy_command: bool = False
+    # Largest request body the API reads, in bytes (413 beyond); 0: no limit.
+    max_request_body_size: int = 10 * 1024 * 1024
+    # Deepest nesting of arrays and objects in a JSON request body (400 beyond).
+    max_json_depth: int = 100
+    # Largest execution input, output, params, env, published variables and
+    # action result, in KB, as Mistral's execution_field_size_limit_kb; 0: no limit.
+    execution_field_size_limit_kb: int = 1024
 
     # -- budgets for untrusted workflows (docs/operations.md, "Budgets and caps") --
     # Seconds one evaluation of a task's expressions may run; 0: no limit.
@@ -105,14 +129,33 @@ def _as_number(kind: type, name: str, value: Any):
     return number
 
 
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"setting {name} must be true or false, not {value!r}")
+
+
 def _convert(field: dataclasses.Field, value: Any) -> Any:
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    if kind == "bool":
+        return _as_bool(field.name, value)
     if kind.startswith("tuple"):
         return _as_list(field.name, value)
+    if kind == "bool":
+        return _as_bool(field.name, value)
     if kind == "float":
         return _as_number(float, field.name, value)
     if kind == "int":
         return _as_number(int, field.name, value)
+    if kind == "str":
+        if not isinstance(value, str):
+            raise SettingsError(f"setting {field.name} must be a string, not {value!r}")
+        return value.strip()
     return value
 
 
@@ -154,6 +197,9 @@ def load_settings(environ: dict | None = None) -> Settings:
         elif name in from_file:
             values[name] = _convert(field, from_file[name])
     settings = Settings(**values)
+    if settings.transport_url and "://" not in settings.transport_url:
+        raise SettingsError(f"setting transport_url must be a URL such as "
+                            f"rabbit://user:password@host:5672/, not {settings.transport_url!r}")
     for cidr in settings.http_denied_cidrs:
         try:
             ipaddress.ip_network(cidr, strict=False)

@@ -39,3 +39,7 @@ class PayloadTooLarge(LevanteError):
 class TooManyRequests(LevanteError):
     """A bounded resource is in full use; the client may try again later."""
     status = 429
+
+
+class IllegalStateChange(Conflict):
+    """A workflow or task execution was asked to move to a state its table forbids."""

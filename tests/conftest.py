@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT.parent / "shared" / "seed-examples"
+#: The crash course's workflows, written for Levante (examples/README.md).
+EXAMPLES = ROOT / "examples"
 
 
 def free_port() -> int:
@@ -29,17 +30,45 @@ PG_URL = os.environ.get("LEVANTE_TEST_PG")
 SERVERS_ON_PG = os.environ.get("LEVANTE_TEST_SERVERS_ON_PG") == "1"
 
 
-def fresh_pg_database(base_url: str) -> str:
-    """Create an empty database on ``base_url``'s server; return its SQLAlchemy URL."""
-    import uuid
+#: (server URL, database name) of every database this run created, dropped at its end.
+_CREATED_PG: list[tuple[str, str]] = []
 
+
+def _pg_admin(base_url: str):
     import psycopg
 
-    name = f"levante_test_{uuid.uuid4().hex[:12]}"
     plain = base_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain.rstrip("/") + "/postgres", autocommit=True) as conn:
+    return psycopg.connect(plain.rstrip("/") + "/postgres", autocommit=True)
+
+
+def fresh_pg_database(base_url: str) -> str:
+    """Create an empty database on ``base_url``'s server; return its SQLAlchemy URL.
+
+    The database is dropped when the test session ends (see pytest_sessionfinish).
+    """
+    import uuid
+
+    name = f"levante_test_{os.environ.get('LEVANTE_TEST_PG_TAG', '')}{uuid.uuid4().hex[:12]}"
+    with _pg_admin(base_url) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+    _CREATED_PG.append((base_url, name))
     return f"{base_url.rstrip('/')}/{name}"
+
+
+def drop_created_pg_databases() -> list[str]:
+    """Drop every database this run created (FORCE ends connections still open); return their names."""
+    dropped = []
+    while _CREATED_PG:
+        base_url, name = _CREATED_PG.pop()
+        with _pg_admin(base_url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        dropped.append(name)
+    return dropped
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _CREATED_PG:
+        drop_created_pg_databases()
 
 
 class Server:

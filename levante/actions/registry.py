@@ -1,5 +1,6 @@
-"""Where action names resolve: built-ins (``std.*`` and the service's own
-``mistral.*``), then Python plug-ins found by entry point.
+"""Where action names resolve: built-ins (``std.*``, the service's own
+``mistral.*``, ``zaqar.*``, ``ansible`` and ``ansible-playbook``), then
+Python plug-ins found by entry point.
 
 Plug-ins are classes with mistral-lib's action interface, registered under the
 entry-point group ``levante.actions`` or ``mistral.actions`` (Mistral's own
@@ -12,6 +13,11 @@ listing the actions) rescans the entry points, at most once every
 ``LEVANTE_PLUGIN_RESCAN_SECONDS`` (default 5; 0 = on every miss, a negative
 value turns rescanning off). A plug-in already loaded is not reloaded: a
 changed plug-in needs a restart.
+
+A plug-in whose entry point fails to load (a missing dependency, an error
+at import) is remembered with its cause: :meth:`Registry.load_error` gives
+the message that the API and the executor add to "action not found", so the
+user sees which plug-in failed and why, not only the server log.
 """
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ import threading
 import time
 from importlib import metadata
 
-from levante.actions import zaqar
+from levante.actions import ansible, zaqar
 from levante.actions.base import ActionDef
 from levante.actions.std import BUILTINS
 
@@ -86,7 +92,7 @@ class Registry:
     def __init__(self, load_plugins: bool = True, rescan_interval: float | None = None):
         self._defs: dict[str, ActionDef] = {}
         self._origin: dict[str, str] = {}        # name -> "builtin" or the entry point's value
-        self._failed: dict[str, str] = {}        # name -> entry point value that failed to load
+        self._failed: dict[str, tuple[str, str]] = {}   # name -> (entry point value, why it failed)
         self._lock = threading.Lock()
         self._plugins = load_plugins
         self._interval = _rescan_interval() if rescan_interval is None else rescan_interval
@@ -95,7 +101,7 @@ class Registry:
             self._add_builtin(name, cls, safe)
         from levante.actions import service     # the service's own API as mistral.* actions
 
-        for name, (cls, safe) in {**service.ACTIONS, **zaqar.ACTIONS}.items():
+        for name, (cls, safe) in {**service.ACTIONS, **zaqar.ACTIONS, **ansible.ACTIONS}.items():
             self._add_builtin(name, cls, safe)
         if load_plugins:
             self.load_plugins()
@@ -131,9 +137,9 @@ class Registry:
                             raise TypeError("not an action class (a class with a run(context) method)")
                         d = ActionDef.from_class(ep.name, cls)
                     except Exception as e:   # a broken plug-in must not stop the server
-                        if self._failed.get(ep.name) != ep.value:
+                        if self._failed.get(ep.name, ("",))[0] != ep.value:
                             log.warning("cannot load action %s from %s: %s", ep.name, ep.value, e)
-                            self._failed[ep.name] = ep.value
+                            self._failed[ep.name] = (ep.value, _load_failure(ep, group, e))
                         continue
                     self._defs[ep.name] = d
                     self._origin[ep.name] = ep.value
@@ -151,6 +157,11 @@ class Registry:
             return False
         self.load_plugins()
         return True
+
+    def load_error(self, name: str) -> str | None:
+        """Why the plug-in entry point named ``name`` failed to load, or None."""
+        failed = self._failed.get(name)
+        return failed[1] if failed else None
 
     def origin(self, name: str) -> str | None:
         """``builtin``, the entry point (``module:Class``) of a plug-in, or None."""
@@ -170,3 +181,11 @@ class Registry:
 
     def all(self) -> list[ActionDef]:
         return [self._defs[n] for n in self.names()]
+
+
+def _load_failure(ep, group: str, error: Exception) -> str:
+    """The user-facing cause of a plug-in that failed to load."""
+    dist = getattr(getattr(ep, "dist", None), "name", None)
+    where = f"plug-in {dist!r}" if dist else "a plug-in"
+    return (f"{where} failed to load it (entry point {ep.name} = {ep.value} in group {group}): "
+            f"{type(error).__name__}: {error}")

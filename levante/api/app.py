@@ -9,11 +9,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import levante
-from levante.api import definitions, executions, queues
+from levante.api import definitions, executions, queues, report
 from levante.api import triggers as triggers_api
+from levante.api.body import RequestLimits
+from levante.api.schema import add_request_shapes
 from levante.api.errors import ApiError, fault
 from levante.api.stream import router as events_stream_router
 from levante.errors import LevanteError
+from levante.web import mount_console, wants_html
 
 log = logging.getLogger("levante.api")
 
@@ -23,14 +26,27 @@ def create_app(runtime) -> FastAPI:
                   description="Mistral-compatible workflow service (REST API v2)",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.runtime = runtime
+    app.add_middleware(RequestLimits)
+    generated = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            add_request_shapes(generated())     # fills app.openapi_schema in place
+        return app.openapi_schema
+
+    app.openapi = openapi
     app.include_router(definitions.router)
     app.include_router(executions.router)
+    app.include_router(report.router)
     app.include_router(events_stream_router)
     app.include_router(queues.router)
     app.include_router(triggers_api.router)
+    mount_console(app)
 
     @app.get("/")
     def versions(request: Request):
+        if wants_html(request):     # a browser: the console; API clients get the versions
+            return RedirectResponse("/ui/", status_code=302)
         base = _base(request)
         return {"versions": [{"id": "v2.0", "status": "CURRENT",
                               "links": [{"href": f"{base}/v2", "target": "v2", "rel": "self"}]}]}

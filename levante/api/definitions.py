@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -9,15 +10,17 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from levante import lang
+from levante import lang, limits
 from levante.api import render
 from levante.api.body import definition_text, json_object
 from levante.api.body import raw as raw_body
 from levante.api.errors import YAML_CONTENT_TYPE, ApiError
-from levante.api.listing import list_response
-from levante.lang.spec import ActionSpec, WorkflowSpec
+from levante.api.listing import list_items, list_response
+from levante.limits import loads
+from levante.lang.spec import ActionSpec, WorkbookSpec, WorkflowSpec
 from levante.runtime import specs
 from levante.triggers.guard import check_workflow_deletable
+from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.store.schema import action_definitions as AD
 from levante.store.schema import environments as ENV
 from levante.store.schema import workbooks as WB
@@ -53,10 +56,44 @@ def _interface(spec: WorkflowSpec) -> str:
 
 
 def _parse(fn, text: str, request: Request):
+    # As Mistral, a definition may name an action that does not exist yet (a
+    # plug-in or dynamic action added later): storing it does not check
+    # actions, running the task does. `.../validate` still reports them.
     try:
-        return fn(text, known_action=_known_action(request))
+        parsed = fn(text)
     except lang.DSLError as e:
-        raise ApiError(400, f"Invalid DSL: {e}", yaml_endpoint=True)
+        errors = _explained(e.errors if isinstance(e, lang.DSLErrors) else [e], _rt(request).registry)
+        raise ApiError(400, "Invalid DSL: " + "\n".join(str(x) for x in errors), yaml_endpoint=True)
+    _check_names(parsed)
+    return parsed
+
+
+_ACTION_NOT_FOUND = re.compile(r"Action '(.+)' not found\.$")
+
+
+def _explained(errors: list, registry) -> list:
+    """Add the cause to "Action 'x' not found." when a plug-in providing x failed to load."""
+    out = []
+    for e in errors:
+        m = _ACTION_NOT_FOUND.match(e.message)
+        why = registry.load_error(m.group(1)) if m else None
+        out.append(lang.DSLError(f"{e.message} {why[0].upper()}{why[1:]}.", e.line, e.column)
+                   if why else e)
+    return out
+
+
+def _check_names(parsed) -> None:
+    """Mistral's rules for definition names, plus no '/' or control characters."""
+    if isinstance(parsed, WorkbookSpec):
+        named = [("Workbook", parsed.name)] + [("Workflow", n) for n in parsed.workflows] + \
+            [("Action", n) for n in parsed.actions]
+    else:
+        named = [("Action" if isinstance(p, ActionSpec) else "Workflow", p.name) for p in parsed]
+    for kind, name in named:
+        problem = limits.name_problem(name, limits.DEFINITION_NAME_MAX, spaces=False)
+        if problem:
+            raise ApiError(400, f"Invalid DSL: {kind} name {name[:80]!r} {problem}",
+                           yaml_endpoint=True)
 
 
 def _known_action(request: Request):
@@ -77,7 +114,7 @@ def _action_values(spec: ActionSpec, namespace: str, scope: str, wb: str | None)
 
 
 def _duplicate(kind: str, cols: str, name: str, namespace: str) -> ApiError:
-    return ApiError(409, f"Duplicate entry for {kind} [{cols}]: {name}, {namespace}, None",
+    return ApiError(409, f"Duplicate entry for {kind} [{cols}]: {name}, {namespace}, {DEFAULT_PROJECT}",
                     yaml_endpoint=True)
 
 
@@ -89,9 +126,10 @@ def _insert_all(conn, table, kind: str, items: list[tuple[str, dict]], namespace
                 table.c.name == name, table.c.namespace == namespace)).first():
             raise _duplicate(kind, "'name', 'namespace', 'project_id'", name, namespace)
     ids = []
-    for _, values in items:
+    for i, (_, values) in enumerate(items):
         ids.append(str(uuid.uuid4()))
-        conn.execute(table.insert().values(id=ids[-1], created_at=now, updated_at=None, **values))
+        conn.execute(table.insert().values(id=ids[-1], created_at=now + i * CREATION_TICK,
+                                           updated_at=None, **values))
     return [conn.execute(sa.select(table).where(table.c.id == i)).first() for i in ids]
 
 
@@ -110,7 +148,11 @@ def _update_all(conn, table, items: list[tuple[str, dict]], namespace: str, now:
 
 
 def _options(request: Request) -> tuple[str, str]:
-    return request.query_params.get("namespace", ""), request.query_params.get("scope", "private")
+    q = request.query_params
+    try:
+        return limits.check_namespace(q.get("namespace", "")), limits.check_scope(q.get("scope"))
+    except limits.BadRequest as e:
+        raise ApiError(400, str(e), yaml_endpoint=True) from None
 
 
 # ---------------------------------------------------------------- workflows
@@ -122,7 +164,8 @@ def validate_definition(request: Request, data: bytes = Depends(raw_body)):
     text = data.decode("utf-8", errors="replace")
     path = request.url.path
     kind = "actions" if "/actions/" in path else "workbook" if "/workbooks/" in path else "workflows"
-    errors = lang.validate(text, known_action=_known_action(request), kind=kind)
+    errors = _explained(lang.validate(text, known_action=_known_action(request), kind=kind),
+                        _rt(request).registry)
     if not errors:
         return JSONResponse({"valid": True})
     return JSONResponse({"valid": False, "error": "\n".join(str(e) for e in errors)})
@@ -152,17 +195,25 @@ def update_workflows(request: Request, data: bytes = Depends(raw_body)):
 
 
 def _find_workflow(conn, identifier: str, namespace: str):
-    row = conn.execute(sa.select(WD).where(sa.or_(WD.c.id == identifier, WD.c.name == identifier),
-                                           WD.c.namespace == namespace)).first()
+    # As Mistral: by id in any namespace, by name in the namespace given.
+    row = conn.execute(sa.select(WD).where(sa.or_(
+        WD.c.id == identifier, sa.and_(WD.c.name == identifier, WD.c.namespace == namespace)))).first()
     if row is None:
         raise ApiError(404, f"Workflow not found [workflow_identifier={identifier}, namespace={namespace}]")
     return row
 
 
+def _in_namespace(request: Request, table) -> list:
+    """``?namespace=ns1`` lists only what is in ns1 (none given: every namespace)."""
+    namespace = request.query_params.get("namespace")
+    return [table.c.namespace == namespace] if namespace else []
+
+
 @router.get("/v2/workflows")
 def list_workflows(request: Request):
     with _rt(request).db.read() as conn:
-        return list_response(request, conn, WD, "workflows", render.workflow)
+        return list_response(request, conn, WD, "workflows", render.workflow,
+                             base_where=_in_namespace(request, WD))
 
 
 @router.get("/v2/workflows/{identifier}")
@@ -173,7 +224,7 @@ def get_workflow(identifier: str, request: Request):
 
 @router.delete("/v2/workflows/{identifier}", status_code=204)
 def delete_workflow(identifier: str, request: Request):
-    namespace = request.query_params.get("namespace", "")
+    namespace = limits.check_namespace(request.query_params.get("namespace", ""))
     with _rt(request).db.tx() as conn:
         row = _find_workflow(conn, identifier, namespace)
         check_workflow_deletable(conn, row.id, identifier, namespace)
@@ -184,11 +235,12 @@ def delete_workflow(identifier: str, request: Request):
 # ---------------------------------------------------------------- workbooks
 
 def _store_workbook(conn, wb, namespace: str, scope: str, now: float) -> None:
-    for spec in wb.workflows.values():
-        conn.execute(WD.insert().values(id=str(uuid.uuid4()), created_at=now, updated_at=None,
-                                        **_wf_values(spec, namespace, scope, wb.name)))
-    for spec in wb.actions.values():
-        conn.execute(AD.insert().values(id=str(uuid.uuid4()), created_at=now, updated_at=None,
+    for i, spec in enumerate(wb.workflows.values()):
+        conn.execute(WD.insert().values(id=str(uuid.uuid4()), created_at=now + i * CREATION_TICK,
+                                        updated_at=None, **_wf_values(spec, namespace, scope, wb.name)))
+    for i, spec in enumerate(wb.actions.values()):
+        conn.execute(AD.insert().values(id=str(uuid.uuid4()), created_at=now + i * CREATION_TICK,
+                                        updated_at=None,
                                         **dict(_action_values(spec, namespace, scope, wb.name),
                                                definition=wb.definition)))
 
@@ -199,19 +251,18 @@ def _check_free_names(conn, wb, namespace: str) -> None:
             raise _duplicate("WorkflowDefinition", "'name', 'namespace', 'project_id'", name, namespace)
     for name in wb.actions:
         if conn.execute(sa.select(AD.c.id).where(AD.c.name == name, AD.c.namespace == namespace)).first():
-            raise _duplicate("ActionDefinition", "'name', 'namespace', 'project_id'", name, namespace)
+            raise _duplicate("Action", "'name', 'namespace', 'project_id'", name, namespace)
 
 
 @router.post("/v2/workbooks", status_code=201)
 def create_workbook(request: Request, data: bytes = Depends(raw_body)):
     text = definition_text(data)
-    namespace = request.query_params.get("namespace", "")
-    scope = request.query_params.get("scope", "private")
+    namespace, scope = _options(request)
     wb = _parse(lang.parse_workbook, text, request)
     now = time.time()
     with _rt(request).db.tx() as conn:
         if conn.execute(sa.select(WB.c.id).where(WB.c.name == wb.name, WB.c.namespace == namespace)).first():
-            raise _duplicate("Workbook", "'name', 'namespace', 'project_id'", wb.name, namespace)
+            raise _duplicate("WorkbookDefinition", "'name', 'namespace', 'project_id'", wb.name, namespace)
         _check_free_names(conn, wb, namespace)
         wid = str(uuid.uuid4())
         conn.execute(WB.insert().values(id=wid, name=wb.name, namespace=namespace, definition=text,
@@ -225,8 +276,7 @@ def create_workbook(request: Request, data: bytes = Depends(raw_body)):
 @router.put("/v2/workbooks")
 def update_workbook(request: Request, data: bytes = Depends(raw_body)):
     text = definition_text(data)
-    namespace = request.query_params.get("namespace", "")
-    scope = request.query_params.get("scope", "private")
+    namespace, scope = _options(request)
     wb = _parse(lang.parse_workbook, text, request)
     now = time.time()
     with _rt(request).db.tx() as conn:
@@ -247,7 +297,8 @@ def update_workbook(request: Request, data: bytes = Depends(raw_body)):
 @router.get("/v2/workbooks")
 def list_workbooks(request: Request):
     with _rt(request).db.read() as conn:
-        return list_response(request, conn, WB, "workbooks", render.workbook)
+        return list_response(request, conn, WB, "workbooks", render.workbook,
+                             base_where=_in_namespace(request, WB))
 
 
 def _find_workbook(conn, name: str, namespace: str):
@@ -265,7 +316,7 @@ def get_workbook(name: str, request: Request):
 
 @router.delete("/v2/workbooks/{name}", status_code=204)
 def delete_workbook(name: str, request: Request):
-    namespace = request.query_params.get("namespace", "")
+    namespace = limits.check_namespace(request.query_params.get("namespace", ""))
     with _rt(request).db.tx() as conn:
         _find_workbook(conn, name, namespace)
         for wf in conn.execute(sa.select(WD.c.id, WD.c.name).where(WD.c.workbook_name == name,
@@ -281,18 +332,17 @@ def delete_workbook(name: str, request: Request):
 
 @router.get("/v2/actions")
 def list_actions(request: Request):
+    """Built-in and ad-hoc actions as one collection (Mistral sorts it by name).
+    Like Mistral, without ``namespace`` only the actions of the default
+    namespace are listed (built-ins belong to it)."""
     rt = _rt(request)
     items = [render.builtin_action(d) for d in rt.registry.all()]
     with rt.db.read() as conn:
         items += [render.action_definition(r) for r in conn.execute(sa.select(AD).order_by(AD.c.created_at))]
-    fields = [f for f in (request.query_params.get("fields") or "").split(",") if f]
-    if fields:
-        known = set(items[0].keys())
-        bad = [f for f in fields if f not in known]
-        if bad:
-            raise ApiError(400, f"Some fields do not exist  {bad}, please choose from {sorted(known)}")
-        items = [{f: it.get(f) for f in ["id"] + [x for x in fields if x != "id"]} for it in items]
-    return {"actions": items}
+    namespace = request.query_params.get("namespace")
+    if namespace is None:
+        items = [it for it in items if it["namespace"] == ""]
+    return list_items(request, items, "actions", default_sort="name")
 
 
 @router.get("/v2/actions/{identifier}")
@@ -306,7 +356,9 @@ def get_action(identifier: str, request: Request, namespace: str = ""):
     with rt.db.read() as conn:
         row = conn.execute(sa.select(AD).where(sa.or_(AD.c.id == identifier, AD.c.name == identifier))).first()
     if row is None:
-        raise ApiError(404, f"Action not found [action_name={identifier}, namespace={namespace}]")
+        why = rt.registry.load_error(identifier)
+        raise ApiError(404, f"Action not found [action_name={identifier}, namespace={namespace}]"
+                       + (f": {why}" if why else ""))
     return render.action_definition(row)
 
 
@@ -318,7 +370,7 @@ def create_actions(request: Request, data: bytes = Depends(raw_body)):
     rt = _rt(request)
     items = [(a.name, dict(_action_values(a, namespace, scope, None), definition=text)) for a in parsed]
     with rt.db.tx() as conn:
-        rows = _insert_all(conn, AD, "ActionDefinition", items, namespace, time.time(),
+        rows = _insert_all(conn, AD, "Action", items, namespace, time.time(),
                            taken=lambda n: rt.registry.get(n) is not None)
     return _yaml_json({"actions": [render.action_definition(r) for r in rows]}, 201)
 
@@ -356,24 +408,46 @@ def _variables(value) -> str:
         return "{}"
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError:
-            raise ApiError(400, "Environment variables must be a JSON object")
+            value = loads(value, "Field 'variables'")
+        except ValueError as e:
+            raise ApiError(400, str(e) if str(e).startswith("Field ")
+                           else "Environment variables must be a JSON object")
     if not isinstance(value, dict):
         raise ApiError(400, "Environment variables must be a JSON object")
-    return json.dumps(value)
+    text = json.dumps(value)
+    limits.check_field_size("Environment", "variables", text)
+    return text
+
+
+def _env_name(body: dict) -> str:
+    name = body.get("name")
+    if name is None or name == "":
+        raise ApiError(400, "Environment name is required")
+    return limits.check_name("Environment", name)
+
+
+def _env_text(body: dict, key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, f"Environment {key} must be a string, not {type(value).__name__}")
+    if key == "scope" and value and value not in ("private", "public"):
+        raise ApiError(400, f"Environment scope must be 'private' or 'public', not {value[:80]!r}")
+    if key == "description" and value and len(value) > 255:
+        raise ApiError(400, f"Environment description is too long: {len(value)} characters, at most 255")
+    return value
 
 
 @router.post("/v2/environments", status_code=201)
 def create_environment(request: Request, data: bytes = Depends(raw_body)):
     body = json_object(data)
-    name = body.get("name")
-    if not name:
-        raise ApiError(400, "Environment name is required")
+    name = _env_name(body)
+    _env_text(body, "description")
+    _env_text(body, "scope")
     now = time.time()
     with _rt(request).db.tx() as conn:
         if conn.execute(sa.select(ENV.c.id).where(ENV.c.name == name)).first():
-            raise ApiError(409, f"Duplicate entry for Environment ['name', 'project_id']: {name}, None")
+            raise ApiError(409, f"Duplicate entry for Environment ['name', 'project_id']: {name}, "
+                                f"{DEFAULT_PROJECT}")
         eid = str(uuid.uuid4())
         conn.execute(ENV.insert().values(id=eid, name=name, description=body.get("description"),
                                          variables=_variables(body.get("variables")),
@@ -385,9 +459,9 @@ def create_environment(request: Request, data: bytes = Depends(raw_body)):
 @router.put("/v2/environments")
 def update_environment(request: Request, data: bytes = Depends(raw_body)):
     body = json_object(data)
-    name = body.get("name")
-    if not name:
-        raise ApiError(400, "Environment name is required")
+    name = _env_name(body)
+    _env_text(body, "description")
+    _env_text(body, "scope")
     values = {"updated_at": time.time()}
     if "variables" in body:
         values["variables"] = _variables(body["variables"])

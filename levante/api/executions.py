@@ -13,6 +13,9 @@ from levante.api.body import json_object
 from levante.api.body import raw as raw_body
 from levante.api.errors import ApiError
 from levante.api.listing import list_response
+from levante import limits
+from levante.config import get_settings
+from levante.limits import loads
 from levante.engine import states
 from levante.store import jobs
 from levante.store.schema import action_executions as AE
@@ -20,6 +23,10 @@ from levante.store.schema import task_executions as TE
 from levante.store.schema import workflow_executions as WE
 
 router = APIRouter()
+
+# The states PUT /v2/action_executions/{id} knows (Mistral's list); only the
+# completed ones can be reported for now, the others get a clear 400.
+ACTION_UPDATE_STATES = (states.SUCCESS, states.ERROR, states.CANCELLED, states.PAUSED, states.RUNNING)
 
 # Columns listed without the big JSON blobs (definition, context, output, result).
 EXEC_LIST_COLUMNS = [c for c in WE.c if c.name not in ("definition", "context")]
@@ -37,9 +44,10 @@ def _json_field(body: dict, key: str, default):
         return default
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError:
-            raise ApiError(400, f"Field '{key}' must be JSON, got: {value[:200]}")
+            value = loads(value, f"Field '{key}'")
+        except ValueError as e:
+            raise ApiError(400, str(e) if str(e).startswith("Field ")
+                           else f"Field '{key}' must be JSON, got: {value[:200]}")
     if not isinstance(value, dict):
         raise ApiError(400, f"Field '{key}' must be a JSON object")
     return value
@@ -80,6 +88,8 @@ def create_execution(request: Request, data: bytes = Depends(raw_body)):
     for key in ("workflow_id", "workflow_name", "workflow_namespace", "description", "id",
                 "source_execution_id"):
         _str_field(body, key)
+    if body.get("id"):
+        limits.check_name("Execution", body["id"], limits.EXECUTION_ID_MAX, spaces=False, what="id")
     identifier = body.get("workflow_id") or body.get("workflow_name")
     given_input = _json_field(body, "input", {})
     params = _json_field(body, "params", {})
@@ -129,34 +139,52 @@ def get_execution(exec_id: str, request: Request):
         return _only_fields(request, render.execution(_get_execution(conn, exec_id)))
 
 
+ENV_UPDATE_STATES = (states.IDLE, states.PAUSED, states.ERROR)
+
+
 @router.put("/v2/executions/{exec_id}")
 def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_body)):
+    """Change the state, the description or the env of an execution, with Mistral's rules:
+    one of them must be given, the description alone, the env alone or on resume."""
     body = json_object(data)
     rt = _rt(request)
     for key in ("state", "description", "state_info"):
         _str_field(body, key)
-    with rt.db.read() as conn:
-        _get_execution(conn, exec_id)
-    if "description" in body and body["description"] is not None:
-        with rt.db.tx() as conn:
+    state, description = body.get("state"), body.get("description")
+    env = _json_field(body, "params", {}).get("env")
+    if not (state or description or env):
+        raise ApiError(400, "The property state, description, or env is not provided for update.")
+    if description and state:
+        raise ApiError(400, "The property description must be updated separately from state.")
+    if env and state and state != states.RUNNING:
+        raise ApiError(400, "The property env can only be updated when workflow execution "
+                            "is not running or on resume from pause.")
+    if env is not None and not isinstance(env, dict):
+        raise ApiError(400, "Parameter 'env' must be a JSON object")
+    with rt.db.tx() as conn:
+        row = _get_execution(conn, exec_id)
+        if description:
             conn.execute(WE.update().where(WE.c.id == exec_id).values(
-                description=str(body["description"]), updated_at=time.time()))
-    params = _json_field(body, "params", {})
-    env = params.get("env")
-    if env is not None:
-        with rt.db.tx() as conn:
-            row = _get_execution(conn, exec_id)
+                description=description, updated_at=time.time()))
+        if env:
+            if row.state not in ENV_UPDATE_STATES:
+                raise ApiError(403, "Updating env to workflow execution is only permitted if it is "
+                                    "in IDLE, PAUSED, or ERROR state.")
             p = json.loads(row.params)
-            p["env"] = dict(p.get("env") or {}, **env) if isinstance(env, dict) else env
+            p["env"] = dict(p.get("env") or {}, **env)
             # A version bump makes the engine reload the execution: later tasks see the new env.
             conn.execute(WE.update().where(WE.c.id == exec_id).values(
                 params=json.dumps(p), version=WE.c.version + 1))
-    if body.get("state"):
-        rt.set_execution_state(exec_id, body["state"], body.get("state_info"))
+    if state:
+        rt.set_execution_state(exec_id, state, body.get("state_info"))
     with rt.db.read() as conn:
         item = render.execution(_get_execution(conn, exec_id))
-    if "state" not in body:
-        for k in ("params", "input", "output"):
+    item.pop("published_global", None)
+    if not state:
+        # As the Mistral 23 peer answers: without a state change, no input or
+        # output, and the params only when the env changed.
+        dropped = ("input", "output") if env else ("params", "input", "output")
+        for k in dropped:
             item.pop(k, None)
     return item
 
@@ -267,11 +295,18 @@ def _tree_params(request: Request) -> tuple[bool, int]:
     return q.get("errors_only", "").lower() == "true", max_depth
 
 
-def _listed(rows: list) -> dict:
+def _listed(request: Request, conn, rows: list) -> dict:
+    include_output = request.query_params.get("include_output", "").lower() == "true"
+    if include_output and rows:     # the tree was read without the output column
+        ids = [r.id for r in rows]
+        outputs = dict(conn.execute(sa.select(WE.c.id, WE.c.output).where(WE.c.id.in_(ids))).all())
     items = [render.execution(r) for r in rows]
     for it in items:
-        it.pop("output", None)
         it.pop("published_global", None)
+        if include_output:
+            it["output"] = outputs[it["id"]]
+        else:
+            it.pop("output", None)
     return {"executions": items}
 
 
@@ -282,62 +317,28 @@ def list_sub_executions(exec_id: str, request: Request):
     with _rt(request).db.read() as conn:
         _get_execution(conn, exec_id)
         root = conn.execute(sa.select(*EXEC_LIST_COLUMNS).where(WE.c.id == exec_id)).fetchall()
-        return _listed(_tree(conn, root, errors_only, max_depth, 0))
+        return _listed(request, conn, _tree(conn, root, errors_only, max_depth, 0))
 
 
 @router.get("/v2/tasks/{task_id}/executions")
 def list_task_sub_executions(task_id: str, request: Request):
-    """The executions a task started, and every execution below them."""
+    """The executions a task started, and every execution below them (with
+    ``errors_only``, only if the task failed, and only through failed tasks)."""
     errors_only, max_depth = _tree_params(request)
     with _rt(request).db.read() as conn:
-        _get_task(conn, task_id)
+        task = _get_task(conn, task_id)
+        if errors_only and task.state != states.ERROR:
+            return {"executions": []}
         kids = _children_of_tasks(conn, TE.c.id == task_id, False)
-        return _listed(_tree(conn, kids, errors_only, max_depth, 1))
+        if max_depth >= 0:
+            # As Mistral counts: the task's own executions are at depth 0.
+            max_depth += 1
+        return _listed(request, conn, _tree(conn, kids, errors_only, max_depth, 1))
 
 
-@router.get("/v2/executions/{exec_id}/report")
-def execution_report(exec_id: str, request: Request):
-    """The execution as a tree of tasks, actions and sub-workflows, with counts."""
-    q = request.query_params
-    errors_only = q.get("errors_only", "").lower() == "true"
-    try:
-        max_depth = int(q.get("max_depth", -1))
-    except ValueError:
-        raise ApiError(400, f"max_depth must be an integer, got {q.get('max_depth')!r}")
-    stats = {k: 0 for k in ("total_tasks_count", "running_tasks_count", "success_tasks_count",
-                            "error_tasks_count", "idle_tasks_count", "paused_tasks_count")}
-    with _rt(request).db.read() as conn:
-        root = _report_node(conn, _get_execution(conn, exec_id), errors_only, max_depth, 0, stats)
-    return {"root_workflow_execution": root, "statistics": stats}
-
-
-def _report_node(conn, ex, errors_only: bool, max_depth: int, depth: int, stats: dict) -> dict:
-    node = render.execution(ex)
-    node.pop("published_global", None)
-    tasks = []
-    for t in conn.execute(sa.select(*TASK_LIST_COLUMNS).where(TE.c.workflow_execution_id == ex.id)
-                          .order_by(TE.c.seq)):
-        stats["total_tasks_count"] += 1
-        key = {states.RUNNING: "running", states.SUCCESS: "success", states.ERROR: "error",
-               states.IDLE: "idle", states.PAUSED: "paused"}.get(t.state)
-        if key:
-            stats[f"{key}_tasks_count"] += 1
-        if errors_only and t.state != states.ERROR:
-            continue
-        tn = render.task(t)
-        tn.pop("result", None)
-        if t.type == "WORKFLOW":
-            subs = []
-            if max_depth < 0 or depth < max_depth:
-                for sub in conn.execute(sa.select(WE).where(WE.c.task_execution_id == t.id)):
-                    subs.append(_report_node(conn, sub, errors_only, max_depth, depth + 1, stats))
-            tn["workflow_executions"] = subs
-        else:
-            acts = conn.execute(sa.select(AE).where(AE.c.task_execution_id == t.id).order_by(AE.c.idx))
-            tn["action_executions"] = [render.action_execution(a) for a in acts]
-        tasks.append(tn)
-    node["task_executions"] = tasks
-    return node
+def _action_list_drop(request: Request) -> tuple[str, ...]:
+    """Lists leave the output out unless ``include_output=true``."""
+    return () if request.query_params.get("include_output", "").lower() == "true" else ("output",)
 
 
 @router.get("/v2/tasks/{task_id}/action_executions")
@@ -345,7 +346,16 @@ def list_task_actions(task_id: str, request: Request):
     with _rt(request).db.read() as conn:
         _get_task(conn, task_id)
         return list_response(request, conn, AE, "action_executions", render.action_execution,
-                             drop=("output",), base_where=[AE.c.task_execution_id == task_id])
+                             drop=_action_list_drop(request), base_where=[AE.c.task_execution_id == task_id])
+
+
+@router.get("/v2/tasks/{task_id}/action_executions/{action_id}")
+def get_task_action(task_id: str, action_id: str, request: Request):
+    with _rt(request).db.read() as conn:
+        row = _get_action(conn, action_id)
+    if row.task_execution_id != task_id:
+        raise ApiError(404, f"ActionExecution not found [id={action_id}, task_execution_id={task_id}]")
+    return _only_fields(request, render.action_execution(row))
 
 
 # ---------------------------------------------------------------- action executions
@@ -365,6 +375,7 @@ def run_action(request: Request, data: bytes = Depends(raw_body)):
         raise ApiError(400, "Action name must be provided [name]")
     given = _json_field(body, "input", {})
     params = _json_field(body, "params", {})
+    limits.check_field_size("ActionExecution", "input", given)
     rt = _rt(request)
     res = rt.run_action(name, given, params)
     if not res["saved"]:
@@ -382,7 +393,8 @@ def run_action(request: Request, data: bytes = Depends(raw_body)):
 @router.get("/v2/action_executions")
 def list_action_executions(request: Request):
     with _rt(request).db.read() as conn:
-        return list_response(request, conn, AE, "action_executions", render.action_execution, drop=("output",))
+        return list_response(request, conn, AE, "action_executions", render.action_execution,
+                             drop=_action_list_drop(request))
 
 
 @router.get("/v2/action_executions/{action_id}")
@@ -391,19 +403,35 @@ def get_action_execution(action_id: str, request: Request):
         return _only_fields(request, render.action_execution(_get_action(conn, action_id)))
 
 
+def _action_output(body: dict):
+    """The ``output`` of an action execution update, as Mistral takes it: a JSON
+    object, or JSON text of one; nothing (or an empty value) is ``{}``."""
+    output = body.get("output")
+    if isinstance(output, str) and output:
+        try:
+            output = loads(output, "Field 'output'")
+        except ValueError as e:
+            raise ApiError(400, f"Invalid input for field/attribute action_ex. Value: '{body}'. {e}")
+    if not output:
+        return {} if "output" in body else None
+    if not isinstance(output, dict):
+        raise ApiError(400, f"JsonType field value must be a dictionary [actual={output}]")
+    return output
+
+
 @router.put("/v2/action_executions/{action_id}")
 def update_action_execution(action_id: str, request: Request, data: bytes = Depends(raw_body)):
     body = json_object(data)
     rt = _rt(request)
-    output = body.get("output")
-    if isinstance(output, str):
-        try:
-            output = json.loads(output)
-        except ValueError:
-            pass
+    output = _action_output(body)
     state = body.get("state")
     if not state:
         raise ApiError(400, "Action execution state must be provided [state]")
+    if state not in ACTION_UPDATE_STATES:
+        raise ApiError(400, f"Error. Expected one of {list(ACTION_UPDATE_STATES)}, actual: {state}")
+    limits.check_field_size("ActionExecution", "output", {"result": output})
+    with rt.db.read() as conn:
+        _get_action(conn, action_id)
     rt.complete_action(action_id, state, output)
     with rt.db.read() as conn:
         return render.action_execution(_get_action(conn, action_id))
@@ -411,10 +439,14 @@ def update_action_execution(action_id: str, request: Request, data: bytes = Depe
 
 @router.delete("/v2/action_executions/{action_id}", status_code=204)
 def delete_action_execution(action_id: str, request: Request):
+    if not get_settings().allow_action_execution_deletion:
+        raise ApiError(403, "Action execution deletion is not allowed.")
     with _rt(request).db.tx() as conn:
         row = _get_action(conn, action_id)
         if row.task_execution_id:
-            raise ApiError(403, "Only ad-hoc action executions can be deleted.")
+            raise ApiError(403, "Only ad-hoc action execution can be deleted.")
+        if not states.is_completed(row.state):
+            raise ApiError(403, "Only completed action execution can be deleted.")
         conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key == action_id))
         conn.execute(AE.delete().where(AE.c.id == action_id))
     return Response(status_code=204)

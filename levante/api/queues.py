@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from levante.queues.service import Message, QueueService, check_name
 from levante.errors import BadRequest, LevanteError
+from levante.limits import loads
 
 PREFIX = "/v2/queues"
 
@@ -66,9 +67,10 @@ async def _body(request: Request, default: Any = None) -> Any:
     if not raw.strip():
         return default
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise BadRequest("Request body is not valid JSON.") from None
+        return loads(raw)
+    except ValueError as e:
+        raise BadRequest(str(e) if str(e).startswith("Request ")
+                         else "Request body is not valid JSON.") from None
 
 
 def _flag(request: Request, name: str) -> bool:

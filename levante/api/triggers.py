@@ -13,7 +13,7 @@ from levante.api.executions import _only_fields
 from levante.api.listing import list_response
 from levante.api.render import ts
 from levante.store import triggers as store
-from levante.triggers import cron, event
+from levante.triggers import broker, cron, event
 
 router = APIRouter()
 
@@ -35,12 +35,16 @@ def render_cron(r: Any) -> dict:
 
 
 def render_event(r: Any) -> dict:
-    return {
+    out = {
         "id": r.id, "name": r.name, "workflow_id": r.workflow_id, "workflow_input": r.workflow_input,
         "workflow_params": r.workflow_params, "exchange": r.exchange, "topic": r.topic,
         "event": r.event, "scope": r.scope, "project_id": r.project_id,
         "created_at": ts(r.created_at), "updated_at": ts(r.updated_at),
     }
+    note = broker.broker_note(r.exchange)
+    if note:    # a trigger on a broker's exchange: does the server listen for it?
+        out["broker"] = note
+    return out
 
 
 # ---------------------------------------------------------------- cron triggers

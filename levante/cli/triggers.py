@@ -49,6 +49,13 @@ def format_event(t: dict) -> tuple:
     return tuple(t.get(key) for key in EVENT_FIELDS)
 
 
+def event_record(t: dict) -> Record:
+    """One event trigger; one on a broker's exchange also says whether the server listens for it."""
+    if "broker" in t:
+        return Record(EVENT_HEADINGS + ["Broker"], format_event(t) + (t["broker"],))
+    return Record(EVENT_HEADINGS, format_event(t))
+
+
 def _json_arg(value: str | None) -> dict:
     """An input/params argument: JSON text or a JSON/YAML file; empty -> {}."""
     return load_json(value) if value else {}
@@ -144,8 +151,7 @@ def event_trigger_list(ctx, args):
 @command("event-trigger-get", "Show specific event trigger.", SHOW, args=[
     Arg("event_trigger", help="Event trigger ID")])
 def event_trigger_get(ctx, args):
-    return Record(EVENT_HEADINGS, format_event(
-        ctx.client.get("/event_triggers/%s" % seg(args.event_trigger))))
+    return event_record(ctx.client.get("/event_triggers/%s" % seg(args.event_trigger)))
 
 
 @command("event-trigger-create", "Create new trigger.", SHOW, args=[
@@ -166,7 +172,7 @@ def event_trigger_create(ctx, args):
         body["workflow_input"] = json.dumps(wf_input)
     if params:
         body["workflow_params"] = json.dumps(params)
-    return Record(EVENT_HEADINGS, format_event(ctx.client.post("/event_triggers", json_body=body)))
+    return event_record(ctx.client.post("/event_triggers", json_body=body))
 
 
 @command("event-trigger-delete", "Delete trigger.", args=[

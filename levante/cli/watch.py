@@ -36,6 +36,7 @@ class Progress:
         self.state: str | None = None
         self.state_info: str | None = None
         self.workflow_name = ""
+        self.end_shown = False
 
     def bar(self) -> str:
         known = len(self.tasks)
@@ -63,7 +64,17 @@ class Progress:
         if first:
             self._print(f"Execution {self.execution_id} ({self.workflow_name}): {state}")
         else:
-            self._print(f"{self.bar()} workflow {self.workflow_name} {state}")
+            self._end_line()
+
+    def finish(self) -> None:
+        """Close with the workflow's end line, also for an execution that had
+        already ended when the watch began (its first line showed the end)."""
+        if self.done and not self.end_shown:
+            self._end_line()
+
+    def _end_line(self) -> None:
+        self.end_shown = self.state in DONE_WORKFLOW
+        self._print(f"{self.bar()} workflow {self.workflow_name} {self.state}")
 
     def snapshot(self, ex: dict, tasks: list[dict]) -> None:
         self.workflow(ex.get("state"), ex.get("state_info"), ex.get("workflow_name"))
@@ -198,6 +209,7 @@ def wait(ctx, execution_id: str, out: TextIO, timeout: float = 0.0, poll: bool =
             _poll(ctx, progress, deadline)
     except _Timeout:
         raise CLIError(f"Execution {execution_id} is still {progress.state} after {timeout:g}s")
+    progress.finish()
     ex = ctx.client.get(f"/executions/{seg(execution_id)}")
     state = ex.get("state")
     if state != "SUCCESS":

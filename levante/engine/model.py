@@ -8,8 +8,10 @@ loader callables the runtime passes in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
+from levante.engine import states
+from levante.engine.task_runtime import TaskRuntime
 from levante.lang.spec import WorkflowSpec
 
 
@@ -23,6 +25,8 @@ NOT_LOADED: Any = _NotLoaded()
 
 @dataclass
 class TaskEx:
+    TRANSITIONS: ClassVar[dict] = states.TASK_TRANSITIONS
+
     id: str
     name: str
     state: str
@@ -30,7 +34,7 @@ class TaskEx:
     published: dict = field(default_factory=dict)
     result: Any = NOT_LOADED
     in_tasks: list[str] = field(default_factory=list)   # ids of the tasks that led here
-    runtime: dict = field(default_factory=dict)         # with-items counters, join arrivals, ...
+    runtime: TaskRuntime = field(default_factory=TaskRuntime)   # with-items counters, join arrivals, ...
     type: str = "ACTION"
     processed: bool = False     # transitions evaluated (False while paused)
     seq: int = 0                # creation order within the execution
@@ -83,6 +87,10 @@ class Changes:
     subworkflows: list
     timers: list
     cancel_actions_of: list
+    drop_outputs_of: list = field(default_factory=list)   # task ids (keep-result: false)
+    # task id -> error: its running actions fail with it instead of being cancelled (timeout)
+    fail_actions_of: dict = field(default_factory=dict)
+    done_actions: list = field(default_factory=list)      # to record as already SUCCESS
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,8 @@ class Caps:
 
 @dataclass
 class ExecState:
+    TRANSITIONS: ClassVar[dict] = states.WORKFLOW_TRANSITIONS
+
     id: str
     workflow_name: str
     spec: WorkflowSpec
@@ -127,7 +137,16 @@ class ExecState:
     subworkflows_to_start: list[SubWorkflowRequest] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
     cancel_actions_of: list[str] = field(default_factory=list)
+    drop_outputs_of: list[str] = field(default_factory=list)
+    fail_actions_of: dict[str, str] = field(default_factory=dict)
+    # Action executions that ended as they were made (std.noop of a task without an action).
+    done_actions: list[ActionRequest] = field(default_factory=list)
     _out_ctx_cache: dict = field(default_factory=dict, repr=False)
+    # Indexes kept as tasks are added and moved, built from ``tasks`` on first use:
+    # name -> latest task of that name; ids of tasks that may still be unfinished
+    # (active, or ended with their transitions not yet taken).
+    _latest: dict | None = field(default=None, repr=False)
+    _open: dict | None = field(default=None, repr=False)    # ids in the order they opened
 
     @property
     def env(self) -> dict:
@@ -135,11 +154,35 @@ class ExecState:
 
     def task_by_name(self, name: str) -> TaskEx | None:
         """The latest execution of task ``name``."""
-        found = None
-        for t in self.tasks.values():
-            if t.name == name:
-                found = t
-        return found
+        if self._latest is None:
+            self._latest = {t.name: t for t in self.tasks.values()}
+        return self._latest.get(name)
+
+    def open_ids(self) -> dict:
+        """Ids of the tasks that may be unfinished, oldest first (a superset:
+        callers drop the ones they find finished)."""
+        if self._open is None:
+            self._open = {t.id: None for t in self.tasks.values()
+                          if not (states.is_completed(t.state) and t.processed)}
+        return self._open
+
+    def add_task(self, task: TaskEx) -> None:
+        self.tasks[task.id] = task
+        if self._latest is not None:
+            self._latest[task.name] = task
+        self.open_ids()[task.id] = None
+        self.mark(task)
+
+    def move_task(self, task: TaskEx, dst: str) -> None:
+        """The one way a task changes state: checked against the task table."""
+        states.move(task, dst)
+        self.open_ids()[task.id] = None
+        self.mark(task)
+
+    def move(self, dst: str) -> None:
+        """The one way this execution changes state: checked against the workflow table."""
+        states.move(self, dst)
+        self.exec_dirty = True
 
     def result_of(self, task: TaskEx) -> Any:
         if task.result is NOT_LOADED:
@@ -154,11 +197,15 @@ class ExecState:
         tasks = [self.tasks[i] for i in self.dirty_tasks if i in self.tasks]
         tasks.sort(key=lambda t: t.seq)
         out = Changes(tasks, self.exec_dirty, self.actions_to_run, self.subworkflows_to_start,
-                      self.timers, self.cancel_actions_of)
+                      self.timers, self.cancel_actions_of, self.drop_outputs_of, self.fail_actions_of,
+                      self.done_actions)
         self.dirty_tasks = set()
         self.exec_dirty = False
         self.actions_to_run = []
         self.subworkflows_to_start = []
         self.timers = []
         self.cancel_actions_of = []
+        self.drop_outputs_of = []
+        self.fail_actions_of = {}
+        self.done_actions = []
         return out

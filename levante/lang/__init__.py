@@ -7,7 +7,7 @@ every problem of a document; ``parse_inline`` splits Mistral's one-line
 """
 from .errors import DSLError, DSLErrors
 from .inline import is_expression, parse_inline, parse_params
-from .parser import DEFINITION_HEADER, parse_actions, parse_workbook, parse_workflows
+from .parser import parse_actions, parse_workbook, parse_workflows
 from .spec import (
     ENGINE_COMMANDS,
     MISSING,
@@ -25,7 +25,7 @@ from .validate import validate
 
 __all__ = [
     "DSLError", "DSLErrors", "parse_workflows", "parse_workbook", "parse_actions",
-    "parse_inline", "parse_params", "is_expression", "validate", "DEFINITION_HEADER",
+    "parse_inline", "parse_params", "is_expression", "validate",
     "ENGINE_COMMANDS", "MISSING", "ActionSpec", "InputParam", "OnClause", "RetryPolicy",
     "TaskSpec", "Transition", "WithItems", "WorkbookSpec", "WorkflowSpec",
 ]

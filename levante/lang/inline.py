@@ -2,16 +2,16 @@
 
 Used by ``action:``/``workflow:`` (``std.echo output="Hi"``), engine-command
 transitions (``fail msg='boom'``), ``retry: count=3 delay=1`` and ad-hoc
-action ``base:``.
+action ``base:``. As in Mistral, the parameters may also follow the name in
+parentheses, separated by spaces or commas: ``fail(msg='it broke, badly')``.
 """
 from __future__ import annotations
 
 import re
 from typing import Any
 
-import yaml
-
 from .errors import DSLError
+from .yamlsource import safe_load
 
 __all__ = ["parse_inline", "parse_params", "is_expression"]
 
@@ -41,7 +41,10 @@ def _scalar(tok: str) -> Any:
     if tok in _CONSTANTS:
         return _CONSTANTS[tok]
     if _INT.match(tok):
-        return int(tok)
+        try:
+            return int(tok)
+        except ValueError:      # more digits than Python converts (4,300)
+            raise DSLError(f"Integer too long: {len(tok)} digits, at most 4300") from None
     if _FLOAT.match(tok):
         return float(tok)
     return tok
@@ -102,13 +105,13 @@ def _read_flow(s: str, i: int, whole: str) -> int:
     raise DSLError(f"Unbalanced brackets in '{whole}'")
 
 
-def _read_value(s: str, i: int, whole: str) -> tuple[Any, int]:
-    """Read one value starting at ``s[i]``; it ends at whitespace outside
-    quotes, expressions and brackets."""
+def _read_value(s: str, i: int, whole: str, stops: str = "") -> tuple[Any, int]:
+    """Read one value starting at ``s[i]``; it ends at whitespace (or one of
+    ``stops``) outside quotes, expressions and brackets."""
     n = len(s)
     segments: list[tuple[str, str]] = []
     start = i
-    while i < n and not s[i].isspace():
+    while i < n and not s[i].isspace() and s[i] not in stops:
         two = s[i:i + 2]
         c = s[i]
         if two in _EXPR_OPEN:
@@ -122,7 +125,7 @@ def _read_value(s: str, i: int, whole: str) -> tuple[Any, int]:
             segments.append(("flow", s[i:j]))
         else:
             j = i
-            while j < n and not s[j].isspace() and s[j:j + 2] not in _EXPR_OPEN:
+            while j < n and not s[j].isspace() and s[j] not in stops and s[j:j + 2] not in _EXPR_OPEN:
                 j += 1
             segments.append(("plain", s[i:j]))
         i = j
@@ -139,7 +142,7 @@ def _read_value(s: str, i: int, whole: str) -> tuple[Any, int]:
         return text, i
     if kind == "flow":
         try:
-            value = yaml.safe_load(text)
+            value = safe_load(text)
         except Exception:
             return text, i
         return (value if isinstance(value, (list, dict)) else text), i
@@ -158,32 +161,48 @@ def _parse(s: str, with_name: bool) -> tuple[str | None, dict]:
             j = _read_expr(s, i, whole)
             name = s[i:j]
             i = j
-            if i < n and not s[i].isspace():
+            if i < n and not s[i].isspace() and s[i] != "(":
                 raise DSLError(f"Invalid name in '{whole}'")
         elif not _KEY.match(s, i):
             j = i
-            while j < n and not s[j].isspace():
+            while j < n and not s[j].isspace() and s[j] != "(":
                 j += 1
             name = s[i:j]
             i = j
+    if name is not None and i < n and s[i] == "(":
+        params, i = _read_pairs(s, i + 1, whole, ",)")
+        if i >= n or s[i] != ")":
+            raise DSLError(f"Missing ')' in '{whole}'")
+        if s[i + 1:].strip():
+            raise DSLError(f"Unexpected text after ')' in '{whole}'")
+        return name, params
+    params, _ = _read_pairs(s, i, whole, "")
+    return name, params
+
+
+def _read_pairs(s: str, i: int, whole: str, stops: str) -> tuple[dict, int]:
+    """``key=value`` pairs from ``s[i]`` on, separated by whitespace (and, inside
+    parentheses, commas); stops at the end or at ``)`` when it is in ``stops``."""
+    n = len(s)
     params: dict[str, Any] = {}
     while True:
         i = _skip_ws(s, i)
-        if i >= n:
-            break
+        while stops and i < n and s[i] == ",":
+            i = _skip_ws(s, i + 1)
+        if i >= n or (stops and s[i] == ")"):
+            return params, i
         m = _KEY.match(s, i)
         if not m:
             j = i
-            while j < n and not s[j].isspace():
+            while j < n and not s[j].isspace() and s[j] not in stops:
                 j += 1
             raise DSLError(f"Invalid parameter '{s[i:j]}' in '{whole}' (expected key=value)")
         key = m.group()[:-1]
         i = m.end()
-        if i >= n or s[i].isspace():
+        if i >= n or s[i].isspace() or s[i] in stops:
             raise DSLError(f"Missing value for parameter '{key}' in '{whole}'")
-        value, i = _read_value(s, i, whole)
+        value, i = _read_value(s, i, whole, stops)
         params[key] = value
-    return name, params
 
 
 def parse_inline(s: str) -> tuple[str | None, dict]:

@@ -5,6 +5,7 @@ functions raise one :class:`DSLErrors` holding all of them.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -25,14 +26,13 @@ from .spec import (
     WorkbookSpec,
     WorkflowSpec,
 )
-from .yamlsource import MappingNode, Node, ScalarNode, SequenceNode, Source, load
+from .yamlsource import MappingNode, Node, ScalarNode, SequenceNode, Source, load, safe_load
 
-__all__ = ["parse_workflows", "parse_workbook", "parse_actions", "DEFINITION_HEADER"]
+__all__ = ["parse_workflows", "parse_workbook", "parse_actions"]
 
 KnownAction = Callable[[str], bool] | None
 
-#: Text put before a workflow's (or action's) own lines in its ``definition``.
-DEFINITION_HEADER = "---\nversion: '2.0'\n\n"
+MAX_TASK_NAME = 255      # Mistral's limit (and the length of the stored name)
 
 WORKFLOW_KEYS = (
     "type", "description", "tags", "input", "output", "output-on-error",
@@ -46,7 +46,7 @@ POLICY_KEYS = (
     "concurrency", "fail-on", "safe-rerun", "keep-result", "target",
 )
 COMMON_TASK_KEYS = (
-    "action", "workflow", "input", "publish", "publish-on-error", "with-items",
+    "action", "workflow", "input", "publish", "publish-on-error", "publish-on-skip", "with-items",
     "description", "tags",
 ) + POLICY_KEYS
 DIRECT_TASK_KEYS = CLAUSE_KEYS + ("join",)
@@ -268,8 +268,13 @@ def _input_params(ctx: _Ctx, node: Node, what: str) -> tuple[InputParam, ...]:
     return tuple(params)
 
 
-def _definition(ctx: _Ctx, key_node: Node, value_node: Node) -> str:
-    """``DEFINITION_HEADER`` + the source lines of ``key: value`` (dedented)."""
+def _definition(ctx: _Ctx, key_node: Node, value_node: Node, version: Node | None = None) -> str:
+    """The source lines of ``key: value``, dedented, after the document's
+    ``version`` line when ``version`` (its key node) is given.
+
+    As in Mistral, a workflow of a workbook is shown without a version line;
+    a document holding one workflow keeps its whole text (see ``_top_level_doc``).
+    """
     src = ctx.src
     lines = src.lines
     start = key_node.start_mark.line
@@ -283,14 +288,23 @@ def _definition(ctx: _Ctx, key_node: Node, value_node: Node) -> str:
     if ok and end_mark.column > 0 and end_mark.line < len(lines):
         rest = lines[end_mark.line][end_mark.column:].strip()
         ok = rest == "" or rest.startswith("#")
+    header = ""
+    if ok and version is not None:
+        vline = version.start_mark.line
+        ok = lines[vline][:version.start_mark.column].strip() == "" and \
+            ctx.src.get(ctx.src.root, "version")[1].end_mark.line == vline
+        header = lines[vline][version.start_mark.column:] if ok else ""
+        if header and not header.endswith(("\n", "\r")):
+            header += "\n"
     if not ok:
         # flow style (several items on one line): re-serialise the data
         data = {ctx.v(key_node): ctx.v(value_node)}
+        if version is not None:
+            data = {"version": ctx.v(ctx.src.get(ctx.src.root, "version")[1]), **data}
         try:
-            body = yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True)
+            return yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True)
         except Exception:
-            body = ""
-        return DEFINITION_HEADER + body
+            return ""
     block = lines[start:end + 1]
     while block and not block[-1].strip():
         block.pop()
@@ -301,7 +315,7 @@ def _definition(ctx: _Ctx, key_node: Node, value_node: Node) -> str:
     text = "".join(out)
     if not text.endswith(("\n", "\r")):
         text += "\n"
-    return DEFINITION_HEADER + text
+    return header + text
 
 
 # --------------------------------------------------------------------------
@@ -398,7 +412,7 @@ def _with_items_pair(s: str) -> tuple[str, Any] | None:
         return var, source
     if source.startswith("["):
         try:
-            value = yaml.safe_load(source)
+            value = safe_load(source)
         except Exception:
             return None
         if isinstance(value, list):
@@ -422,12 +436,15 @@ def _target(ctx: _Ctx, text: Any, node: Node, task_names: set, condition: Any = 
     except DSLError as e:
         ctx.err(f"Invalid transition '{text}': {e.message}", node)
         return None
-    if name in ENGINE_COMMANDS:
-        return Transition(name, condition, params)
     if name in task_names and params:
         ctx.err(f"Invalid transition '{text}': only engine commands "
-                f"({', '.join(ENGINE_COMMANDS)}) take parameters.", node)
+                f"({', '.join(ENGINE_COMMANDS)}) take parameters"
+                f"{' (a task has that name)' if name in ENGINE_COMMANDS else ''}.", node)
         return None
+    if name in task_names:
+        return Transition(name, condition)
+    if name in ENGINE_COMMANDS:
+        return Transition(name, condition, params)
     ctx.err(f"Task '{text}' not found.", node)
     return Transition(text, condition)
 
@@ -553,7 +570,8 @@ def _task_attrs(ctx: _Ctx, body: MappingNode, task_names: set, wf_type: str, own
     """TaskSpec keyword arguments for the keys present in ``body``."""
     attrs: dict[str, Any] = {}
     inline: dict = {}
-    explicit_input: dict | None = None
+    explicit_input: dict | str | None = None
+    input_node: Node | None = None
     if defaults:
         allowed = TASK_DEFAULTS_KEYS
     else:
@@ -590,11 +608,13 @@ def _task_attrs(ctx: _Ctx, body: MappingNode, task_names: set, wf_type: str, own
         elif key == "input":
             if v is None:
                 explicit_input = {}
-            elif isinstance(v, dict):
+            elif isinstance(v, dict) or is_expression(v):
+                # As in Mistral, the whole input may be one expression giving a mapping.
                 explicit_input = v
+                input_node = node
             else:
-                ctx.err(f"{what} must be a mapping, got {_type_name(v)}.", node)
-        elif key in ("publish", "publish-on-error"):
+                ctx.err(f"{what} must be a mapping or an expression, got {_type_name(v)}.", node)
+        elif key in ("publish", "publish-on-error", "publish-on-skip"):
             attrs[_attr(key)] = _mapping(ctx, node, what)
         elif key in CLAUSE_KEYS:
             attrs[_attr(key)] = _clause(ctx, node, task_names, what)
@@ -638,7 +658,12 @@ def _task_attrs(ctx: _Ctx, body: MappingNode, task_names: set, wf_type: str, own
             attrs["description"] = _str_field(ctx, node, what)
         elif key == "tags":
             attrs["tags"] = _tags(ctx, node, owner)
-    if inline or explicit_input is not None:
+    if isinstance(explicit_input, str):
+        if inline:
+            ctx.err(f"'input' of {owner} is an expression: give the parameters either inline "
+                    f"or in 'input', not both.", input_node)
+        attrs["input"] = explicit_input
+    elif inline or explicit_input is not None:
         # As in Mistral, a parameter given inline wins over the same key in `input:`.
         attrs["input"] = {**(explicit_input or {}), **inline}
     return attrs
@@ -743,8 +768,9 @@ def _parse_workflow(ctx: _Ctx, key: Node, body: Node, short: str, full: str,
             tname = _name_of(ctx, k, "Task")
             if tname is None:
                 continue
-            if tname in ENGINE_COMMANDS:
-                ctx.err(f"Task name '{tname}' is reserved (engine command).", k)
+            if len(tname) > MAX_TASK_NAME:      # as Mistral; the name column holds 255
+                ctx.err(f"The length of a task name must not exceed {MAX_TASK_NAME} symbols, "
+                        f"got {len(tname)}.", k)
                 continue
             task_items.append((k, val, tname))
     task_names = {t for _, _, t in task_items}
@@ -779,19 +805,21 @@ def _top_level_doc(ctx: _Ctx, kind: str, parse_item) -> list:
     if root is None:
         return []
     _check_version(ctx, root)
+    items = [(k, body) for k, body in ctx.src.items(root) if ctx.v(k) != "version"]
+    version = ctx.src.get(root, "version")
     out = []
-    found = False
-    for k, body in ctx.src.items(root):
-        if ctx.v(k) == "version":
-            continue
-        found = True
+    for k, body in items:
         name = _name_of(ctx, k, kind)
         if name is None:
             continue
         item = parse_item(ctx, k, body, name, name, None)
         if item is not None:
-            out.append(item)
-    if not found:
+            # As Mistral: a document of one item is its definition, byte for byte;
+            # of several, each is its version line and its own lines.
+            definition = ctx.src.text if len(items) == 1 else \
+                _definition(ctx, k, body, version[0] if version else None)
+            out.append(dataclasses.replace(item, definition=definition))
+    if not items:
         ctx.err(f"No {kind.lower()}s found in the definition.", root)
     return out
 

@@ -8,10 +8,12 @@ evaluates them at run time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-#: Task names that are engine commands when used as a transition target.
-ENGINE_COMMANDS = ("fail", "succeed", "pause")
+#: Transition targets that are engine commands, unless the workflow has a task
+#: of that name (then the transition runs the task).
+ENGINE_COMMANDS = ("fail", "succeed", "pause", "noop")
 
 
 class _Missing:
@@ -41,7 +43,7 @@ class Transition:
     """One entry of on-success / on-error / on-complete.
 
     ``target`` is a task name or an engine command (``fail``, ``succeed``,
-    ``pause``); ``condition`` is an expression string or None (always);
+    ``pause``, ``noop``); ``condition`` is an expression string or None (always);
     ``params`` holds engine-command arguments (e.g. ``msg`` for fail/pause).
     """
 
@@ -51,6 +53,7 @@ class Transition:
 
     @property
     def is_command(self) -> bool:
+        """The target is an engine command's name (a task of that name would win)."""
         return self.target in ENGINE_COMMANDS
 
 
@@ -87,9 +90,11 @@ class TaskSpec:
     name: str
     action: str | None = None          # action name, may be an expression
     workflow: str | None = None        # sub-workflow name, may be an expression
-    input: dict = field(default_factory=dict)   # action/workflow input (incl. inline params)
+    input: Any = field(default_factory=dict)    # action/workflow input (incl. inline params),
+                                                # or one expression giving it
     publish: dict = field(default_factory=dict)
     publish_on_error: dict = field(default_factory=dict)
+    publish_on_skip: dict = field(default_factory=dict)
     on_success: OnClause | None = None
     on_error: OnClause | None = None
     on_complete: OnClause | None = None
@@ -137,14 +142,21 @@ class WorkflowSpec:
         return [t for t in self.tasks.values() if t.name not in targets]
 
     def inbound(self, task_name: str) -> list[str]:
-        """Names of tasks that have a transition to ``task_name``."""
-        out = []
+        """Names of tasks that have a transition to ``task_name`` (document order)."""
+        return list(self._inbound.get(task_name, ()))
+
+    def inbound_count(self, task_name: str) -> int:
+        return len(self._inbound.get(task_name, ()))
+
+    @cached_property
+    def _inbound(self) -> dict[str, tuple[str, ...]]:
+        """Task name -> names of the tasks with a transition to it, computed once."""
+        found: dict[str, dict[str, None]] = {}
         for t in self.tasks.values():
             for clause in (t.on_success, t.on_error, t.on_complete, t.on_skip):
-                if clause and any(tr.target == task_name for tr in clause.next):
-                    out.append(t.name)
-                    break
-        return out
+                for tr in (clause.next if clause else ()):
+                    found.setdefault(tr.target, {})[t.name] = None
+        return {name: tuple(names) for name, names in found.items()}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,14 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import DSLError
 
-__all__ = ["Source", "load", "MappingNode", "ScalarNode", "SequenceNode", "Node"]
+__all__ = ["Source", "load", "safe_load", "MappingNode", "ScalarNode", "SequenceNode", "Node",
+           "MAX_ALIAS_NODES"]
+
+#: How many nodes aliases (``*name``) may add to a document once expanded, in
+#: all. Anchors are handy for sharing a policy between tasks; a "billion laughs"
+#: document (aliases of aliases of aliases...) of a few hundred bytes would
+#: otherwise expand to gigabytes when the definition is stored or shown.
+MAX_ALIAS_NODES = 10_000
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n|\x85|\u2028|\u2029")
 
@@ -132,6 +139,127 @@ class Source:
                 return node.end_mark
 
 
+class _AliasBudget:
+    """Counts the nodes aliases add to a composed document (each alias adds the
+    expanded size of its anchored node) and refuses aliases to a node that
+    contains them (a document that would expand forever)."""
+
+    def __init__(self, limit: int = MAX_ALIAS_NODES):
+        self.limit = limit
+        self.used = 0
+        self._sizes: dict[int, int] = {}
+
+    def size(self, node: Node, _active: set[int] | None = None) -> int:
+        """Nodes in ``node`` with every alias expanded (memoized); raises _Cycle if it
+        contains itself."""
+        key = id(node)
+        known = self._sizes.get(key)
+        if known is not None:
+            return known
+        active = set() if _active is None else _active
+        if key in active:
+            raise _Cycle()
+        active.add(key)
+        total = 1
+        if isinstance(node, SequenceNode):
+            for child in node.value:
+                total += self.size(child, active)
+        elif isinstance(node, MappingNode):
+            for k, v in node.value:
+                total += self.size(k, active) + self.size(v, active)
+        active.discard(key)
+        self._sizes[key] = total
+        return total
+
+    def spend(self, node: Node, mark) -> None:
+        try:
+            self.used += self.size(node)
+        except _Cycle:
+            raise _alias_error("an alias refers to a node that contains it (the document would "
+                               "never end)", mark) from None
+        if self.used > self.limit:
+            raise _alias_error(f"aliases expand to more than {self.limit} nodes (alias bomb?); "
+                               "write the repeated parts out or share less", mark)
+
+
+class _Cycle(Exception):
+    pass
+
+
+def _alias_error(problem: str, mark) -> DSLError:
+    msg = "Definition could not be parsed: " + problem
+    if mark is None:
+        return DSLError(msg)
+    return DSLError(msg, mark.line + 1, mark.column + 1)
+
+
+def _check_aliases(root: Node | None) -> None:
+    """Walk a composed document (from the fast loader, which cannot be hooked)
+    and raise DSLError, without position, if its aliases expand too far."""
+    if root is None:
+        return
+    budget = _AliasBudget()
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:        # a shared node: an alias of it
+            budget.spend(node, None)
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            for k, v in node.value:
+                stack.append(k)
+                stack.append(v)
+
+
+class _BoundedSafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that stops at the alias that goes over the budget."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._alias_budget = _AliasBudget()
+        self._complete: set[int] = set()
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            node = self.anchors.get(event.anchor)
+            if node is not None:
+                if id(node) not in self._complete:
+                    raise _alias_error("an alias refers to a node that contains it (the document "
+                                       "would never end)", event.start_mark)
+                self._alias_budget.spend(node, event.start_mark)
+            return super().compose_node(parent, index)
+        node = super().compose_node(parent, index)
+        self._complete.add(id(node))
+        return node
+
+    def construct_yaml_int(self, node):
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:      # more digits than Python converts
+            raise yaml.constructor.ConstructorError(
+                None, None, f"integer too long: {len(node.value)} characters, at most 4300 digits",
+                node.start_mark) from None
+
+
+_BoundedSafeLoader.add_constructor("tag:yaml.org,2002:int", _BoundedSafeLoader.construct_yaml_int)
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` with alias expansion bounded (raises DSLError)."""
+    try:
+        root, values = _compose(_BoundedSafeLoader, text)
+    except DSLError:
+        raise
+    except Exception as e:
+        raise yaml_error(e) from None
+    return values.get(root) if root is not None else None
+
+
 def load(text: str) -> Source:
     """Compose and construct a single YAML document; raise DSLError on failure."""
     if not isinstance(text, str):
@@ -145,12 +273,15 @@ def load(text: str) -> Source:
     if _FastLoader is not None:
         try:
             root, values = _compose(_FastLoader, text)
+            _check_aliases(root)
         except Exception:
             pass  # report with the pure-Python loader's (PyYAML's usual) messages
         else:
             return Source(text, root, values)
     try:
-        root, values = _compose(yaml.SafeLoader, text)
+        root, values = _compose(_BoundedSafeLoader, text)
+    except DSLError:
+        raise
     except Exception as e:  # YAMLError, RecursionError, ...
         raise yaml_error(e) from None
     return Source(text, root, values)

@@ -8,6 +8,10 @@ A delivery is tried ``attempts`` times (waiting 1, 2, 4, 8 s between tries
 by default) and then dropped with an error in the log. A process that dies
 mid-delivery leaves a lease that runs out, and the delivery is tried again:
 receivers get each event at least once.
+
+Every POST passes the egress policy (``levante.egress``, as std.http): a URL
+whose address is denied (loopback, link-local, the metadata service... by
+default) is never connected to, and its delivery is dropped at once.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 import httpx
 
 import levante
+from levante import egress
 from levante.store import notifications as store
 from levante.store.db import Database
 
@@ -53,7 +58,9 @@ class Delivery:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=self.config.workers,
                                         thread_name_prefix="levante-notify")
-        self._http = httpx.Client(transport=transport, timeout=self.config.timeout,
+        self._http = httpx.Client(transport=transport or egress.http_transport(),
+                                  mounts=None if transport else egress.environment_mounts(),
+                                  timeout=self.config.timeout,
                                   follow_redirects=False,
                                   headers={"User-Agent": f"levante/{levante.__version__}"})
 
@@ -132,8 +139,17 @@ class Delivery:
         job = json.loads(row.payload)
         target, data, event = job.get("target") or {}, job.get("data"), job.get("event")
         attempt = row.attempts + 1      # the lease counted this try
-        error = self.post(target, data)
+        try:
+            error = self.post(target, data)
+            refused = False
+        except egress.EgressRefused as e:       # retrying cannot help
+            error, refused = str(e), True
         with self.db.tx() as conn:
+            if refused:
+                store.done(conn, row.id)
+                log.error("role=notify event=%s execution=%s url=%s dropped: %s", event,
+                          job.get("execution_id"), _safe(target.get("url")), error)
+                return True
             if error is None:
                 store.done(conn, row.id)
                 log.debug("role=notify event=%s execution=%s url=%s delivered (try %d)", event,
@@ -151,9 +167,11 @@ class Delivery:
         return False
 
     def post(self, target: dict, data) -> str | None:
-        """POST ``data`` to a webhook target; returns None on success, else why not."""
+        """POST ``data`` to a webhook target; returns None on success, else why not.
+        Raises egress.EgressRefused when the policy refuses the URL."""
         if target.get("type") != "webhook":
             return None
+        egress.check_url(target.get("url"), role="webhook")
         headers = {"Content-Type": "application/json"}
         headers.update(target.get("headers") or {})
         try:

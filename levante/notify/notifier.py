@@ -21,6 +21,7 @@ from functools import partial
 
 import sqlalchemy as sa
 
+from levante import egress
 from levante.notify import aftercommit, targets
 from levante.notify.delivery import Delivery, DeliveryConfig
 from levante.notify.hub import HUB
@@ -79,9 +80,15 @@ class Notifier:
     def check_params(params: dict) -> None:
         """Refuse a malformed ``notify`` execution parameter (400)."""
         try:
-            targets.check(params.get("notify"), "params.notify")
+            checked = targets.check(params.get("notify"), "params.notify")
         except targets.TargetError as e:
             raise BadRequest(str(e)) from e
+        for i, t in enumerate(checked):
+            if t.get("type") == "webhook":
+                try:
+                    egress.check_url(t["url"], role="webhook")
+                except egress.EgressRefused as e:
+                    raise BadRequest(f"'params.notify[{i}].url': {e}") from e
 
     # ------------------------------------------------------------ in the transaction
 

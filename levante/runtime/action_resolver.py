@@ -22,32 +22,49 @@ class ActionResolver:
     def __init__(self, db: Database, registry: Registry):
         self.db = db
         self.registry = registry
-        self._adhoc: dict[str, tuple[float, ActionSpec]] = {}
+        self._adhoc: dict[tuple[str, str], tuple[float, ActionSpec]] = {}
         self._lock = threading.Lock()
 
     # A name that is neither loaded nor ad-hoc makes the registry rescan the
     # plug-in entry points (rate-limited), so a plug-in installed after start
     # is found; ad-hoc names are looked up first so they never cause a rescan.
 
-    def exists(self, name: str) -> bool:
+    def exists(self, name: str, namespace: str | None = None) -> bool:
         return (self.registry.get(name, rescan=False) is not None
-                or self._adhoc_spec(name) is not None
+                or self._adhoc_spec(name, namespace) is not None
                 or self.registry.get(name) is not None)
+
+    def check_adhoc_input(self, name: str, given: dict) -> None:
+        """Raise ValueError when ``given`` misses or adds parameters of the ad-hoc action ``name``."""
+        spec = self._adhoc_spec(name)
+        if spec is not None:
+            problem = _input_problem(spec, given)
+            if problem:
+                raise ValueError(f"Invalid input [name={name}, class=ad-hoc action, {problem}]")
+
+    def not_found(self, name: str) -> str:
+        """Mistral's "Failed to find action" message, with the cause when a
+        plug-in that provides ``name`` failed to load."""
+        why = self.registry.load_error(name)
+        return f"Failed to find action [action_name={name}]" + (f": {why}" if why else "")
 
     def is_safe(self, name: str) -> bool:
         d = self.registry.get(name, rescan=False)
         return bool(d and d.safe_rerun)
 
-    def run(self, name: str, given: dict, context: Any, depth: int = 0) -> Outcome:
+    def run(self, name: str, given: dict, context: Any, depth: int = 0,
+            namespace: str | None = None) -> Outcome:
+        """Run action ``name``; an ad-hoc one is looked up as Mistral does: in
+        ``namespace`` (a workflow's), then in the default one (None: any)."""
         d = self.registry.get(name, rescan=False)
         if d is not None:
             return d.run(given, _with_callback_url(context))
-        spec = self._adhoc_spec(name)
+        spec = self._adhoc_spec(name, namespace)
         if spec is None:
             d = self.registry.get(name)
             if d is not None:
                 return d.run(given, _with_callback_url(context))
-            return Outcome("error", f"Failed to find action [action_name={name}]")
+            return Outcome("error", self.not_found(name))
         if depth >= MAX_DEPTH:
             return Outcome("error", f"Ad-hoc action '{name}' nests more than {MAX_DEPTH} levels deep.")
         data = {}
@@ -56,16 +73,14 @@ class ActionResolver:
                 data[p.name] = given[p.name]
             elif not p.required:
                 data[p.name] = p.default
-        missing = [p.name for p in spec.input if p.required and p.name not in given]
-        unexpected = [k for k in given if k not in {p.name for p in spec.input}]
-        if missing or unexpected:
-            parts = ([f"missing={missing}"] if missing else []) + ([f"unexpected={unexpected}"] if unexpected else [])
-            return Outcome("error", f"Invalid input [name={name}, class=ad-hoc action, {', '.join(parts)}]")
+        problem = _input_problem(spec, given)
+        if problem:
+            return Outcome("error", f"Invalid input [name={name}, class=ad-hoc action, {problem}]")
         try:
             base_input = expr.evaluate(spec.base_input or {}, data)
         except expr.ExpressionError as e:
             return Outcome("error", f"Failed to evaluate base-input of action '{name}': {e}")
-        outcome = self.run(spec.base, base_input or {}, context, depth + 1)
+        outcome = self.run(spec.base, base_input or {}, context, depth + 1, namespace)
         if outcome.kind == "ok" and spec.output is not None:
             try:
                 # The output transform sees the base action's result as ``$``.
@@ -74,15 +89,20 @@ class ActionResolver:
                 return Outcome("error", f"Failed to evaluate output of action '{name}': {e}")
         return outcome
 
-    def _adhoc_spec(self, name: str) -> ActionSpec | None:
+    def _adhoc_spec(self, name: str, namespace: str | None = None) -> ActionSpec | None:
         with self.db.read() as conn:
-            row = conn.execute(sa.select(AD.c.definition, AD.c.updated_at, AD.c.created_at)
-                               .where(AD.c.name == name)).first()
+            q = (sa.select(AD.c.definition, AD.c.updated_at, AD.c.created_at, AD.c.namespace)
+                 .where(AD.c.name == name))
+            if namespace is not None:
+                # The namespace's own action wins over the default namespace's.
+                q = q.where(AD.c.namespace.in_({namespace, ""})).order_by(AD.c.namespace.desc())
+            row = conn.execute(q).first()
         if row is None:
             return None
         stamp = row.updated_at or row.created_at
+        key = (name, row.namespace)
         with self._lock:
-            hit = self._adhoc.get(name)
+            hit = self._adhoc.get(key)
             if hit and hit[0] == stamp:
                 return hit[1]
         if specs.is_workbook(row.definition):
@@ -91,8 +111,16 @@ class ActionResolver:
             spec = {a.name: a for a in lang.parse_actions(row.definition)}.get(name)
         if spec is not None:
             with self._lock:
-                self._adhoc[name] = (stamp, spec)
+                self._adhoc[key] = (stamp, spec)
         return spec
+
+
+def _input_problem(spec: ActionSpec, given: dict) -> str:
+    """``missing=[...], unexpected=[...]`` for an ad-hoc action's input, or ''."""
+    missing = [p.name for p in spec.input if p.required and p.name not in given]
+    unexpected = [k for k in given if k not in {p.name for p in spec.input}]
+    parts = ([f"missing={missing}"] if missing else []) + ([f"unexpected={unexpected}"] if unexpected else [])
+    return ", ".join(parts)
 
 
 def _with_callback_url(context: Any) -> Any:

@@ -19,10 +19,35 @@ class StoredWorkflow:
     project_id: str
 
 
-def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "") -> StoredWorkflow | None:
-    """A workflow by id or name; a workbook's workflow also by its short name when unambiguous."""
-    wf = conn.execute(sa.select(WD).where(sa.or_(WD.c.id == identifier, WD.c.name == identifier),
-                                          WD.c.namespace == namespace)).first()
+def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "",
+                     with_global: bool = False) -> StoredWorkflow | None:
+    """A workflow by id (in any namespace) or by name in ``namespace``; a
+    workbook's workflow also by its short name when unambiguous.
+
+    ``with_global``: a name not found in ``namespace`` is looked up among the
+    workflows of no namespace too, as Mistral does for sub-workflows.
+    """
+    spaces = [namespace] + ([""] if with_global and namespace else [])
+    wf = None
+    for space in spaces:
+        wf = _find(conn, identifier, space)
+        if wf is not None:
+            break
+    if wf is None:
+        return None
+    source = wf.definition
+    if wf.workbook_name:
+        wb = conn.execute(sa.select(WB.c.definition).where(WB.c.name == wf.workbook_name,
+                                                            WB.c.namespace == wf.namespace)).first()
+        if wb is not None:
+            source = wb.definition
+    return StoredWorkflow(id=wf.id, name=wf.name, source=source, tags=wf.tags, project_id=wf.project_id)
+
+
+def _find(conn: sa.Connection, identifier: str, namespace: str):
+    wf = conn.execute(sa.select(WD).where(sa.or_(
+        WD.c.id == identifier,
+        sa.and_(WD.c.name == identifier, WD.c.namespace == namespace)))).first()
     if wf is None:
         # The crash course runs a workbook's workflow by its short name
         # (`execution-create flow_control`); accept that when it is unambiguous.
@@ -30,15 +55,7 @@ def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "") 
             WD.c.workbook_name.is_not(None), WD.c.namespace == namespace,
             WD.c.name == WD.c.workbook_name + ("." + identifier))).fetchall()
         wf = hits[0] if len(hits) == 1 else None
-    if wf is None:
-        return None
-    source = wf.definition
-    if wf.workbook_name:
-        wb = conn.execute(sa.select(WB.c.definition).where(WB.c.name == wf.workbook_name,
-                                                            WB.c.namespace == namespace)).first()
-        if wb is not None:
-            source = wb.definition
-    return StoredWorkflow(id=wf.id, name=wf.name, source=source, tags=wf.tags, project_id=wf.project_id)
+    return wf
 
 
 def check_input(spec: WorkflowSpec, given: dict) -> dict:
@@ -55,3 +72,17 @@ def check_input(spec: WorkflowSpec, given: dict) -> dict:
         kind = "ReverseWorkflowSpec" if spec.type == "reverse" else "DirectWorkflowSpec"
         raise ValueError(f"Invalid input [name={spec.name}, class={kind}, " + ", ".join(parts) + "]")
     return {p.name: given[p.name] if p.name in given else p.default for p in spec.input}
+
+
+def check_params(spec: WorkflowSpec, params: dict) -> None:
+    """ValueError when the execution parameters cannot start ``spec`` (a reverse
+    workflow needs ``task_name``, one of its tasks)."""
+    if spec.type != "reverse":
+        return
+    task_name = params.get("task_name")
+    if not task_name or task_name not in spec.tasks:
+        problem = ("the execution parameter 'task_name' is missing" if not task_name
+                   else f"workflow '{spec.name}' has no task '{task_name}'")
+        raise ValueError(f"Invalid task name [workflow={spec.name}, task_name={task_name}]: {problem}; "
+                         f"a reverse workflow runs the task named by 'task_name' "
+                         f"(one of: {', '.join(spec.tasks)}).")

@@ -20,6 +20,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from mistral_lib.actions import context as ml_context
 
+from levante import limits
 from levante.actions.base import Outcome
 from levante.engine import states
 from levante.runtime.action_resolver import ActionResolver
@@ -185,7 +186,7 @@ class Executor:
             workflow_name=getattr(a, "workflow_name", None),
             with_items_index=getattr(a, "idx", 0)))
         started = time.time()
-        outcome = self.resolver.run(name, given, ctx)
+        outcome = self.resolver.run(name, given, ctx, namespace=getattr(a, "workflow_namespace", None))
         log.info("role=executor execution=%s task=%s action=%s name=%s outcome=%s %.3fs",
                  getattr(a, "workflow_execution_id", None), getattr(a, "task_execution_id", None),
                  getattr(a, "id", None), name, outcome.kind, time.time() - started)
@@ -209,11 +210,16 @@ def complete_action(conn: sa.Connection, action_id: str, task_id: str | None, ex
     """Store an action's outcome and, for a workflow's action, queue the engine event.
 
     Returns False when the action was no longer running (already completed or cancelled).
+    A result over execution_field_size_limit_kb fails the action with a message saying so.
     """
+    output = json.dumps({"result": value})
+    too_big = limits.size_problem("ActionExecution", "output", output)
+    if too_big:
+        ok, value, output = False, too_big, json.dumps({"result": too_big})
     res = conn.execute(AE.update().where(AE.c.id == action_id, AE.c.state == states.RUNNING).values(
         state=states.SUCCESS if ok else states.ERROR, accepted=True,
         state_info=None if ok else _text(value),
-        output=json.dumps({"result": value}), updated_at=now))
+        output=output, updated_at=now))
     if res.rowcount == 0:
         return False
     if task_id and exec_id:

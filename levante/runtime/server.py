@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=os.environ.get("LEVANTE_CONFIG"),
                    help="YAML file of settings such as http_denied_cidrs (env LEVANTE_CONFIG; "
                         "LEVANTE_* environment variables override it)")
+    p.add_argument("--transport-url", default=None, metavar="URL",
+                   help="message broker whose OpenStack notifications fire event triggers, e.g. "
+                        "rabbit://user:password@host:5672/ (setting transport_url; env "
+                        "LEVANTE_TRANSPORT_URL; needs pip install 'levante[broker]')")
     p.add_argument("--notify", default=os.environ.get("LEVANTE_NOTIFY"), metavar="JSON",
                    help="notify targets added to every execution's, as a JSON list like "
                         "'[{\"type\": \"webhook\", \"url\": \"https://...\"}]' (env LEVANTE_NOTIFY)")
@@ -52,6 +56,8 @@ def run_server(argv: list[str]) -> int:
 
     if args.config:
         os.environ["LEVANTE_CONFIG"] = args.config
+    if args.transport_url is not None:
+        os.environ["LEVANTE_TRANSPORT_URL"] = args.transport_url
     try:
         settings = reload_settings()    # read (and check) the settings now, not at the first use
     except SettingsError as e:

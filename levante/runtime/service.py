@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from levante import expr, queues, triggers
+from levante import expr, limits, queues, triggers
 from levante.config import get_settings
 from levante.expr import Limits
 from levante.engine.model import Caps
@@ -72,6 +72,7 @@ class Runtime:
                                  on_engine_event=self._wake_engine, on_timer=self._wake_scheduler)
         self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine)
         self.notifier = Notifier(self.db, defaults=notify)   # notify jobs + live streams
+        self._services: list = []     # started and stopped with the loops (add_service)
         triggers.install(self)
         self._threads: list[threading.Thread] = []
         # Runs the synchronous `run-action` calls, so a timeout can be kept. Bounded:
@@ -99,9 +100,22 @@ class Runtime:
                     self._threads.append(t)
         if "executor" in self.roles:
             self.notifier.start()
+        for service in self._services:
+            service.start()
         log.info("role=runtime started roles=%s db=%s", ",".join(self.roles), _safe_url(self.db.url))
 
+    def add_service(self, service) -> None:
+        """Run ``service`` (an object with ``start()`` and ``stop()``) with this
+        runtime: a service beside the loops, such as the broker listener of the
+        event triggers, started by ``start()`` and stopped by ``stop()``."""
+        self._services.append(service)
+
     def stop(self) -> None:
+        for service in reversed(self._services):
+            try:
+                service.stop()
+            except Exception:
+                log.exception("role=runtime stopping %s failed", type(service).__name__)
         self._sync_pool.shutdown(wait=False, cancel_futures=True)
         for loop in (self.engine, self.executor, self.scheduler):
             loop.stop()
@@ -137,6 +151,7 @@ class Runtime:
     def create_execution(self, workflow_identifier: str, given_input: dict, params: dict,
                          description: str = "", namespace: str = ""):
         """Store a new execution and start it; returns its row as the start left it."""
+        namespace = limits.check_namespace(namespace)
         with self.db.read() as conn:
             wf = definitions.resolve_workflow(conn, workflow_identifier, namespace)
             if wf is None:
@@ -152,6 +167,10 @@ class Runtime:
                 params = dict(params, env=json.loads(env_row.variables))
         spec = specs.workflow(source, wf.name)
         full_input = self._check_input(spec, given_input)
+        try:
+            definitions.check_params(spec, params)
+        except ValueError as e:
+            raise BadRequest(str(e)) from e
         self.notifier.check_params(params)
         params = dict(params)
         params.setdefault("namespace", namespace)
@@ -160,11 +179,14 @@ class Runtime:
         # Set by mistral.executions_create run from a workflow: the new execution
         # counts against the caps of the root that workflow descends from.
         started_by = params.pop(STARTED_BY_PARAM, None)
+        input_text, params_text = json.dumps(full_input), json.dumps(params)
+        limits.check_field_size("WorkflowExecution", "input", input_text)
+        limits.check_field_size("WorkflowExecution", "params", params_text)
         now = time.time()
         values = dict(
             id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
             description=description or "", state=states.IDLE, state_info=None,
-            input=json.dumps(full_input), output="{}", params=json.dumps(params), context="{}",
+            input=input_text, output="{}", params=params_text, context="{}",
             published_global="{}", definition=source, tags=wf.tags, project_id=wf.project_id,
             scope="private", created_at=now, updated_at=now, version=0)
 
@@ -208,8 +230,7 @@ class Runtime:
                 raise NotFound(f"WorkflowExecution not found [id={exec_id}]")
             if row.state == new_state:
                 return
-            if not states.can_workflow_move(row.state, new_state) or (
-                    row.state == states.ERROR and new_state == states.RUNNING):
+            if not states.can_client_move(row.state, new_state):
                 raise BadRequest(f"Can't change workflow execution state from {row.state} to "
                                  f"{new_state}. [workflow={row.workflow_name}, execution_id={exec_id}]")
 
@@ -305,21 +326,28 @@ class Runtime:
     def run_action(self, name: str, given: dict, params: dict) -> dict:
         """POST /v2/action_executions: run an action outside any workflow."""
         if not self.resolver.exists(name):
-            raise BadRequest(f"Failed to find action [action_name={name}]")
+            raise BadRequest(self.resolver.not_found(name))
         d = self.registry.get(name)
-        if d is not None:
-            try:
+        try:
+            if d is not None:
                 d.check_input(given)
-            except Exception as e:
-                raise BadRequest(str(e)) from e
+            else:
+                self.resolver.check_adhoc_input(name, given)
+        except Exception as e:
+            raise BadRequest(str(e)) from e
         save = bool(params.get("save_result"))
-        run_sync = params.get("run_sync")
+        run_sync = bool(params.get("run_sync"))
         timeout = _timeout_param(params)
         try:
-            if d is not None and not d.cls(**given).is_sync():
-                run_sync = False
+            is_sync = d is None or d.cls(**given).is_sync()
         except Exception as e:      # a plug-in's constructor may refuse the input
             raise BadRequest(f"Failed to create action [name={name}]: {e}") from e
+        if run_sync and not is_sync:
+            raise BadRequest("Action does not support synchronous execution.")
+        if not is_sync:
+            # Like Mistral, an asynchronous action is always stored: its result
+            # comes later through PUT /v2/action_executions/{id}.
+            save = True
         if not save:
             outcome = self._run_now(name, given, timeout)
             return {"id": None, "state": states.SUCCESS if outcome.kind == "ok" else

@@ -11,11 +11,14 @@ import uuid
 
 import sqlalchemy as sa
 
+from levante import limits
 from levante.engine import states
-from levante.engine.model import NOT_LOADED, ExecState, TaskEx
+from levante.engine.model import NOT_LOADED, Changes, ExecState, TaskEx
+from levante.engine.task_runtime import TaskRuntime
 from levante.runtime import caps, events, specs
 from levante.runtime.executor import LOCAL_ACTIONS
 from levante.store import jobs
+from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
 from levante.store.schema import workflow_executions as WE
@@ -51,7 +54,7 @@ def load(conn: sa.Connection, row) -> ExecState:
     for t in conn.execute(q):
         state.tasks[t.id] = TaskEx(
             id=t.id, name=t.name, state=t.state, state_info=t.state_info,
-            published=json.loads(t.published), runtime=json.loads(t.runtime),
+            published=json.loads(t.published), runtime=TaskRuntime.from_json(json.loads(t.runtime)),
             in_tasks=json.loads(t.in_tasks), type=t.type, processed=bool(t.processed),
             seq=t.seq, result=NOT_LOADED, stored_state=t.state)
     return state
@@ -90,16 +93,18 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     namespace, project) copied onto new task and action rows.
     """
     now = time.time() if now is None else now
-    changes = state.take_changes()
+    text: dict[int, str] = {}      # JSON text of published variables and inputs, made once
+    changes = _within_size_limit(state, state.take_changes(), text)
     tasks, exec_dirty, actions, cancel_of = (changes.tasks, changes.exec_dirty, changes.actions,
                                              changes.cancel_actions_of)
     new_rows = []
     for t in tasks:
         done = states.is_completed(t.state)
-        values = dict(state=t.state, state_info=t.state_info, published=_dumps(t.published),
-                      runtime=_dumps(t.runtime), in_tasks=_dumps(t.in_tasks),
+        values = dict(state=t.state, state_info=t.state_info,
+                      published=text.get(id(t.published)) or _dumps(t.published),
+                      runtime=_dumps(t.runtime.to_json()), in_tasks=_dumps(t.in_tasks),
                       processed=t.processed, updated_at=now)
-        if t.result is not NOT_LOADED and (done or t.new or "pending_outcome" in t.runtime):
+        if t.result is not NOT_LOADED and (done or t.new or t.runtime.pending_outcome is not None):
             values["result"] = _dumps(t.result) if t.result is not None else None
         if done:
             values["finished_at"] = now
@@ -110,7 +115,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
                           workflow_name=state.workflow_name, workflow_id=row_meta.get("workflow_id"),
                           workflow_namespace=row_meta.get("workflow_namespace", ""),
                           project_id=row_meta.get("project_id", "<default-project>"),
-                          type=t.type, seq=t.seq, created_at=now,
+                          type=t.type, seq=t.seq, created_at=now + len(new_rows) * CREATION_TICK,
                           started_at=now if t.state != states.WAITING else None)
             values.setdefault("result", None)
             new_rows.append(values)
@@ -129,23 +134,41 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
         conn.execute(AE.insert(), [dict(
             id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
             workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
-            task_name=a.task_name, state=states.RUNNING, state_info=None, input=_dumps(a.input),
+            task_name=a.task_name, state=states.RUNNING, state_info=None,
+            input=text.get(id(a.input)) or _dumps(a.input),
             output=None, accepted=False, idx=a.index,
             params=_dumps({"timeout": a.timeout} if a.timeout else {}), description="",
             safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", "<default-project>"),
-            tags="[]", scope="private", created_at=now, updated_at=None) for a in actions])
+            tags="[]", scope="private", created_at=now + i * CREATION_TICK, updated_at=None)
+            for i, a in enumerate(actions)])
         jobs.enqueue_many(conn, [(jobs.LOCAL if a.name in LOCAL_ACTIONS else jobs.ACTION, a.id, {}, 0.0)
                                  for a in actions], now=now)
+    if changes.done_actions:
+        conn.execute(AE.insert(), [dict(
+            id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
+            workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
+            task_name=a.task_name, state=states.SUCCESS, state_info=None, input=_dumps(a.input),
+            output=_dumps({"result": None}), accepted=True, idx=a.index, params="{}", description="",
+            safe_rerun=False, project_id=row_meta.get("project_id", DEFAULT_PROJECT),
+            tags="[]", scope="private", created_at=now + i * CREATION_TICK, updated_at=now)
+            for i, a in enumerate(changes.done_actions)])
     if changes.timers:
         jobs.enqueue_many(conn, [(jobs.ENGINE, state.id, tm.payload, tm.delay) for tm in changes.timers],
                           now=now)
-    for sub in changes.subworkflows:
-        start_child(conn, state, sub, row_meta, now)
+    for i, sub in enumerate(changes.subworkflows):
+        start_child(conn, state, sub, row_meta, now + i * CREATION_TICK)
     if cancel_of:
-        ids = [r.id for r in conn.execute(sa.select(AE.c.id).where(
-            AE.c.task_execution_id.in_(cancel_of), AE.c.state == states.RUNNING))]
+        running = conn.execute(sa.select(AE.c.id, AE.c.task_execution_id).where(
+            AE.c.task_execution_id.in_(cancel_of), AE.c.state == states.RUNNING)).fetchall()
+        ids = [r.id for r in running]
+        failed = changes.fail_actions_of
+        for r in running:
+            if r.task_execution_id in failed:
+                msg = failed[r.task_execution_id]
+                conn.execute(AE.update().where(AE.c.id == r.id).values(
+                    state=states.ERROR, state_info=msg, output=_dumps({"result": msg}), updated_at=now))
         if ids:
-            conn.execute(AE.update().where(AE.c.id.in_(ids))
+            conn.execute(AE.update().where(AE.c.id.in_(ids), AE.c.state == states.RUNNING)
                          .values(state=states.CANCELLED, updated_at=now))
             conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key.in_(ids),
                                                   jobs.jobs.c.kind.in_((jobs.ACTION, jobs.LOCAL, jobs.TIMER))))
@@ -154,6 +177,9 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             WE.c.task_execution_id.in_(cancel_of),
             WE.c.state.in_([states.RUNNING, states.PAUSED]))).fetchall()
         jobs.enqueue_many(conn, [(jobs.ENGINE, c.id, {"event": "cancel"}, 0.0) for c in children], now=now)
+    if changes.drop_outputs_of:
+        conn.execute(AE.update().where(AE.c.task_execution_id.in_(changes.drop_outputs_of))
+                     .values(output="{}"))
     _emit_events(conn, state, tasks, previous_state, now)
     values = dict(version=WE.c.version + 1, updated_at=now)
     if exec_dirty and states.is_completed(state.state) and state.task_execution_id:
@@ -164,6 +190,62 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
                       context=_dumps(state.context), published_global=_dumps(state.published_global))
     conn.execute(WE.update().where(WE.c.id == state.id).values(**values))
     return len(actions)
+
+
+def _within_size_limit(state: ExecState, changes: Changes, text: dict[int, str]) -> Changes:
+    """``changes``, or, when one of them stores a field over
+    execution_field_size_limit_kb (a task's published variables, the workflow
+    output, an action's or a sub-workflow's input), the failure that replaces
+    them: the task at fault and the execution go to ERROR saying which limit,
+    and nothing more is started. (Mistral fails the execution the same way.)
+    ``text`` gets the JSON text made for the check, by id() of the value."""
+    limit = limits.field_size_limit()
+    if not limit:
+        return changes
+
+    def dumped(value) -> str:
+        s = text[id(value)] = _dumps(value)
+        return s
+
+    found = None
+    for t in changes.tasks:
+        problem = limits.size_problem("TaskExecution", "published", dumped(t.published), limit)
+        if problem:
+            found = (t, problem)
+            break
+    if found is None:
+        for kind, reqs in (("ActionExecution", changes.actions), ("WorkflowExecution", changes.subworkflows)):
+            for r in reqs:
+                problem = limits.size_problem(kind, "input", dumped(r.input), limit)
+                if problem:
+                    found = (state.tasks.get(r.task_id), problem)
+                    break
+            if found:
+                break
+    if found is None and changes.exec_dirty and state.output is not None:
+        problem = limits.size_problem("WorkflowExecution", "output", _dumps(state.output), limit)
+        if problem:
+            found = (None, problem)
+    if found is None:
+        return changes
+    task, problem = found
+    text.clear()        # values are replaced below; their ids may be reused
+    kept = []
+    for t in changes.tasks:
+        if t.new and t is not task:         # started by this step: never stored, never run
+            state.tasks.pop(t.id, None)
+        else:
+            kept.append(t)
+    if task is not None:
+        task.state, task.state_info, task.published = states.ERROR, problem, {}
+        if task not in kept:
+            kept.append(task)
+        state.state_info = (f"Failure caused by error in tasks: {task.name}\n\n"
+                            f"  {task.name} [task_ex_id={task.id}] -> {problem}\n")
+    else:
+        state.state_info = problem
+    state.state, state.output = states.ERROR, {"result": state.state_info}
+    return Changes(kept, True, [], [], [], [])
 
 
 def _emit_events(conn: sa.Connection, state: ExecState, tasks: list, previous_state: str | None,
@@ -194,7 +276,8 @@ def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now
     namespace = row_meta.get("workflow_namespace", "")
     params = dict(sub.params)
     state_info = None
-    wf = resolve_workflow(conn, sub.name, namespace)
+    # As Mistral: a sub-workflow is looked up in the parent's namespace, then in the global one.
+    wf = resolve_workflow(conn, sub.name, namespace, with_global=True)
     full_input = sub.input
     budget_root, depth = caps.lineage(conn, parent.id) or (parent.root_execution_id or parent.id, 1)
     limits = parent.caps

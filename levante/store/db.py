@@ -53,18 +53,25 @@ class Database:
                 yield conn
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+        """Bring the schema to the newest Alembic revision (the one head)."""
         from alembic import command
-        from alembic.config import Config
 
-        cfg = Config()
-        cfg.set_main_option("script_location", os.path.join(os.path.dirname(__file__), "migrations"))
+        cfg = alembic_config()
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "heads")   # feature branches of the schema may each add a head
+            command.upgrade(cfg, "head")
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def alembic_config():
+    """Alembic's configuration for Levante's migrations (no ini file needed)."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", os.path.join(os.path.dirname(__file__), "migrations"))
+    return cfg
 
 
 def _sqlite_on_connect(dbapi_conn, _record) -> None:

@@ -11,6 +11,15 @@ def _id() -> sa.Column:
     return sa.Column("id", sa.String(36), primary_key=True)
 
 
+#: The project of every row until authentication brings projects (Mistral's name for it).
+DEFAULT_PROJECT = "<default-project>"
+
+#: Rows created in one transaction get created_at values this far apart (in
+#: seconds), in the order they were made, so lists sorted by created_at come
+#: back in creation order (a float epoch keeps sub-second precision).
+CREATION_TICK = 1e-6
+
+
 def _stamps() -> list[sa.Column]:
     # Epoch seconds (float): exact ordering, cheap to compare; the API formats them.
     return [sa.Column("created_at", sa.Float, nullable=False),
@@ -18,7 +27,7 @@ def _stamps() -> list[sa.Column]:
 
 
 def _owner() -> list[sa.Column]:
-    return [sa.Column("project_id", sa.String(80), nullable=False, server_default="<default-project>"),
+    return [sa.Column("project_id", sa.String(80), nullable=False, server_default=DEFAULT_PROJECT),
             sa.Column("scope", sa.String(20), nullable=False, server_default="private"),
             sa.Column("tags", sa.Text, nullable=False, server_default="[]")]
 

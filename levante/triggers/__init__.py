@@ -6,7 +6,8 @@ Public surface:
   it): starts the workflows of the matching event triggers in the caller's
   transaction.
 * :func:`install` -- called once by the runtime: subscribes the execution
-  event listener and lets triggers wake the engine.
+  event listener, lets triggers wake the engine, and (scheduler role, with a
+  ``transport_url``) listens to the broker's notifications.
 * :class:`CronFirer` -- the scheduler's cron step.
 * :func:`check_workflow_deletable` -- for the workflow DELETE: refuses while
   triggers start the workflow, as Mistral does.
@@ -31,9 +32,12 @@ def install(runtime) -> None:
 
     from levante.queues.service import subscribe_post
 
+    from levante.triggers import broker
+
     events.subscribe(on_execution_event)
     subscribe_post(_on_queue_post)
     launch.add_waker(runtime._wake_engine)
+    broker.install(runtime)     # OpenStack notifications, when the server has a broker
 
 
 def _on_queue_post(conn, queue: str, messages: list) -> None:

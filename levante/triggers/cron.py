@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from croniter import croniter
 
 from levante.runtime import definitions, specs
+from levante import limits
 from levante.errors import BadRequest, Conflict, NotFound
 from levante.store import triggers as store
 from levante.store.db import Database
@@ -31,7 +32,9 @@ from levante.triggers import launch
 
 log = logging.getLogger("levante.triggers")
 
-TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+MIN_LEAD = 60.0         # Mistral: a first time at least a minute ahead
+MAX_COUNT = 2**31 - 1   # remaining_executions is an integer column
 BATCH = 64
 DEFAULT_TICK = 1.0
 
@@ -41,14 +44,12 @@ _UTC = datetime.timezone.utc
 # ---------------------------------------------------------------- time helpers
 
 def parse_time(value: str) -> float:
-    """``YYYY-MM-DD HH:MM`` (Mistral's format; seconds allowed) in UTC -> epoch seconds."""
-    for fmt in TIME_FORMATS:
-        try:
-            return datetime.datetime.strptime(value.strip(), fmt).replace(tzinfo=_UTC).timestamp()
-        except ValueError:
-            continue
-    raise BadRequest(f"time data '{value}' does not match format '%Y-%m-%d %H:%M' "
-                     "(first_execution_time is UTC, e.g. '2030-01-31 23:59')")
+    """``YYYY-MM-DD HH:MM`` (Mistral's format, to the minute) in UTC -> epoch seconds."""
+    try:
+        return datetime.datetime.strptime(value.strip(), TIME_FORMAT).replace(tzinfo=_UTC).timestamp()
+    except ValueError as e:
+        raise BadRequest(f"{e} (first_execution_time is 'YYYY-MM-DD HH:MM' in UTC, "
+                         "e.g. '2030-01-31 23:59')") from None
 
 
 def next_time(pattern: str, after: float) -> float:
@@ -77,7 +78,7 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("Cron trigger name must be provided [name]")
-    launch.check_length("name", name, 200)
+    limits.check_name("Cron trigger", name)
     pattern = body.get("pattern") or None
     first_raw = body.get("first_execution_time") or None
     count = body.get("remaining_executions")
@@ -88,6 +89,9 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
         if count < 1:
             raise BadRequest(f"Invalid input for field/attribute remaining_executions. Value: "
                              f"'{count}'. Value should be greater or equal to 1")
+        if count > MAX_COUNT:
+            raise BadRequest(f"Invalid input for field/attribute remaining_executions. Value: "
+                             f"'{count}'. Value should be lower or equal to {MAX_COUNT}")
     if not (pattern or first_raw):
         raise BadRequest("Pattern or first_execution_time must be specified.")
     first = None
@@ -95,11 +99,8 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
         if not isinstance(first_raw, str):
             raise BadRequest("first_execution_time must be a string 'YYYY-MM-DD HH:MM' (UTC)")
         first = parse_time(first_raw)
-        # Mistral wants at least a minute ahead; Levante checks every second,
-        # so any time still to come is fine.
-        if first <= now:
-            raise BadRequest(f"first_execution_time must be in the future: {first_raw} (UTC) "
-                             f"has passed.")
+        if first < now + MIN_LEAD:
+            raise BadRequest("first_execution_time must be at least 1 minute in the future.")
         if not pattern and count and count > 1:
             raise BadRequest("Pattern must be provided if count is superior to 1.")
     if pattern:
@@ -117,7 +118,7 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
     wf_id, wf_name = body.get("workflow_id"), body.get("workflow_name")
     if not (wf_id or wf_name):
         raise BadRequest("Workflow name or id must be provided [workflow_name, workflow_id]")
-    namespace = params.get("namespace") or ""
+    namespace = limits.check_namespace(params.get("namespace"))
     wf = launch.find_workflow(conn, wf_id, None) if wf_id else launch.find_workflow(
         conn, None, wf_name, namespace)
     if wf is None:

@@ -1,6 +1,6 @@
 """Event triggers: start a workflow when an event arrives on (exchange, topic).
 
-Levante has no message broker, so the events come from Levante itself:
+The events come from Levante itself:
 
 * exchange ``levante`` (alias ``mistral``), topic ``executions``: the execution
   events (``WORKFLOW_LAUNCHED``, ``WORKFLOW_SUCCEEDED``, ``TASK_FAILED``, ... see
@@ -8,6 +8,11 @@ Levante has no message broker, so the events come from Levante itself:
   ``executions.<workflow name>``: only those of that workflow.
 * exchange ``queues``, topic = a queue name: messages posted to that queue.
 * any source that calls :func:`fire_event`.
+
+and, on any other exchange, from a message broker: OpenStack notifications
+(event = the notification's ``event_type``), when the server has one
+(:mod:`levante.triggers.broker`). Such a trigger can be created without a
+broker; it waits for one (the API response and the log say so).
 
 A trigger's ``event`` is the event name, or ``*`` for every event of the topic.
 The triggered execution gets the trigger's ``workflow_input`` as its input and
@@ -33,6 +38,7 @@ import uuid
 import sqlalchemy as sa
 
 from levante.runtime import definitions, events, specs
+from levante import limits
 from levante.errors import BadRequest, Conflict, NotFound
 from levante.store import triggers as store
 from levante.store.schema import workflow_executions as WE
@@ -82,6 +88,8 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
         if not isinstance(body[key], str):
             raise BadRequest(f"Field '{key}' must be a string")
     exchange, topic, event = body["exchange"].strip(), body["topic"].strip(), body["event"].strip()
+    if body.get("name"):
+        limits.check_name("Event trigger", body["name"])
     for key, value, most in (("name", body.get("name") or "", 200), ("exchange", exchange, 80),
                              ("topic", topic, 255), ("event", event, 80)):
         launch.check_length(key, value, most)
@@ -107,7 +115,11 @@ def create(conn: sa.Connection, body: dict, now: float | None = None):
     except sa.exc.IntegrityError:   # the same trigger created concurrently
         raise Conflict(f"Duplicate entry for EventTrigger ['exchange', 'topic', 'event', 'workflow_id', "
                        f"'project_id']: {exchange}, {topic}, {event}, {wf.id}, {project}")
-    routes.invalidate()
+    _changed()
+    why = broker_waiting(exchange)
+    if why:
+        log.warning("role=triggers event_trigger=%s on exchange %s topic %s event %s waits for a "
+                    "broker: %s", values["id"], exchange, topic, event, why)
     return store.get_event(conn, values["id"])
 
 
@@ -122,7 +134,7 @@ def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None =
         raise BadRequest(f"Can not update fields {list(NOT_UPDATABLE)} of event trigger.")
     values: dict = {}
     if body.get("name") is not None:
-        values["name"] = launch.check_length("name", str(body["name"]), 200)
+        values["name"] = limits.check_name("Event trigger", body["name"])
     if body.get("scope") is not None:
         values["scope"] = _scope(body["scope"])
     if "workflow_params" in body:
@@ -140,7 +152,32 @@ def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None =
 def delete(conn: sa.Connection, trigger_id: str) -> None:
     row = get(conn, trigger_id)
     conn.execute(store.ET.delete().where(store.ET.c.id == row.id))
+    _changed()
+
+
+_change_hooks: list = []
+
+
+def on_change(hook) -> None:
+    """Call ``hook()`` whenever this process creates or deletes an event trigger
+    (the broker listener reads the triggers again)."""
+    if hook not in _change_hooks:
+        _change_hooks.append(hook)
+
+
+def _changed() -> None:
     routes.invalidate()
+    for hook in list(_change_hooks):
+        hook()
+
+
+def broker_waiting(exchange: str) -> str | None:
+    """Why a trigger on ``exchange`` cannot fire yet (no broker), or None."""
+    if exchange in known_exchanges():
+        return None
+    from levante.triggers import broker
+
+    return broker.waiting_reason()
 
 
 def get(conn: sa.Connection, trigger_id: str):
@@ -151,10 +188,8 @@ def get(conn: sa.Connection, trigger_id: str):
 
 
 def check_route(exchange: str, topic: str, event: str) -> None:
-    """Refuse a trigger that could never fire (Levante has no AMQP to listen to)."""
-    if exchange not in known_exchanges():
-        raise BadRequest(f"Unknown exchange '{exchange}': Levante has no message broker; event "
-                         f"triggers listen to {known_exchanges()} (see the event trigger docs).")
+    """Refuse a trigger on Levante's own exchanges that could never fire; any
+    other exchange is a broker's, where any topic and event may come."""
     if exchange in EXECUTION_EXCHANGES:
         if topic != EXECUTIONS_TOPIC and not (topic.startswith(EXECUTIONS_TOPIC + ".")
                                               and len(topic) > len(EXECUTIONS_TOPIC) + 1):

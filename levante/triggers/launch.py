@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from levante.engine import states
 from levante.runtime import definitions, specs
 from levante.errors import BadRequest
+from levante import limits
+from levante.limits import loads
 from levante.store import jobs
 from levante.store.schema import environments as ENV
 from levante.store.schema import workflow_definitions as WD
@@ -72,13 +74,16 @@ def json_object(body: dict, key: str) -> dict:
         if not value.strip():
             return {}
         try:
-            value = json.loads(value)
-        except ValueError:
-            raise BadRequest(f"Field '{key}' must be JSON, got: {value[:200]}")
+            value = loads(value, f"Field '{key}'")
+        except ValueError as e:
+            raise BadRequest(str(e) if str(e).startswith("Field ")
+                             else f"Field '{key}' must be JSON, got: {value[:200]}")
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise BadRequest(f"Field '{key}' must be a JSON object")
+    # What a trigger stores becomes the input and params of every execution it starts.
+    limits.check_field_size("Trigger", key, value)
     return value
 
 

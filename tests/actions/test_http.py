@@ -386,6 +386,53 @@ def test_proxy_on_a_denied_address_is_refused(target):
     assert len(target.requests) == before
 
 
+@pytest.mark.parametrize("host", ["0.0.0.0", "0.1.2.3", "[::]", "[::ffff:0.0.0.0]",
+                                  "[::ffff:127.0.0.1]", "[::ffff:169.254.169.254]"])
+def test_this_network_unspecified_and_mapped_forms_denied(target, host):
+    """0.0.0.0 and :: connect to the local host: denied by default, as is every
+    denied IPv4 range written as an IPv4-mapped IPv6 address."""
+    before = len(target.requests)
+    out = run(url=f"http://{host}:{target.server_port}/json", timeout=2)
+    assert out.kind == "error" and "denied range" in out.value, out.value
+    assert len(target.requests) == before
+
+
+def test_mapped_form_of_a_custom_range_is_denied(settings, target):
+    settings(http_denied_cidrs="127.0.0.1/32")
+    out = run(url=f"http://[::ffff:127.0.0.1]:{target.server_port}/json", timeout=2)
+    assert out.kind == "error" and "denied range 127.0.0.1/32" in out.value, out.value
+
+
+def test_redirect_and_proxy_to_this_network_are_refused(settings, target):
+    # The target itself allowed; only the default's new ranges denied.
+    settings(http_denied_cidrs="0.0.0.0/8,::/128")
+    before = len(target.requests)
+    out = run(url=f"{target.base}/redirect?to=http://0.0.0.0:{target.server_port}/json",
+              allow_redirects=True)
+    assert out.kind == "error", out.value
+    assert f"Refused to follow a redirect to http://0.0.0.0:{target.server_port}" in out.value
+    assert "denied range 0.0.0.0/8" in out.value
+    assert len(target.requests) == before + 1          # the first hop only
+    out = run(url="http://service.example/json",
+              proxies={"http": f"http://0.0.0.0:{target.server_port}"})
+    assert out.kind == "error" and "Refused to use the proxy" in out.value, out.value
+    assert len(target.requests) == before + 1
+
+
+def test_the_connection_itself_is_checked(target):
+    """The transport checks the address it connects to, whatever was checked
+    before (a DNS answer that changes after the early check gains nothing)."""
+    from levante import egress
+
+    before = len(target.requests)
+    with httpx.Client(transport=egress.http_transport()) as client:
+        with pytest.raises(egress.EgressRefused, match="resolves to 127.0.0.1.*denied range"):
+            client.get(f"http://localhost:{target.server_port}/json")
+        with pytest.raises(egress.EgressRefused, match="denied range 0.0.0.0/8"):
+            client.get(f"http://0.0.0.0:{target.server_port}/json")
+    assert len(target.requests) == before
+
+
 # ---------------------------------------------------------------- std.mistral_http
 
 def test_mistral_http_sends_the_execution_headers_and_waits(open_net, target):
@@ -553,3 +600,22 @@ def test_default_server_refuses_loopback(fresh_server, monkeypatch, target):
     assert "Refused to connect to" in info and "denied range 127.0.0.0/8" in info
     assert "LEVANTE_HTTP_DENIED_CIDRS" in info
     assert len(target.requests) == before
+
+
+def test_default_server_refuses_its_own_api_through_this_network(fresh_server, monkeypatch):
+    """Reproducer: std.http to http://0.0.0.0:PORT/ reached Levante's own API."""
+    for var in SETTING_VARS:
+        monkeypatch.delenv(var, raising=False)
+    srv = fresh_server.start()
+    r = httpx.post(f"{srv.url}/workflows", content=WF, headers={"content-type": "text/plain"})
+    assert r.status_code == 201, r.text
+    own = f"http://0.0.0.0:{srv.port}/v2/workflows"
+    ex = _start(srv, "failing", url=own)
+    done = _wait(srv, ex)
+    tasks = httpx.get(f"{srv.url}/executions/{ex}/tasks").json()["tasks"]
+    call = next(t for t in tasks if t["name"] == "call")
+    assert call["state"] == "ERROR"
+    assert f"Refused to connect to http://0.0.0.0:{srv.port}" in call["state_info"]
+    assert "denied range 0.0.0.0/8" in call["state_info"]
+    assert done["state"] in ("SUCCESS", "ERROR")
+    assert httpx.get(f"{srv.url}/workflows/fetch").status_code == 200      # still serving

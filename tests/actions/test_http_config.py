@@ -10,10 +10,12 @@ from levante import config
 from levante.config import Settings, SettingsError, load_settings
 
 
-def test_defaults_match_mistral():
+def test_defaults_match_mistral_plus_this_network():
     s = load_settings({})
     assert s == Settings()
-    assert s.http_denied_cidrs == ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10")
+    # Mistral's ranges, plus 0.0.0.0/8 and :: (both reach the local host).
+    assert s.http_denied_cidrs == ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10",
+                                   "0.0.0.0/8", "::/128")
     assert s.http_allowed_hosts == ()
     assert s.http_default_timeout == 60.0
     assert s.http_max_response_size == 5 * 1024 * 1024
@@ -98,3 +100,14 @@ def test_server_refuses_to_start_with_a_bad_config(tmp_path):
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 2
     assert "'nonsense' is not an address range" in proc.stderr
+
+
+def test_allow_action_execution_deletion_setting(tmp_path):
+    assert load_settings({}).allow_action_execution_deletion is False      # Mistral's default
+    assert load_settings({"LEVANTE_ALLOW_ACTION_EXECUTION_DELETION": "true"}).allow_action_execution_deletion
+    assert not load_settings({"LEVANTE_ALLOW_ACTION_EXECUTION_DELETION": "no"}).allow_action_execution_deletion
+    path = tmp_path / "levante.yaml"
+    path.write_text("allow_action_execution_deletion: true\n")
+    assert load_settings({"LEVANTE_CONFIG": str(path)}).allow_action_execution_deletion
+    with pytest.raises(SettingsError, match="must be true or false"):
+        load_settings({"LEVANTE_ALLOW_ACTION_EXECUTION_DELETION": "sometimes"})

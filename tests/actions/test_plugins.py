@@ -201,7 +201,7 @@ def test_async_plugin_task_error_through_the_api(mistral):
         action = acts[0] if acts and acts[0].accepted else None
         time.sleep(0.05)
     assert action is not None
-    mistral.action_executions.update(action.id, state="ERROR", output="the build broke")
+    mistral.action_executions.update(action.id, state="ERROR", output={"why": "the build broke"})
     ex = wait_for_state(lambda: mistral.executions.get(ex.id))
     assert ex.state == "ERROR"
     task = mistral.tasks.list(workflow_execution_id=ex.id)[0]

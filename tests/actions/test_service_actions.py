@@ -15,7 +15,7 @@ import pytest
 from levante.actions import service
 from levante.actions.base import ActionDef
 from levante.actions.registry import Registry
-from tests.conftest import SEED, wait_for_state
+from tests.conftest import EXAMPLES, wait_for_state
 
 REQUIRED = [
     "mistral.workflows_list", "mistral.workflows_get", "mistral.executions_create",
@@ -180,7 +180,7 @@ PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA4gtv\n-----END R
 
 
 def test_seed_mistral_env_w_ssh(mistral):
-    seed = SEED / "mistral-env-w-ssh.yaml"
+    seed = EXAMPLES / "mistral-env-w-ssh.yaml"
     assert seed.exists(), f"seed example not found: {seed}"
     suffix = uuid.uuid4().hex[:8]
     keys_env, ips_env, wf = f"ssh_keys_{suffix}", f"my_env_{suffix}", f"wf_{suffix}"

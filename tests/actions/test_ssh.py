@@ -12,7 +12,29 @@ import pytest
 from levante.actions.base import ActionDef, Outcome
 from levante.actions.std import BUILTINS
 from levante.actions.std.ssh import split_host
+from levante.config import reload_settings
 from tests.actions.sshd import SSHD, unavailable_reason
+from tests.conftest import Server
+
+
+@pytest.fixture(autouse=True)
+def open_policy(monkeypatch):
+    """The test sshd is on loopback, which the egress policy denies by default;
+    ``open_policy(False)`` puts the default policy back."""
+    def apply(open_: bool = True, **more):
+        monkeypatch.delenv("LEVANTE_CONFIG", raising=False)
+        if open_:
+            monkeypatch.setenv("LEVANTE_HTTP_DENIED_CIDRS", "")
+        else:
+            monkeypatch.delenv("LEVANTE_HTTP_DENIED_CIDRS", raising=False)
+        for name, value in more.items():
+            monkeypatch.setenv("LEVANTE_" + name.upper(), value)
+        reload_settings()
+
+    apply()
+    yield apply
+    monkeypatch.undo()
+    reload_settings()
 
 @pytest.fixture
 def sshd_available():
@@ -63,7 +85,8 @@ def test_split_host():
 def test_signatures_are_mistrals():
     ssh = ActionDef.from_class("std.ssh", BUILTINS["std.ssh"][0])
     assert ssh.input_display() == (
-        'cmd, host, username, password="", private_key_filename=null, private_key=null')
+        'cmd, host, username, password="", private_key_filename=null, private_key=null, '
+        'return_result_on_error=false')
     proxied = ActionDef.from_class("std.ssh_proxied", BUILTINS["std.ssh_proxied"][0])
     assert proxied.input_display() == (
         "cmd, host, username, private_key_filename, gateway_host, gateway_username=null, "
@@ -140,6 +163,34 @@ def test_non_zero_exit_is_an_error_with_code_and_stderr(sshd: SSHD):
 
 
 @needs_sshd
+def test_return_result_on_error_gives_stdout_stderr_and_exit_code(sshd: SSHD):
+    key = sshd.key_text(sshd.rsa_key)
+    out = ok(run("std.ssh", cmd="echo out; echo broken >&2; exit 3", host=sshd.host,
+                 username=sshd.user, private_key=key, return_result_on_error=True))
+    assert out == {"stdout": "out\n", "stderr": "broken\n", "exit_code": 3}
+    # As in Mistral, the same shape on success, one per host for a list of hosts.
+    out = ok(run("std.ssh", cmd="echo fine", host=[sshd.host, sshd.host], username=sshd.user,
+                 private_key=key, return_result_on_error=True))
+    assert out == [{"stdout": "fine\n", "stderr": "", "exit_code": 0}] * 2
+    # A host that cannot be reached still fails the action.
+    msg = error(run("std.ssh", cmd="true", host="127.0.0.1:1", username=sshd.user,
+                    private_key=key, return_result_on_error=True))
+    assert "on 127.0.0.1:1" in msg
+
+
+@needs_sshd
+def test_run_action_with_return_result_on_error_through_the_client(server, sshd: SSHD):
+    from mistralclient.api import client
+
+    mistral = client.client(mistral_url=server.url)
+    ae = mistral.action_executions.create("std.ssh", {
+        "cmd": "echo gone >&2; exit 5", "host": sshd.host, "username": sshd.user,
+        "password": sshd.password, "return_result_on_error": True})
+    assert ae.state == "SUCCESS"
+    assert json.loads(ae.output) == {"result": {"stdout": "", "stderr": "gone\n", "exit_code": 5}}
+
+
+@needs_sshd
 def test_command_gets_no_stdin(sshd: SSHD):
     out = ok(run("std.ssh", cmd="cat; echo done", host=sshd.host, username=sshd.user,
                  password=sshd.password))
@@ -213,7 +264,8 @@ def test_proxied_with_password(sshd: SSHD):
 
 
 @needs_sshd
-def test_proxied_with_proxy_command_to_the_gateway(sshd: SSHD):
+def test_proxied_with_proxy_command_to_the_gateway(sshd: SSHD, open_policy):
+    open_policy(ssh_allow_proxy_command="true")
     out = ok(run("std.ssh_proxied", cmd="echo through proxy", host=sshd.host,
                  username=sshd.user, private_key_filename=str(sshd.ed25519_key),
                  gateway_host="gateway.invalid", gateway_username=sshd.user,
@@ -273,6 +325,16 @@ def _execute(url: str, workflow: str, inp: dict) -> dict:
         time.sleep(0.05)
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server whose egress policy lets std.ssh reach the loopback sshd."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LEVANTE_HTTP_DENIED_CIDRS", "")
+        srv = Server(tmp_path_factory.mktemp("ssh-server")).start()
+    yield srv
+    srv.stop()
+
+
 @needs_sshd
 def test_workflow_runs_ssh_and_publishes_stdout(server, sshd: SSHD):
     name = f"ssh_{uuid.uuid4().hex[:8]}"
@@ -287,3 +349,72 @@ def test_workflow_runs_ssh_and_publishes_stdout(server, sshd: SSHD):
     broken = next(t for t in tasks if t["name"] == "broken")
     assert broken["state"] == "ERROR"
     assert re.search(r"exit code 4.*nope", broken["state_info"]), broken["state_info"]
+
+
+# ---------------------------------------------------------------- egress policy
+
+def test_proxy_command_is_refused_by_default(tmp_path, open_policy):
+    """Reproducer: proxy_command ran a shell command on the server."""
+    open_policy()
+    marker = tmp_path / "ran"
+    msg = error(run("std.ssh_proxied", cmd="true", host="10.0.0.1", username="u",
+                    private_key_filename=None, password="pw", gateway_host="gateway.invalid",
+                    proxy_command=f"sh -c 'id > {marker}'"))
+    assert "proxy_command is refused" in msg and "ssh_allow_proxy_command" in msg
+    assert "LEVANTE_SSH_ALLOW_PROXY_COMMAND" in msg
+    time.sleep(0.2)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("host, denied", [("127.0.0.1:{port}", "127.0.0.0/8"),
+                                          ("0.0.0.0:{port}", "0.0.0.0/8"),
+                                          ("[::ffff:127.0.0.1]:{port}", "127.0.0.0/8"),
+                                          ("localhost:{port}", "127.0.0.0/8")])
+@needs_sshd
+def test_denied_addresses_are_refused(sshd: SSHD, open_policy, host, denied):
+    open_policy(False)
+    host = host.format(port=sshd.port)
+    msg = error(run("std.ssh", cmd="echo hi", host=host, username=sshd.user,
+                    private_key_filename=str(sshd.ed25519_key)))
+    assert f"Refused to connect to ssh host {host}" in msg and f"denied range {denied}" in msg
+    msg = error(run("std.ssh_proxied", cmd="echo hi", host="10.0.0.1", username=sshd.user,
+                    private_key_filename=str(sshd.ed25519_key), gateway_host=host))
+    assert f"Refused to connect to ssh host {host}" in msg and f"denied range {denied}" in msg
+
+
+PROXY_WORKFLOW = """
+version: '2.0'
+{name}:
+  input: [marker]
+  tasks:
+    hop:
+      action: std.ssh_proxied
+      input:
+        cmd: "true"
+        host: 10.0.0.1
+        username: nobody
+        private_key_filename: null
+        password: pw
+        gateway_host: gateway.invalid
+        proxy_command: <% "sh -c 'id > " + $.marker + "'" %>
+"""
+
+
+def test_workflow_with_proxy_command_fails_and_the_server_keeps_serving(tmp_path):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("LEVANTE_SSH_ALLOW_PROXY_COMMAND", raising=False)
+        srv = Server(tmp_path).start()
+    try:
+        name = f"ssh_{uuid.uuid4().hex[:8]}"
+        r = httpx.post(f"{srv.url}/workflows", content=PROXY_WORKFLOW.format(name=name),
+                       headers={"content-type": "text/plain"})
+        assert r.status_code == 201, r.text
+        marker = tmp_path / "ran"
+        done = _execute(srv.url, name, {"marker": str(marker)})
+        assert done["state"] == "ERROR"
+        task = httpx.get(f"{srv.url}/executions/{done['id']}/tasks").json()["tasks"][0]
+        assert "proxy_command is refused" in task["state_info"], task["state_info"]
+        assert not marker.exists()
+        assert httpx.get(f"{srv.url}/workflows/{name}").status_code == 200
+    finally:
+        srv.stop()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.api.helpers import as_json, create_wf, finish, unique
-from tests.conftest import SEED
+from tests.conftest import EXAMPLES
 
 
 def _tasks(mistral, exec_id):
@@ -76,7 +76,7 @@ def test_chain(mistral):
 def test_on_success_guards(mistral):
     # the crash course's flow_control workbook, under a name of our own
     wb = unique("flowcontrol")
-    text = (SEED / "flow_control.yaml").read_text().replace("name: flowcontrol", f"name: {wb}")
+    text = (EXAMPLES / "flow_control.yaml").read_text().replace("name: flowcontrol", f"name: {wb}")
     mistral.workbooks.create(text)
 
     def ran(wf, inp=None):

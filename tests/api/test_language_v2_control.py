@@ -45,7 +45,7 @@ def test_force_a_running_execution_to_a_final_state(mistral, target):
 
     # A late result does not bring it back to life.
     try:
-        mistral.action_executions.update(action.id, state="SUCCESS", output='"late"')
+        mistral.action_executions.update(action.id, state="SUCCESS", output={"late": True})
     except APIException:
         pass
     time.sleep(0.5)

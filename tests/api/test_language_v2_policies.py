@@ -68,16 +68,16 @@ def test_retry_until_the_action_succeeds(mistral):
         act = running[0]
         handled.add(act.id)
         if attempt < 2:
-            mistral.action_executions.update(act.id, state="ERROR", output='"transient failure"')
+            mistral.action_executions.update(act.id, state="ERROR", output={"why": "transient failure"})
         else:
-            mistral.action_executions.update(act.id, state="SUCCESS", output='"ok"')
+            mistral.action_executions.update(act.id, state="SUCCESS", output={"v": "ok"})
 
     ex = finished(mistral, ex.id)
     assert ex.state == "SUCCESS", ex.state_info
-    assert output(ex) == {"answer": "ok"}
+    assert output(ex) == {"answer": {"v": "ok"}}
     task = mistral.tasks.get(task.id)
     assert task.state == "SUCCESS"
-    assert json.loads(task.result) == "ok"
+    assert json.loads(task.result) == {"v": "ok"}
     acts = actions_of(mistral, task.id)
     assert sorted(a.state for a in acts) == ["ERROR", "ERROR", "SUCCESS"]
 

@@ -112,17 +112,18 @@ def _fail_one_item(mistral, exec_id: str):
     task = until(lambda: tasks_by_name(mistral, exec_id).get("each"), what="task 'each'")
     acts = until(lambda: (lambda a: a if len(a) == 3 else None)(actions_of(mistral, task.id)),
                  what="three item actions")
-    mistral.action_executions.update(acts[0].id, state="SUCCESS", output='"first"')
-    mistral.action_executions.update(acts[2].id, state="SUCCESS", output='"third"')
-    mistral.action_executions.update(acts[1].id, state="ERROR", output='"item failed"')
+    mistral.action_executions.update(acts[0].id, state="SUCCESS", output={"v": "first"})
+    mistral.action_executions.update(acts[2].id, state="SUCCESS", output={"v": "third"})
+    mistral.action_executions.update(acts[1].id, state="ERROR", output={"v": "item failed"})
     ex = finished(mistral, exec_id)
     assert ex.state == "ERROR"
     task = mistral.tasks.get(task.id)
     assert task.state == "ERROR"
     result = json.loads(task.result)
     # As in Mistral, the failed item's place in the result holds its error.
-    assert sorted(map(str, result)) == sorted(["first", "third", "item failed"]), result
-    return task, result, result.index("item failed")
+    values = [r["v"] for r in result]
+    assert sorted(values) == sorted(["first", "third", "item failed"]), result
+    return task, result, values.index("item failed")
 
 
 def test_with_items_rerun_without_reset_reruns_only_the_failed_item(mistral):
@@ -137,12 +138,12 @@ def test_with_items_rerun_without_reset_reruns_only_the_failed_item(mistral):
     acts = actions_of(mistral, task.id)
     assert len(acts) == 4, [a.state for a in acts]
     assert len([a for a in acts if a.state == "RUNNING"]) == 1
-    mistral.action_executions.update(new[0].id, state="SUCCESS", output='"fixed"')
+    mistral.action_executions.update(new[0].id, state="SUCCESS", output={"v": "fixed"})
 
     ex = finished(mistral, ex.id)
     assert ex.state == "SUCCESS", ex.state_info
     expected = list(result)
-    expected[failed_index] = "fixed"
+    expected[failed_index] = {"v": "fixed"}
     assert output(ex) == {"results": expected}
     assert mistral.tasks.get(task.id).state == "SUCCESS"
 
@@ -156,10 +157,10 @@ def test_with_items_rerun_with_reset_reruns_every_item(mistral):
     new = until(lambda: (lambda r: r if len(r) == 3 else None)(
         [a for a in actions_of(mistral, task.id) if a.state == "RUNNING"]), what="three new item actions")
     for a in new:
-        mistral.action_executions.update(a.id, state="SUCCESS", output='"again"')
+        mistral.action_executions.update(a.id, state="SUCCESS", output={"v": "again"})
     ex = finished(mistral, ex.id)
     assert ex.state == "SUCCESS", ex.state_info
-    assert output(ex) == {"results": ["again", "again", "again"]}
+    assert output(ex) == {"results": [{"v": "again"}] * 3}
     assert len(actions_of(mistral, task.id)) == 6
 
 

@@ -85,7 +85,7 @@ def test_report_covers_parent_and_child(mistral):
     [call] = root["task_executions"]
     assert call["name"] == "call"
     [child] = call["workflow_executions"]
-    assert child["workflow_name"] == n["WF_CHILD"]
+    assert child["name"] == n["WF_CHILD"]
     assert [t["name"] for t in child["task_executions"]] == ["calc"]
 
 

@@ -1,6 +1,6 @@
 """The crash course's interactive workflow session, replayed with both command lines.
 
-``seed-examples/interactive-workflow_session.txt``: a workflow posts a request
+The crash course's interactive session (``examples/interactive-workflow.yaml``): a workflow posts a request
 to a Zaqar queue, pauses before reading the answer, the user pops the request
 and posts an answer with ``run-action zaqar.*``, resumes the execution, and
 pops the workflow's reply. Levante serves the queues itself, so the session
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED
+from tests.conftest import EXAMPLES
 
 MISTRAL_BIN = Path(sys.executable).parent / "mistral"
 WORKFLOW = "interactive-workflow"
@@ -78,7 +78,7 @@ def cli(request, fresh_server, tmp_path) -> Cli:
     fresh_server.start()
     work = tmp_path / "session"
     work.mkdir()
-    shutil.copy(SEED / f"{WORKFLOW}.yaml", work / f"{WORKFLOW}.yaml")
+    shutil.copy(EXAMPLES / f"{WORKFLOW}.yaml", work / f"{WORKFLOW}.yaml")
     return Cli(request.param, fresh_server.url, work)
 
 

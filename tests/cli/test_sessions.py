@@ -1,6 +1,6 @@
 """The crash course's terminal sessions, replayed with both command lines.
 
-Each session from ``seed-examples`` (hello, input_action_details, flow_control)
+Each crash-course session (hello, input_action_details, flow_control; files in ``examples``)
 is run as subprocesses against a fresh server (its own database, so the
 tutorial's fixed workflow names never clash), once with Levante's CLI
 (``python -m levante --url ...``) and once with the real ``mistral`` CLI from
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED
+from tests.conftest import EXAMPLES
 
 MISTRAL_BIN = Path(sys.executable).parent / "mistral"
 NAMES = ["The Doctor", "Romana", "K9"]
@@ -84,7 +84,7 @@ def cli(request, fresh_server, tmp_path) -> Cli:
     work = tmp_path / "session"
     work.mkdir()
     for name in ("hello_world.yaml", "input_action_details.yaml", "flow_control.yaml"):
-        shutil.copy(SEED / name, work / name)
+        shutil.copy(EXAMPLES / name, work / name)
     return Cli(request.param, fresh_server.url, work)
 
 

@@ -28,6 +28,7 @@ class Harness:
         self.pending: list = []
         self.timers: list = []          # Timer objects set and not fired yet
         self.children: list = []        # SubWorkflowRequest objects
+        self.done: list = []            # action executions recorded as already ended (std.noop)
         self.ran: list[tuple[str, str, dict]] = []   # (task name, action, input)
 
     def start(self) -> "Harness":
@@ -40,6 +41,7 @@ class Harness:
         self.pending.extend(changes.actions)
         self.timers.extend(changes.timers)
         self.children.extend(changes.subworkflows)
+        self.done.extend(changes.done_actions)
 
     def fire(self, kind: str | None = None) -> bool:
         """Deliver the oldest timer (of ``kind``), as if its delay ran out."""

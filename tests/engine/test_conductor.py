@@ -6,7 +6,7 @@ from pathlib import Path
 from levante.engine import states
 from tests.engine.harness import Harness
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed-examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def wf(body: str) -> str:
@@ -14,7 +14,7 @@ def wf(body: str) -> str:
 
 
 def test_hello_world_publishes_and_outputs_published_vars():
-    h = Harness((SEED / "hello_world.yaml").read_text()).start()
+    h = Harness((EXAMPLES / "hello_world.yaml").read_text()).start()
     s = h.run_all()
     assert s.state == states.SUCCESS
     assert h.task("say_hello").published == {"output": "Hello Workflow!"}
@@ -51,7 +51,7 @@ def test_chain_runs_in_order_and_sees_earlier_publishes():
 
 
 def test_with_items_results_in_item_order_even_when_completed_out_of_order():
-    h = Harness((SEED / "input_action_details.yaml").read_text(),
+    h = Harness((EXAMPLES / "input_action_details.yaml").read_text(),
                 input={"names": ["The Doctor", "Romana", "K9"]}).start()
     assert [a.index for a in h.pending] == [0, 1, 2]
     h.pending.reverse()          # complete K9 first
@@ -145,17 +145,20 @@ w:
 
 
 def test_flow_control_guards_pick_the_branch():
-    text = (SEED / "flow_control.yaml").read_text()
-    # The seed is a workbook; reuse its workflow bodies as plain workflows.
+    text = (EXAMPLES / "flow_control.yaml").read_text()
+    # The example is a workbook; reuse its workflows' own lines as plain workflows.
     from levante import lang
     wb = lang.parse_workbook(text)
+
+    def plain(name: str) -> str:
+        return "version: '2.0'\n" + wb.workflows[name].definition
+
     for x, expected in ((False, "task_b"), (True, "task_a")):
-        spec = wb.workflows["flowcontrol.flow_control"]
-        h = Harness(spec.definition, input={"x": x}).start()
+        h = Harness(plain("flowcontrol.flow_control"), input={"x": x}).start()
         h.run_all()
         assert h.task_names() == ["task_switch", expected]
     for letter, expected in (("a", ["letter_a", "letter_a_or_b"]), ("b", ["letter_a_or_b"]), ("c", ["letter_other"])):
-        h = Harness(wb.workflows["flowcontrol.flow_control_triple"].definition, input={"letter": letter}).start()
+        h = Harness(plain("flowcontrol.flow_control_triple"), input={"letter": letter}).start()
         assert h.run_all().state == states.SUCCESS
         assert sorted(h.task_names()[1:]) == expected
 

@@ -28,7 +28,7 @@ def test_retry_until_success_without_delay():
     s = h.run_all()
     assert s.state == states.SUCCESS
     assert calls["n"] == 3
-    assert h.task("t").runtime["retry_no"] == 2
+    assert h.task("t").runtime.retry_no == 2
 
 
 def test_retry_gives_up_after_count_and_reports_last_error():

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from levante.lang import DSLError, is_expression, parse_inline, parse_params
@@ -100,3 +102,28 @@ def test_is_expression():
     assert not is_expression("plain")
     assert not is_expression("<% unterminated")
     assert not is_expression(3)
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Mistral's form for engine commands: parameters in parentheses.
+    ("fail(msg='custom failure message')", ("fail", {"msg": "custom failure message"})),
+    ("fail(msg='a, b = c', code=3)", ("fail", {"msg": "a, b = c", "code": 3})),
+    ("pause(msg=\"it's paused (really)\")", ("pause", {"msg": "it's paused (really)"})),
+    ("succeed(msg=<% $.x + ')' %>)", ("succeed", {"msg": "<% $.x + ')' %>"})),
+    ("fail( msg='x'  code=2 )", ("fail", {"msg": "x", "code": 2})),
+    ("fail()", ("fail", {})),
+    ("std.echo(output=abc)", ("std.echo", {"output": "abc"})),
+])
+def test_parameters_in_parentheses(text, expected):
+    assert parse_inline(text) == expected
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("fail(msg='x') junk", "Unexpected text after ')'"),
+    ("fail(msg='x'", "Missing ')'"),
+    ("fail(msg=)", "Missing value for parameter 'msg'"),
+    ("fail(boom)", "Invalid parameter 'boom'"),
+])
+def test_malformed_parentheses(bad, message):
+    with pytest.raises(DSLError, match=re.escape(message)):
+        parse_inline(bad)

@@ -4,7 +4,7 @@ import textwrap
 import pytest
 
 from levante.lang import (
-    DEFINITION_HEADER, DSLErrors, InputParam, OnClause, RetryPolicy, Transition, WithItems,
+    DSLErrors, InputParam, OnClause, RetryPolicy, Transition, WithItems,
     parse_actions, parse_workbook, parse_workflows,
 )
 
@@ -80,17 +80,27 @@ def test_several_workflows_and_definitions():
         """)
     wf1, wf2 = parse_workflows(text)
     assert (wf1.line, wf2.line) == (5, 11)
-    assert wf1.definition == DEFINITION_HEADER + (
-        "wf1:\n  tasks:\n    a:\n      action: std.noop   # trailing comment\n")
-    assert wf2.definition == DEFINITION_HEADER + (
-        "wf2:\n  description: |\n    multi\n    line\n\n  tasks:\n    b:\n"
+    # Several workflows: each is the version line and its own lines.
+    assert wf1.definition == (
+        "version: '2.0'\nwf1:\n  tasks:\n    a:\n      action: std.noop   # trailing comment\n")
+    assert wf2.definition == (
+        "version: '2.0'\nwf2:\n  description: |\n    multi\n    line\n\n  tasks:\n    b:\n"
         "      action: std.echo output=1\n")
     assert parse_workflows(wf2.definition)[0].description == "multi\nline\n"
 
 
+def test_one_workflow_definition_is_the_text_byte_for_byte():
+    # As Mistral: no header added, comments and blank lines kept.
+    text = "---\n# mine\nversion: \"2.0\"\nwf:   # the one\n  tasks:\n    t: {}\n\n\n"
+    [wf] = parse_workflows(text)
+    assert wf.definition == text
+    [a] = parse_actions("version: '2.0'\n\nact:\n  base: std.noop\n")
+    assert a.definition == "version: '2.0'\n\nact:\n  base: std.noop\n"
+
+
 def test_flow_style_definition_falls_back_to_dump():
     wf1, wf2 = parse_workflows("{version: '2.0', a: {tasks: {t: {action: std.noop}}}, b: {tasks: {u: {}}}}")
-    assert wf1.definition.startswith(DEFINITION_HEADER)
+    assert wf1.definition.startswith("version: '2.0'\n")
     assert parse_workflows(wf1.definition)[0].tasks["t"].action == "std.noop"
     assert list(parse_workflows(wf2.definition)[0].tasks) == ["u"]
 
@@ -521,9 +531,10 @@ def test_workbook():
     assert t["e"].action == "std.noop"
     assert wb.workflows["my_wb.sub"].input == (InputParam("x"),)
     assert wb.definition == WORKBOOK
-    assert main.definition.startswith(DEFINITION_HEADER + "main:\n  tasks:\n    a:\n")
+    # As Mistral: a workbook's workflow is its own lines, dedented, without a version line.
+    assert main.definition.startswith("main:\n  tasks:\n    a:\n")
     assert main.definition.endswith("    e:\n      action: std.noop\n")
-    assert greet.definition.startswith(DEFINITION_HEADER + "greet:\n  base: std.echo")
+    assert greet.definition.startswith("greet:\n  base: std.echo")
 
 
 def test_workbook_unknown_global_action():
@@ -563,12 +574,13 @@ def test_parse_actions():
     assert a.input == (InputParam("name"),)
     assert a.description == "says hello" and a.tags == ("greeting",)
     assert a.line == 4
-    assert a.definition == DEFINITION_HEADER + (
+    assert a.definition == (
+        "version: '2.0'\n"
         'hello:\n  base: std.echo output="Hello <% $.name %>"\n  input:\n    - name\n'
         "  description: says hello\n  tags: [greeting]\n")
     assert b.base == "hello" and b.base_input == {"name": "<% $.who %>"}
     assert b.output == "<% $.result %>"
-    assert parse_actions(a.definition)[0] == a.__class__(**{**a.__dict__})
+    assert parse_actions(a.definition)[0] == a.__class__(**{**a.__dict__, "line": 2})
 
 
 def test_parse_actions_known_action():
@@ -608,7 +620,7 @@ def test_crlf_definition():
     text = "version: '2.0'\r\nwf:\r\n  tasks:\r\n    t:\r\n      action: std.noop\r\n"
     [wf] = parse_workflows(text)
     assert wf.tasks["t"].line == 4
-    assert wf.definition == DEFINITION_HEADER + "wf:\r\n  tasks:\r\n    t:\r\n      action: std.noop\r\n"
+    assert wf.definition == text
     assert parse_workflows(wf.definition)[0].tasks["t"].action == "std.noop"
 
 
@@ -641,3 +653,47 @@ def test_large_workflow_parses_quickly():
     assert time.perf_counter() - start < 1.0
     assert len(wf.tasks) == n
     assert [t.name for t in wf.start_tasks()] == ["t0"]
+
+
+def test_engine_commands_in_parentheses_with_conditions():
+    a = one("""
+        version: '2.0'
+        wf:
+          tasks:
+            a:
+              on-error:
+                - fail(msg='custom failure message'): <% $.fatal %>
+                - pause(msg="a, b = c")
+              on-complete:
+                - succeed(msg=<% $.why %>)
+                - noop
+        """).tasks["a"]
+    assert a.on_error.next == (
+        Transition("fail", "<% $.fatal %>", {"msg": "custom failure message"}),
+        Transition("pause", None, {"msg": "a, b = c"}))
+    assert a.on_complete.next == (Transition("succeed", None, {"msg": "<% $.why %>"}), Transition("noop"))
+
+
+def test_task_named_like_a_command_is_a_task():
+    wf = one("""
+        version: '2.0'
+        wf:
+          tasks:
+            a:
+              on-error: fail
+            fail:
+              action: std.noop
+        """)
+    assert list(wf.tasks) == ["a", "fail"]
+    assert wf.tasks["a"].on_error.next == (Transition("fail"),)
+    assert [t.name for t in wf.start_tasks()] == ["a"]
+    with pytest.raises(DSLErrors) as ei:
+        wfs("""
+            version: '2.0'
+            wf:
+              tasks:
+                a:
+                  on-error: fail msg="x"
+                fail: {}
+            """)
+    assert "(a task has that name)" in ei.value.errors[0].message

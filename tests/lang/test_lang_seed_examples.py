@@ -7,7 +7,7 @@ from levante.lang import (
     MISSING, InputParam, RetryPolicy, Transition, WithItems, parse_workbook, parse_workflows, validate,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "examples"
 
 
 def read(name):
@@ -66,8 +66,20 @@ def test_interactive_workflow():
     assert req.input == {"queue_name": "<% $.output_queue %>",
                          "messages": {"body": "Send some input to '<% $.input_queue %>'"}}
     assert wf.tasks["read_user_input"].pause_before is True
-    # duplicate 'action' key: the last one wins (like YAML loading), and the
-    # inline params of the overridden one are dropped
+    done = wf.tasks["done"]
+    assert done.action == "zaqar.queue_post"
+    assert done.input["messages"] == {"body": "You sent: '<% $.user_input %>'"}
+
+
+def test_duplicate_action_key_last_wins():
+    # The crash course's original 'done' task says 'action:' twice: as YAML
+    # loading does, the last one wins and the overridden one's inline
+    # parameters are dropped.
+    [wf] = parse_workflows(
+        "version: '2.0'\nw:\n  tasks:\n    done:\n"
+        "      action: std.echo output=<% $.user_input %>\n"
+        "      action: zaqar.queue_post\n"
+        "      input:\n        queue_name: q\n")
     done = wf.tasks["done"]
     assert done.action == "zaqar.queue_post"
     assert "output" not in done.input
@@ -142,8 +154,9 @@ def test_definition_reparses_to_same_workflow(name):
 def test_workbook_workflow_definitions_reparse():
     wb = parse_workbook(read("struct.yaml"))
     wf = wb.workflows["struct.struct-wf"]
-    assert wf.definition.startswith("---\nversion: '2.0'\n\nstruct-wf:\n  # allows")
-    [again] = parse_workflows(wf.definition)
+    # As Mistral: the workflow's own lines, without a version line.
+    assert wf.definition.startswith("struct-wf:\n  # allows")
+    [again] = parse_workflows("version: '2.0'\n" + wf.definition)
     assert again.name == "struct-wf"
     assert _strip_lines(again, name=wf.name) == _strip_lines(wf)
 

@@ -195,7 +195,6 @@ def test_task_errors():
               requires: [a]
         """) == [
         (4, 8, "Task 'a' of workflow 'wf' must be a mapping, got string."),
-        (5, 5, "Task name 'fail' is reserved (engine command)."),
         (7, 5, "Task 'b' cannot have both 'action' and 'workflow'."),
         (10, 7, "Unknown key 'bogus' in task 'b'."),
         (11, 7, "Key 'requires' is not allowed in task 'b': it belongs to reverse workflows."),
@@ -240,7 +239,7 @@ def test_action_and_input_errors():
         (5, "'action' of task 'a' must be a non-empty string."),
         (7, "Invalid 'action' of task 'b': Unterminated quoted string in 'std.echo output=\"x'"),
         (9, "Invalid 'action' of task 'c': missing action name in 'x=1'."),
-        (12, "'input' of task 'd' must be a mapping, got list."),
+        (12, "'input' of task 'd' must be a mapping or an expression, got list."),
         (13, "'publish' of task 'd' must be a mapping, got string."),
         (14, "'publish-on-error' of task 'd' must be a mapping, got number."),
         (16, "'workflow' of task 'e' must be a non-empty string."),
@@ -321,7 +320,8 @@ def test_transition_shape_errors():
             "one key ({task_name: condition})."),
         (7, "Invalid transition in 'on-success' of task 'a': expected a task name or "
             "{task_name: condition}."),
-        (8, "Invalid transition 'b x=1': only engine commands (fail, succeed, pause) take parameters."),
+        (8, "Invalid transition 'b x=1': only engine commands (fail, succeed, pause, noop) "
+            "take parameters."),
         (9, "Invalid transition 'fail msg=\"unterminated': Unterminated quoted string in "
             "'fail msg=\"unterminated'"),
         (11, "'publish' of 'on-error' of task 'a' must be a mapping, got list."),

@@ -155,3 +155,20 @@ def test_watch_falls_back_to_polling_without_a_stream():
     assert lines[1].endswith("0/1   only RUNNING")
     assert lines[2].endswith("1/1   only SUCCESS")
     assert lines[3].endswith("workflow wf SUCCESS")
+
+
+def test_watch_of_an_ended_execution_still_closes_with_its_end_line():
+    import io
+
+    from levante.cli.watch import Progress
+
+    out = io.StringIO()
+    p = Progress(out, "ex-1")
+    p.snapshot({"state": "SUCCESS", "workflow_name": "w"},
+               [{"id": "t1", "name": "first", "state": "SUCCESS"},
+                {"id": "t2", "name": "second", "state": "SUCCESS"}])
+    p.finish()
+    p.finish()      # once only
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Execution ex-1 (w): SUCCESS"
+    assert lines[-1].endswith("2/2   workflow w SUCCESS") and len(lines) == 4

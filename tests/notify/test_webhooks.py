@@ -13,9 +13,20 @@ from tests.conftest import Server, free_port
 from tests.notify.helpers import Receiver, create_workflow, events_of, finish, start, unique
 
 
+OPEN = {"LEVANTE_HTTP_DENIED_CIDRS": ""}     # the receivers are on loopback, denied by default
+
+
+def open_server(workdir, **kwargs) -> Server:
+    """A server whose egress policy lets webhooks reach the loopback receivers."""
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in OPEN.items():
+            mp.setenv(k, v)
+        return Server(workdir, **kwargs).start()
+
+
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("notify-server")).start()
+    s = open_server(tmp_path_factory.mktemp("notify-server"))
     yield s
     s.stop()
 
@@ -181,6 +192,7 @@ def test_bad_notify_is_refused(srv, notify, message):
 
 
 def test_server_default_from_env_is_merged(tmp_path, monkeypatch, rcv):
+    monkeypatch.setenv("LEVANTE_HTTP_DENIED_CIDRS", "")
     monkeypatch.setenv("LEVANTE_NOTIFY", json.dumps(
         [{"type": "webhook", "url": rcv.url + "/default", "event_types": ["WORKFLOW_SUCCEEDED"]}]))
     s = Server(tmp_path).start()
@@ -211,7 +223,7 @@ def test_server_refuses_a_bad_default(tmp_path):
 
 def test_pending_notifications_survive_a_crash(tmp_path):
     port = free_port()      # nobody listens there yet
-    s = Server(tmp_path).start()
+    s = open_server(tmp_path)
     try:
         name = unique()
         create_workflow(s.url, two_steps(name))
@@ -221,9 +233,66 @@ def test_pending_notifications_survive_a_crash(tmp_path):
     finally:
         s.kill()
     with Receiver(port) as rcv:
-        again = Server(tmp_path, db_url=s.db_url).start()
+        again = open_server(tmp_path, db_url=s.db_url)
         try:
             rcv.wait_for(lambda: len(rcv.bodies("/late")) >= 6, timeout=30)
             assert events_of(rcv.bodies("/late")) == expected(name)
         finally:
             again.stop()
+
+
+# ---------------------------------------------------------------- egress policy
+
+@pytest.fixture(scope="module")
+def default_srv(tmp_path_factory):
+    """A server with the default egress policy (loopback, link-local... denied)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("LEVANTE_HTTP_DENIED_CIDRS", raising=False)
+        s = Server(tmp_path_factory.mktemp("notify-default")).start()
+    yield s
+    s.stop()
+
+
+@pytest.mark.parametrize("url, denied", [
+    ("http://127.0.0.1:{port}/hook", "127.0.0.0/8"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.0.0/16"),
+    ("http://0.0.0.0:{port}/hook", "0.0.0.0/8"),
+    ("http://[::ffff:127.0.0.1]:{port}/hook", "127.0.0.0/8"),
+    ("http://localhost:{port}/hook", "127.0.0.0/8"),
+])
+def test_webhook_to_a_denied_address_is_refused(default_srv, rcv, url, denied):
+    """Reproducer: params.notify to loopback or the metadata service was POSTed."""
+    name = unique()
+    create_workflow(default_srv.url, two_steps(name))
+    url = url.format(port=rcv.url.rsplit(":", 1)[1])
+    r = httpx.post(f"{default_srv.url}/executions", json={
+        "workflow_name": name, "params": json.dumps({"notify": [{"type": "webhook", "url": url}]})})
+    assert r.status_code == 400, r.text
+    msg = r.json()["faultstring"]
+    assert "'params.notify[0].url': Refused to notify" in msg and f"denied range {denied}" in msg
+    assert "http_denied_cidrs" in msg
+    # Still serving; nothing reached the receiver.
+    ex = start(default_srv.url, name)
+    assert finish(default_srv.url, ex["id"])["state"] == "SUCCESS"
+    assert rcv.calls == []
+
+
+def test_server_default_webhook_to_a_denied_address_is_dropped_not_retried(tmp_path, monkeypatch, rcv):
+    monkeypatch.delenv("LEVANTE_HTTP_DENIED_CIDRS", raising=False)
+    monkeypatch.setenv("LEVANTE_NOTIFY", json.dumps({"type": "webhook", "url": rcv.url + "/all"}))
+    s = Server(tmp_path).start()
+    try:
+        name = unique()
+        create_workflow(s.url, two_steps(name))
+        ex = start(s.url, name)
+        assert finish(s.url, ex["id"])["state"] == "SUCCESS"
+        log = s.log.read_text()
+        deadline = time.time() + 10
+        while log.count("dropped: Refused to notify") < 6 and time.time() < deadline:
+            time.sleep(0.1)
+            log = s.log.read_text()
+        assert log.count("dropped: Refused to notify") == 6, log[-3000:]     # one per event, no retry
+        assert "denied range 127.0.0.0/8" in log and "retry in" not in log
+        assert rcv.calls == []
+    finally:
+        s.stop()

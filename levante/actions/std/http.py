@@ -10,23 +10,20 @@ A status outside 200-306 makes the action fail with that same dict as the error.
 As in Mistral, redirects are followed only with ``allow_redirects: true``;
 otherwise a 3xx response is the result.
 
-Egress policy (SSRF protection, settings in ``levante.config``): only http and
-https URLs; with ``http_allowed_hosts`` set, only those hosts; no address
-inside ``http_denied_cidrs`` (loopback and link-local by default, which keeps
-the cloud metadata service out of reach). Every hop of a redirect, and a proxy
-given in ``proxies``, is checked before it is connected to (proxies from the
-executor's environment, HTTP_PROXY and the like, are the operator's: not
-checked). A host name is resolved for the check and resolved again by the
-connection, so a DNS server that answers differently within that moment is
-not caught (as in Mistral); isolate the executors' network when that matters.
+Egress policy (SSRF protection, ``levante.egress``, settings in
+``levante.config``): only http and https URLs; with ``http_allowed_hosts`` set,
+only those hosts; no address inside ``http_denied_cidrs`` (loopback, 0.0.0.0/8,
+``::`` and link-local by default, which keeps the cloud metadata service out of
+reach). Every hop of a redirect, and a proxy given in ``proxies``, is checked
+before it is connected to, and every connection is opened to the very address
+that was checked. Proxies from the executor's environment (HTTP_PROXY and the
+like) are the operator's: not checked.
 """
 from __future__ import annotations
 
-import ipaddress
 import json as jsonlib
 import logging
 import os
-import socket
 import ssl
 import time
 from typing import Any
@@ -35,6 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 from mistral_lib import actions
 
+from levante import egress
 from levante.config import Settings, get_settings
 
 log = logging.getLogger("levante.actions.http")
@@ -53,66 +51,13 @@ class URLNotAllowed(HTTPActionError):
 
 # ---------------------------------------------------------------- egress policy
 
-_ROLES = {  # role: (what the URL is, how a refusal starts)
-    "url": ("URL", "Refused to connect to"),
-    "redirect": ("redirect target", "Refused to follow a redirect to"),
-    "proxy": ("proxy URL", "Refused to use the proxy"),
-}
-
-
 def check_url(url: str, settings: Settings | None = None, role: str = "url") -> None:
-    """Raise URLNotAllowed unless the egress policy lets a request reach ``url``.
-
-    ``role``: ``url`` (the action's URL), ``redirect`` (a redirect hop) or
-    ``proxy`` (a proxy given to the action: it is connected to, so it is checked too).
-    """
-    settings = settings or get_settings()
-    what, refused = _ROLES[role]
+    """Raise URLNotAllowed unless the egress policy (``levante.egress``) lets a
+    request reach ``url``; ``role``: ``url``, ``redirect`` or ``proxy``."""
     try:
-        parts = urlsplit(str(url))
-        host = parts.hostname
-        port = parts.port
-    except ValueError as e:
-        raise URLNotAllowed(f"Invalid {what}: {e}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise URLNotAllowed(f"The {what} scheme '{parts.scheme}' is not allowed "
-                            "(only http and https are).")
-    if not host:
-        raise URLNotAllowed(f"The {what} has no host: {url}")
-    where = f"{scheme}://{parts.netloc.rpartition('@')[2]}"     # no credentials, path or query
-    allowed = {h.lower() for h in settings.http_allowed_hosts}
-    if allowed and host.lower() not in allowed:
-        raise URLNotAllowed(
-            f"{refused} {where}: host '{host}' is not in the allowed hosts "
-            f"{sorted(allowed)} (setting http_allowed_hosts, environment variable "
-            "LEVANTE_HTTP_ALLOWED_HOSTS).")
-    networks = settings.http_denied_networks()
-    if not networks:
-        return
-    try:
-        infos = socket.getaddrinfo(host, port or (443 if scheme == "https" else 80),
-                                   proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        # Unresolvable here: no address to refuse (the request will fail to
-        # connect, or a proxy resolves it). Mistral does the same.
-        return
-    for info in infos:
-        try:
-            addr = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        except ValueError:
-            continue
-        candidates = [addr]
-        if addr.version == 6 and addr.ipv4_mapped is not None:
-            candidates.append(addr.ipv4_mapped)
-        for net in networks:
-            if any(a in net for a in candidates):
-                resolves = "" if host == str(addr) or host.strip("[]") == str(addr) \
-                    else f" (host '{host}' resolves to {addr})"
-                raise URLNotAllowed(
-                    f"{refused} {where}{resolves}: address {addr} is in the denied "
-                    f"range {net} (setting http_denied_cidrs, environment variable "
-                    "LEVANTE_HTTP_DENIED_CIDRS).")
+        egress.check_url(url, settings, role)
+    except egress.EgressRefused as e:
+        raise URLNotAllowed(str(e)) from None
 
 
 # ---------------------------------------------------------------- input helpers
@@ -188,16 +133,17 @@ def _verify(verify: Any) -> ssl.SSLContext | bool:
     return bool(verify)
 
 
-def _mounts(proxies: Any, verify: ssl.SSLContext | bool) -> dict | None:
-    """requests-style ``{"http": "http://proxy:3128", "https://host": ...}`` as httpx mounts."""
-    if not proxies:
-        return None
-    if not isinstance(proxies, dict):
+def _mounts(proxies: Any, verify: ssl.SSLContext | bool, settings: Settings) -> dict:
+    """httpx mounts: the operator's environment proxies (trusted, not checked),
+    then requests-style ``{"http": "http://proxy:3128", "https://host": ...}``
+    from the action, whose connections go through the egress policy."""
+    if proxies and not isinstance(proxies, dict):
         raise HTTPActionError("proxies must be a dict such as {\"https\": \"http://proxy:3128\"}")
-    mounts = {}
-    for key, url in proxies.items():
+    mounts = egress.environment_mounts(verify=verify)
+    for key, url in (proxies or {}).items():
         pattern = str(key) if "://" in str(key) else f"{key}://"
-        mounts[pattern] = httpx.HTTPTransport(proxy=url, verify=verify) if url else None
+        # None: no proxy, the client's own (policy) transport
+        mounts[pattern] = egress.http_transport(settings, proxy=url, verify=verify) if url else None
     return mounts
 
 
@@ -292,8 +238,9 @@ class HTTPAction(actions.Action):
         log.debug("std.http %s %s", self.method, self.url)
         started = time.monotonic()
         try:
-            with httpx.Client(timeout=_timeout(self.timeout, settings), verify=verify,
-                              mounts=_mounts(self.proxies, verify), cookies=cookies,
+            with httpx.Client(timeout=_timeout(self.timeout, settings),
+                              transport=egress.http_transport(settings, verify=verify),
+                              mounts=_mounts(self.proxies, verify, settings), cookies=cookies,
                               follow_redirects=bool(self.allow_redirects),
                               max_redirects=MAX_REDIRECTS,
                               event_hooks={"request": [on_request]}) as client:
@@ -301,6 +248,8 @@ class HTTPAction(actions.Action):
                     data = self._read(resp, settings.http_max_response_size)
         except HTTPActionError:
             raise
+        except egress.EgressRefused as e:      # refused when connecting (redirect, proxy...)
+            raise URLNotAllowed(str(e)) from None
         except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError, TypeError) as e:
             raise HTTPActionError(f"Failed to send HTTP request: {type(e).__name__}: {e}") from None
         elapsed = time.monotonic() - started

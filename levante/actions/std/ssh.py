@@ -17,6 +17,13 @@ Authentication follows Mistral: ``private_key`` (the key's text) wins over
 user running Levante); ``password`` is both the login password and the key's
 passphrase. Host keys are accepted without a ``known_hosts`` check, as in
 Mistral.
+
+Egress policy (``levante.egress``, as std.http): the hosts and the gateway are
+connected to only at addresses the policy allows (not loopback, link-local or
+the metadata service by default). ``proxy_command`` runs a shell command on the
+Levante host, so it is refused unless the operator sets
+``ssh_allow_proxy_command``. A host reached through the gateway is resolved and
+connected to by the gateway, not by Levante.
 """
 from __future__ import annotations
 
@@ -29,6 +36,9 @@ from typing import Any
 import paramiko
 from mistral_lib import actions
 from mistral_lib.exceptions import ActionException
+
+from levante import egress
+from levante.config import get_settings
 
 log = logging.getLogger("levante.actions.ssh")
 
@@ -93,6 +103,13 @@ def _client() -> paramiko.SSHClient:
 def connect(host: Any, username: str | None, password: str | None = None,
             pkey: paramiko.PKey | None = None, sock: Any = None) -> paramiko.SSHClient:
     hostname, port = split_host(host)
+    own_sock = sock is None
+    if own_sock:
+        try:
+            sock = egress.connect(hostname, port, CONNECT_TIMEOUT,
+                                  what=f"Refused to connect to ssh host {host}")
+        except egress.EgressRefused as e:
+            raise ActionException(str(e)) from None
     client = _client()
     try:
         client.connect(
@@ -104,6 +121,8 @@ def connect(host: Any, username: str | None, password: str | None = None,
             allow_agent=False, look_for_keys=pkey is None and not password)
     except BaseException:
         client.close()
+        if own_sock:
+            sock.close()
         raise
     return client
 
@@ -142,10 +161,15 @@ class SSHAction(actions.Action):
     ``host`` is a host or a list of hosts (``host`` or ``host:port``). The
     result is the command's standard output; with several hosts, the list of
     outputs in the order of the hosts. A non-zero exit status is an error.
+    With ``return_result_on_error: true`` each host's result is instead
+    ``{"stdout": ..., "stderr": ..., "exit_code": ...}``, and a non-zero exit
+    status is returned rather than failing the action (a host that cannot be
+    reached still fails it).
     """
 
     def __init__(self, cmd, host, username, password="", private_key_filename=None,
-                 private_key=None):
+                 private_key=None, return_result_on_error=False):
+        self.return_result_on_error = bool(return_result_on_error)
         self.cmd = cmd
         self.host = host
         self.username = username
@@ -170,7 +194,7 @@ class SSHAction(actions.Action):
             results.append(self._run_on(host, pkey))
         return results if len(results) > 1 else results[0]
 
-    def _run_on(self, host: Any, pkey: paramiko.PKey | None) -> str:
+    def _run_on(self, host: Any, pkey: paramiko.PKey | None) -> Any:
         prefix = f"Failed to execute ssh cmd '{self.cmd}' on {host}"
         clients: list[paramiko.SSHClient] = []
         try:
@@ -184,6 +208,8 @@ class SSHAction(actions.Action):
         finally:
             for c in reversed(clients):
                 c.close()
+        if self.return_result_on_error:
+            return {"stdout": out, "stderr": err, "exit_code": code}
         if code != 0:
             raise ActionException(f"{prefix}: exit code {code}, stderr: {err.strip()}")
         return out
@@ -206,6 +232,11 @@ class SSHProxiedAction(SSHAction):
         self.proxy_command = proxy_command
 
     def _open(self, host: Any, pkey: paramiko.PKey | None) -> list[paramiko.SSHClient]:
+        if self.proxy_command and not get_settings().ssh_allow_proxy_command:
+            raise ActionException(
+                "proxy_command is refused: it would run a shell command on the Levante server "
+                "(setting ssh_allow_proxy_command, environment variable "
+                "LEVANTE_SSH_ALLOW_PROXY_COMMAND, is false)")
         sock = paramiko.ProxyCommand(self.proxy_command) if self.proxy_command else None
         gateway = connect(self.gateway_host, self.gateway_username or self.username,
                           self.password, pkey, sock=sock)
