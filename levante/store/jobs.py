@@ -81,15 +81,6 @@ def due_kinds(conn: sa.Connection, kinds: tuple[str, ...], now: float) -> set[st
     return {r[0] for r in conn.execute(q)}
 
 
-def any_due(conn: sa.Connection, kinds: tuple[str, ...], now: float) -> bool:
-    """Whether a job of one of ``kinds`` is due and not leased (a cheap read
-    that spares a write transaction when there is nothing to claim)."""
-    q = (sa.select(jobs.c.id).where(jobs.c.kind.in_(kinds), jobs.c.due_at <= now,
-                                    sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now))
-         .limit(1))
-    return conn.execute(q).first() is not None
-
-
 def claim_one_key(conn: sa.Connection, kind: str, limit: int, now: float,
                   skip_locked: bool, exclude: tuple[str, ...] = ()) -> tuple[str | None, list[Any], bool]:
     """The due jobs of ``kind`` for the key with the oldest due job, among the
