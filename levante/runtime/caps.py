@@ -30,6 +30,10 @@ def refusal(conn: sa.Connection, root_id: str, depth: int, max_per_root: int,
         return (f"Execution nesting too deep: depth {depth} under root execution {root_id} is "
                 f"more than the limit of {max_depth} (setting max_nesting_depth)")
     if max_per_root:
+        if conn.dialect.name != "sqlite":
+            # Creates under one root take turns (SQLite has one writer anyway),
+            # so that concurrent ones cannot all pass the count below.
+            conn.execute(sa.select(WE.c.id).where(WE.c.id == root_id).with_for_update())
         count = conn.execute(sa.select(sa.func.count()).select_from(WE)
                              .where(WE.c.budget_root_id == root_id)).scalar()
         if count >= max_per_root:

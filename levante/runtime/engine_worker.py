@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -36,6 +37,16 @@ CACHE_SIZE = 256
 LEASE = 120.0
 # How many times a step is recomputed when the execution changed meanwhile.
 MAX_CONFLICTS = 5
+# A step running longer than this leases its events and counts an attempt.
+SLOW_STEP = 0.25
+
+
+class _Conflict(Exception):
+    """The execution changed while the step was computed."""
+
+
+class _Taken(Exception):
+    """The step's events were handled by another engine meanwhile."""
 
 
 class EngineWorker:
@@ -44,16 +55,20 @@ class EngineWorker:
     An event is handled in three steps, so that no expression is ever
     evaluated while holding a lock that other executions or the API need:
 
-    1. claim: a short write transaction leases the due events of ONE execution
-       that no other thread holds (``attempts`` counts the claims);
+    1. pick: read the due events of ONE execution that no other thread of
+       this process works on and no other process holds a lease on;
     2. compute: the conductor runs on a read snapshot (expressions evaluated
-       under the runtime's budget, ``state.budget``);
+       under the runtime's budget, ``state.budget``). A step still running
+       after SLOW_STEP seconds leases its events (from the watchdog thread)
+       and counts one attempt; quick steps, nearly all of them, write nothing
+       before they commit;
     3. commit: a short write transaction checks that the execution's
-       ``version`` is still the one computed from (else back to 2), writes
+       ``version`` is still the one computed from (else back to 2) and that
+       the events are still there (else another engine did them), writes
        the changes with the jobs they cause and deletes the events.
 
-    An event claimed ``max_attempts`` times without being committed crashed
-    or stalled its worker each time: it is quarantined instead of claimed
+    An event attempted ``max_attempts`` times without being committed crashed
+    or stalled its worker each time: it is quarantined instead of tried
     again (its execution fails, saying why).
     """
 
@@ -68,11 +83,14 @@ class EngineWorker:
         self.max_attempts = max_attempts
         self.step_timeout = step_timeout
         self.owner = f"{socket.gethostname()}:{os.getpid()}:engine:{uuid.uuid4().hex[:6]}"
-        self.wake = threading.Event()
+        self.wake = _WakeOne()
         self._stop = threading.Event()
         # execution id -> (version, ExecState); valid while nobody else wrote the row
         self._cache: "OrderedDict[str, tuple[int, ExecState]]" = OrderedDict()
         self._cache_lock = threading.Lock()
+        # executions a thread of this process is working on
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
 
     # --------------------------------------------------------------- loop
 
@@ -88,7 +106,6 @@ class EngineWorker:
                 time.sleep(0.2)
             if n == 0:
                 self.wake.wait(self._idle_wait())
-                self.wake.clear()
 
     def _idle_wait(self) -> float:
         """Sleep until the next delayed event is due, at most ``poll`` seconds."""
@@ -103,32 +120,63 @@ class EngineWorker:
 
     def stop(self) -> None:
         self._stop.set()
-        self.wake.set()
+        self.wake.set_all()
 
     def run_once(self) -> int:
         now = time.time()
-        exec_id, rows = self._claim(now)
+        # One read transaction picks the events and, if nothing else is due,
+        # serves the step's computation too.
+        reading = self.db.read()
+        conn = reading.__enter__()
+        try:
+            exec_id, rows = self._pick(conn, now)
+        except BaseException:
+            reading.__exit__(*sys.exc_info())
+            raise
         if not rows:
+            reading.__exit__(None, None, None)
             return 0
-        events = [json.loads(r.payload) for r in rows]
-        queued = self._handle(exec_id, events, [r.id for r in rows], now)
+        try:
+            spent = [r for r in rows if self.max_attempts and r.attempts >= self.max_attempts]
+            if spent:
+                reading.__exit__(None, None, None)
+                with self.db.tx() as wconn:
+                    self._quarantine(wconn, exec_id, spent, now)
+                return len(rows)
+            events = [json.loads(r.payload) for r in rows]
+            queued = self._handle(exec_id, events, [r.id for r in rows], now,
+                                  _Entered(reading, conn))
+        finally:
+            with self._busy_lock:
+                self._busy.discard(exec_id)
         if queued:
             self.on_actions_queued()
         return len(rows)
 
-    def _claim(self, now: float) -> tuple[str | None, list]:
-        """Lease the due events of the execution with the oldest one (see the class doc)."""
-        skip = not self.db.is_sqlite
-        with self.db.tx() as conn:
-            while True:
-                exec_id, rows = jobs.claim_one_key(conn, jobs.ENGINE, BATCH, now, skip)
-                if not rows:
-                    return None, []
-                spent = [r for r in rows if self.max_attempts and r.attempts >= self.max_attempts]
-                if not spent:
-                    jobs.lease(conn, [r.id for r in rows], self.owner, now + LEASE)
-                    return exec_id, rows
-                self._quarantine(conn, exec_id, spent, now)
+    def _pick(self, conn: sa.Connection, now: float) -> tuple[str | None, list]:
+        """The due events of the execution with the oldest one that no thread of
+        this process and no other process (lease) is working on; marked busy."""
+        with self._busy_lock:
+            exec_id, rows, more = jobs.claim_one_key(conn, jobs.ENGINE, BATCH, now, False,
+                                                     exclude=tuple(self._busy))
+            if rows:
+                self._busy.add(exec_id)
+        if more:
+            self.wake.set()     # events of other executions are due: another thread's turn
+        return exec_id, rows
+
+    def _lease_later(self, job_ids: list[int]) -> Callable[[], None]:
+        """What the watchdog calls when a step has run for a while: lease its
+        events and count the attempt, so that a step that keeps killing or
+        stalling the process is quarantined after job_max_attempts starts."""
+        def lease() -> None:
+            try:
+                with self.db.tx() as conn:
+                    jobs.lease(conn, job_ids, self.owner, time.time() + LEASE)
+            except Exception:
+                log.exception("role=engine could not lease events %s", job_ids)
+        return lambda: threading.Thread(target=lease, name="levante-engine-lease",
+                                        daemon=True).start()
 
     def _quarantine(self, conn: sa.Connection, exec_id: str, spent: list, now: float) -> None:
         kinds = sorted({json.loads(r.payload).get("event", "?") for r in spent})
@@ -143,45 +191,61 @@ class EngineWorker:
 
     # --------------------------------------------------------------- one execution
 
-    def _handle(self, exec_id: str, events: list[dict], job_ids: list[int], now: float) -> int:
+    def _handle(self, exec_id: str, events: list[dict], job_ids: list[int], now: float,
+                reading: contextlib.AbstractContextManager | None = None) -> int:
         try:
             return self.step(exec_id, lambda conn, c, s: _dispatch(conn, c, s, events), now,
-                             job_ids)
+                             job_ids, reading)
         except Exception as e:
             self.forget(exec_id)
             log.exception("role=engine execution=%s failed to process events %s", exec_id, events)
-            with self.db.tx() as conn:
-                jobs.delete(conn, job_ids)
-                _fail_execution(conn, exec_id, f"Internal engine error: {type(e).__name__}: {e}", now)
+            self.fail(exec_id, f"Internal engine error: {type(e).__name__}: {e}", now, job_ids)
             return 0
 
+    def fail(self, exec_id: str, info: str, now: float, job_ids: list[int] = ()) -> None:
+        """Put a running execution in ERROR with ``info`` (its events deleted)."""
+        self.forget(exec_id)
+        with self.db.tx() as conn:
+            jobs.delete(conn, list(job_ids))
+            _fail_execution(conn, exec_id, info, now)
+
     def step(self, exec_id: str, action: Callable[[sa.Connection, Conductor, ExecState], None],
-             now: float | None = None, job_ids: list[int] = ()) -> int:
+             now: float | None = None, job_ids: list[int] = (),
+             reading: contextlib.AbstractContextManager | None = None) -> int:
         """Let ``action`` drive the conductor of ``exec_id`` outside any write
         transaction, then commit the outcome if the execution did not change
         meanwhile (recomputing it if it did). Deletes ``job_ids`` with the commit.
+        ``reading``, if given, is the read transaction to compute in first.
         Returns how many actions were queued."""
         now = time.time() if now is None else now
         for _ in range(MAX_CONFLICTS):
-            with self.db.read() as conn:
+            with (reading or self.db.read()) as conn:
+                reading = None
                 row = state_store.lock_execution(conn, exec_id, for_update=False)
                 if row is None:
                     break
                 state = self._state(conn, row)
                 before = state.state
                 try:
-                    with self._step_budget():
+                    with self._step_budget(self._lease_later(list(job_ids)) if job_ids else None):
                         action(conn, Conductor(state, state_store.new_id), state)
                 except BaseException:
                     self.forget(exec_id)
                     raise
-            with self.db.tx() as conn:
-                version = conn.execute(_version_query(exec_id, not self.db.is_sqlite)).scalar()
-                if version != row.version:
-                    self.forget(exec_id)
-                    continue
-                queued = state_store.persist(conn, state, _meta(row), now, previous_state=before)
-                jobs.delete(conn, list(job_ids))
+            try:
+                with self.db.tx() as conn:
+                    version = conn.execute(_version_query(exec_id, not self.db.is_sqlite)).scalar()
+                    if version != row.version:
+                        raise _Conflict
+                    if job_ids and jobs.delete(conn, list(job_ids)) != len(job_ids):
+                        raise _Taken     # another engine handled these events meanwhile
+                    queued = state_store.persist(conn, state, _meta(row), now, previous_state=before)
+            except _Conflict:
+                self.forget(exec_id)
+                continue
+            except _Taken:
+                self.forget(exec_id)
+                return 0
             self._remember(exec_id, row.version, before, state)
             return queued
         else:
@@ -189,15 +253,54 @@ class EngineWorker:
             log.warning("role=engine execution=%s changed %d times while computing; retrying later",
                         exec_id, MAX_CONFLICTS)
             with self.db.tx() as conn:
-                jobs.release(conn, list(job_ids))
+                jobs.release(conn, list(job_ids), self.owner)
             return 0
         with self.db.tx() as conn:      # the execution is gone
             jobs.delete(conn, list(job_ids))
         return 0
 
-    def _step_budget(self):
+    def create(self, values: dict, spec, check: Callable[[sa.Connection], None],
+               now: float) -> tuple[int, Any]:
+        """Store a new execution (``values``: its row) started by the conductor.
+
+        The start runs before any write transaction; ``check(conn)`` runs in
+        the write transaction before the insert and may refuse it by raising.
+        Returns (actions queued, the stored row).
+        """
+        state = ExecState(
+            id=values["id"], workflow_name=values["workflow_name"], spec=spec,
+            input=json.loads(values["input"]), params=json.loads(values["params"]),
+            state=states.IDLE)
+        state.budget = self.budget
+        state.caps = self.caps
+        info = None
+        with self.db.read() as conn:
+            state_store.bind_loaders(conn, state)
+            try:
+                with self._step_budget():
+                    Conductor(state, state_store.new_id).start()
+            except Exception as e:      # a bug: store the execution failed, say why
+                log.exception("role=engine execution=%s failed to start", state.id)
+                info = f"Internal engine error: {type(e).__name__}: {e}"
+        with self.db.tx() as conn:
+            check(conn)
+            conn.execute(WE.insert().values(**values))
+            if info is not None:
+                _fail_execution(conn, state.id, info, now)
+                queued = 0
+            else:
+                queued = state_store.persist(conn, state, _meta_of(values), now,
+                                             previous_state=states.IDLE)
+            row = conn.execute(sa.select(WE).where(WE.c.id == state.id)).first()
+        if info is None:
+            self._remember(state.id, 0, states.IDLE, state)
+        return queued, row
+
+    def _step_budget(self, on_slow: Callable[[], None] | None = None):
         step = getattr(self.budget, "step", None)
-        return step(self.step_timeout) if step is not None else contextlib.nullcontext()
+        if step is None:
+            return contextlib.nullcontext()
+        return step(self.step_timeout, on_slow=on_slow, slow_after=SLOW_STEP)
 
     def _state(self, conn: sa.Connection, row) -> ExecState:
         # Taken out of the cache while in use: two threads never share a state.
@@ -254,6 +357,52 @@ class EngineWorker:
     def forget(self, exec_id: str) -> None:
         with self._cache_lock:
             self._cache.pop(exec_id, None)
+
+
+class _WakeOne:
+    """Wakes ONE waiting engine thread per set(), so that an event does not
+    send every thread racing for it."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._permits = 0
+
+    def set(self) -> None:
+        with self._cond:
+            self._permits = min(self._permits + 1, 64)
+            self._cond.notify()
+
+    def set_all(self) -> None:
+        with self._cond:
+            self._permits = 64
+            self._cond.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        with self._cond:
+            if not self._permits:
+                self._cond.wait(timeout)
+            if self._permits:
+                self._permits -= 1
+
+
+class _Entered:
+    """An already entered context manager, to be used in one ``with`` that exits it."""
+
+    def __init__(self, cm, value):
+        self.cm = cm
+        self.value = value
+
+    def __enter__(self):
+        return self.value
+
+    def __exit__(self, *exc):
+        return self.cm.__exit__(*exc)
+
+
+def _meta_of(values: dict) -> dict:
+    return {"workflow_id": values.get("workflow_id"),
+            "workflow_namespace": values.get("workflow_namespace", ""),
+            "project_id": values.get("project_id")}
 
 
 def _meta(row) -> dict:

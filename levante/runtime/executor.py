@@ -84,12 +84,16 @@ class Executor:
     # ------------------------------------------------------------ claiming
 
     def claim_and_submit(self) -> int:
-        ran = self.run_local()
         with self._lock:
             free = self.workers - len(self._inflight)
-        if free <= 0:
-            return ran
         now = time.time()
+        with self.db.read() as conn:
+            due = jobs.due_kinds(conn, (jobs.LOCAL, jobs.ACTION), now)
+        local = jobs.LOCAL in due
+        remote = free > 0 and jobs.ACTION in due
+        ran = self.run_local() if local else 0
+        if not remote:
+            return ran
         with self.db.tx() as conn:
             rows = jobs.due_fair(conn, jobs.ACTION, free, now, skip_locked=not self.db.is_sqlite)
             if not rows:

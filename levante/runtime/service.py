@@ -188,30 +188,35 @@ class Runtime:
         limits.check_field_size("WorkflowExecution", "input", input_text)
         limits.check_field_size("WorkflowExecution", "params", params_text)
         now = time.time()
-        with self.db.tx() as conn:
-            budget_root, depth = None, 0
-            if isinstance(started_by, str):
-                budget_root, depth = caps.lineage(conn, started_by) or (None, 0)
+        values = dict(
+            id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
+            description=description or "", state=states.IDLE, state_info=None,
+            input=input_text, output="{}", params=params_text, context="{}",
+            published_global="{}", definition=source, tags=wf.tags,
+            project_id=caller.project_id if caller else wf.project_id,
+            scope="private", created_at=now, updated_at=now, version=0)
+
+        def check_caps(conn) -> None:
+            if not isinstance(started_by, str):
+                return
+            # Only an execution of the caller's own project counts: a client may
+            # not charge its executions to another project's tree.
+            owner = conn.execute(sa.select(WE.c.project_id).where(WE.c.id == started_by)).scalar()
+            if owner != values["project_id"]:
+                return
+            budget_root, depth = caps.lineage(conn, started_by) or (None, 0)
             if budget_root:
                 refused = caps.refusal(conn, budget_root, depth,
                                        self.settings.max_executions_per_root,
                                        self.settings.max_nesting_depth)
                 if refused:
                     raise BadRequest(refused)
-            conn.execute(WE.insert().values(
-                budget_root_id=budget_root, depth=depth,
-                id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
-                description=description or "", state=states.IDLE, state_info=None,
-                input=input_text, output="{}", params=params_text, context="{}",
-                published_global="{}", definition=source, tags=wf.tags,
-                project_id=caller.project_id if caller else wf.project_id,
-                scope="private", created_at=now, updated_at=now, version=0))
-        # Started outside any write transaction: its vars and first inputs are
-        # untrusted expressions (see EngineWorker.step).
-        queued = self.engine.step(exec_id, lambda conn, c, s: c.start(), now)
-        with self.db.read() as conn:
-            # The execution as its start left it (the workers may move it on at once).
-            row = conn.execute(sa.select(WE).where(WE.c.id == exec_id)).first()
+                values.update(budget_root_id=budget_root, depth=depth)
+
+        # The start (vars, first inputs: untrusted expressions) is computed
+        # before any write transaction; one transaction then stores the
+        # execution as its start left it, with the jobs it causes.
+        queued, row = self.engine.create(values, spec, check_caps, now)
         log.info("role=api execution=%s workflow=%s created", exec_id, wf.name)
         if queued:
             self._wake_executor()

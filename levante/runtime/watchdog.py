@@ -20,7 +20,7 @@ import ctypes
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from levante.expr.budget import Budget, Limits, OutOfTime
 
@@ -58,19 +58,38 @@ class Watchdog(Budget):
         self.fired = 0      # how many evaluations were interrupted (for logs and tests)
         self._local = threading.local()
         self._step_seconds = 0.0
+        self._slow: dict[int, tuple[float, Callable[[], None]]] = {}
 
     @contextlib.contextmanager
-    def step(self, seconds: float):
-        """All evaluations inside share ``seconds`` (one engine step; 0: no step limit)."""
-        if seconds <= 0 or getattr(self._local, "deadline", None) is not None:
+    def step(self, seconds: float, on_slow: Callable[[], None] | None = None,
+             slow_after: float = 0.25):
+        """All evaluations inside share ``seconds`` (one engine step; 0: no step
+        limit). ``on_slow`` is called (from another thread) if the step is
+        still running after ``slow_after`` seconds."""
+        if getattr(self._local, "in_step", False):
             yield
             return
-        self._local.deadline = time.monotonic() + seconds
-        self._step_seconds = seconds
+        tid = threading.get_ident()
+        self._local.in_step = True
+        self._local.deadline = time.monotonic() + seconds if seconds > 0 else None
+        if seconds > 0:
+            self._step_seconds = seconds
+        entry = None
+        if on_slow is not None:
+            entry = (time.monotonic() + slow_after, on_slow)
+            with self._lock:
+                self._slow[tid] = entry
+                self._ensure_thread()
+            self._wake.set()
         try:
             yield
         finally:
             self._local.deadline = None
+            self._local.in_step = False
+            if entry is not None:
+                with self._lock:
+                    if self._slow.get(tid) is entry:
+                        del self._slow[tid]
 
     def timeout_message(self, handle: Any, expression: str | None) -> str:
         if handle is not None and handle.by_step:
@@ -91,13 +110,16 @@ class Watchdog(Budget):
             slot = _Slot(tid, min(deadline, step) if step else deadline,
                          bool(step and step < deadline))
             self._armed[tid] = slot
-            if self._thread is None and not self._stopped:
-                self._thread = threading.Thread(target=self._run, name="levante-watchdog",
-                                                daemon=True)
-                self._thread.start()
+            self._ensure_thread()
         if len(self._armed) == 1:
             self._wake.set()
         return slot
+
+    def _ensure_thread(self) -> None:
+        # under self._lock
+        if self._thread is None and not self._stopped:
+            self._thread = threading.Thread(target=self._run, name="levante-watchdog", daemon=True)
+            self._thread.start()
 
     def stop(self, handle: Any) -> None:
         if handle is None:
@@ -124,13 +146,14 @@ class Watchdog(Budget):
     def _run(self) -> None:
         while not self._stopped:
             with self._lock:
-                idle = not self._armed
+                idle = not self._armed and not self._slow
             if idle:
                 self._wake.wait(1.0)
                 self._wake.clear()
                 continue
             time.sleep(self.tick)
             now = time.monotonic()
+            calls = []
             with self._lock:
                 for slot in self._armed.values():
                     if not slot.fired and now >= slot.deadline:
@@ -139,6 +162,15 @@ class Watchdog(Budget):
                         _raise_in(slot.thread_id, OutOfTime)
                         log.warning("role=engine an expression ran out of its time budget "
                                     "(expression_timeout=%ss); interrupted", self.limits.timeout)
+                for tid, (due, call) in list(self._slow.items()):
+                    if now >= due:
+                        del self._slow[tid]
+                        calls.append(call)
+            for call in calls:
+                try:
+                    call()
+                except Exception:
+                    log.exception("role=engine slow-step callback failed")
 
 
 def _num(value: float):

@@ -71,30 +71,45 @@ def due_fair(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked
     return oldest + conn.execute(q).fetchall()
 
 
+def due_kinds(conn: sa.Connection, kinds: tuple[str, ...], now: float) -> set[str]:
+    """Which of ``kinds`` have a due job nobody leased (a cheap read that spares
+    a write transaction when there is nothing to claim)."""
+    free = sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
+    probes = [sa.select(jobs.c.kind).where(jobs.c.kind == k, jobs.c.due_at <= now, free).limit(1)
+              .subquery() for k in kinds]
+    q = sa.union_all(*[sa.select(p.c.kind) for p in probes])
+    return {r[0] for r in conn.execute(q)}
+
+
 def claim_one_key(conn: sa.Connection, kind: str, limit: int, now: float,
-                  skip_locked: bool) -> tuple[str | None, list[Any]]:
+                  skip_locked: bool, exclude: tuple[str, ...] = ()) -> tuple[str | None, list[Any], bool]:
     """The due jobs of ``kind`` for the key with the oldest due job, among the
-    keys of which no job is leased right now (one worker per key at a time)."""
+    keys of which no job is leased right now and that are not in ``exclude``
+    (one worker per key at a time), and whether other keys have due jobs too."""
     held = sa.select(jobs.c.key).where(jobs.c.kind == kind, jobs.c.lease_until >= now)
-    free = (jobs.c.kind == kind, jobs.c.due_at <= now,
-            sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now))
-    q = sa.select(jobs.c.key).where(*free, jobs.c.key.not_in(held)).order_by(jobs.c.id).limit(1)
-    if skip_locked:
-        q = q.with_for_update(skip_locked=True)
-    key = conn.execute(q).scalar()
-    if key is None:
-        return None, []
+    where = [jobs.c.kind == kind, jobs.c.due_at <= now,
+             sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now),
+             jobs.c.key.not_in(held)]
+    if exclude:
+        where.append(jobs.c.key.not_in(exclude))
     q = (sa.select(jobs.c.id, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.lease_until)
-         .where(*free, jobs.c.key == key).order_by(jobs.c.id).limit(limit))
+         .where(*where).order_by(jobs.c.id).limit(limit))
     if skip_locked:
         q = q.with_for_update(skip_locked=True)
-    return key, conn.execute(q).fetchall()
+    rows = conn.execute(q).fetchall()
+    if not rows:
+        return None, [], False
+    # The oldest job's key; its other jobs among the oldest ``limit`` go along
+    # (the rest of them next time).
+    key = rows[0].key
+    mine = [r for r in rows if r.key == key]
+    return key, mine, len(mine) < len(rows)
 
 
-def release(conn: sa.Connection, ids: list[int]) -> None:
-    """Give leased jobs back without counting the claim as an attempt."""
+def release(conn: sa.Connection, ids: list[int], owner: str) -> None:
+    """Give back the jobs ``owner`` leased, without counting the lease as an attempt."""
     if ids:
-        conn.execute(jobs.update().where(jobs.c.id.in_(ids))
+        conn.execute(jobs.update().where(jobs.c.id.in_(ids), jobs.c.owner == owner)
                      .values(lease_until=None, owner=None, attempts=jobs.c.attempts - 1))
 
 
@@ -104,9 +119,11 @@ def lease(conn: sa.Connection, ids: list[int], owner: str, until: float) -> None
                      .values(lease_until=until, owner=owner, attempts=jobs.c.attempts + 1))
 
 
-def delete(conn: sa.Connection, ids: list[int]) -> None:
+def delete(conn: sa.Connection, ids: list[int]) -> int:
+    """Delete jobs; returns how many were still there."""
     if ids:
-        conn.execute(jobs.delete().where(jobs.c.id.in_(ids)))
+        return conn.execute(jobs.delete().where(jobs.c.id.in_(ids))).rowcount
+    return 0
 
 
 def delete_by_key(conn: sa.Connection, kind: str, key: str) -> None:

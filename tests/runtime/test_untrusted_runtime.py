@@ -290,6 +290,7 @@ class SlowTarget:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.handle_error = lambda *args: None    # callers gone when it answers
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/slow"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
