@@ -22,8 +22,10 @@ from levante.api.errors import ApiError
 from levante.api.executions import _only_fields
 from levante.api.listing import list_response
 from levante.api.render import ts
+from levante.auth import Caller, current_caller
 from levante.runtime import dynamic_actions as dyn
 from levante.store import code_sources as store
+from levante.store import scope as access
 from levante.store.code_sources import CS, DA
 
 router = APIRouter()
@@ -80,15 +82,22 @@ def _text(data: bytes, name: str) -> str:
     return text
 
 
-def _code_source(conn, identifier: str, namespace: str):
-    row = store.find_code_source(conn, identifier, namespace)
+def _project(caller: Caller | None) -> str | None:
+    """The project whose rows the caller sees (None: every row, for an admin or mode none)."""
+    if caller is None or not caller.authenticated or caller.is_admin:
+        return None
+    return caller.project_id
+
+
+def _code_source(conn, identifier: str, namespace: str, caller: Caller | None = None):
+    row = store.find_code_source(conn, identifier, namespace, _project(caller))
     if row is None:
         raise ApiError(404, f"Code Source not found [name={identifier},namespace={namespace}]")
     return row
 
 
-def _dynamic_action(conn, identifier: str, namespace: str):
-    row = store.find_dynamic_action(conn, identifier, namespace)
+def _dynamic_action(conn, identifier: str, namespace: str, caller: Caller | None = None):
+    row = store.find_dynamic_action(conn, identifier, namespace, _project(caller))
     if row is None:
         raise ApiError(404, f"Dynamic Action not found [name={identifier},namespace={namespace}]")
     return row
@@ -104,7 +113,8 @@ def _list(request: Request, table, collection: str, render):
 # ---------------------------------------------------------------- code sources
 
 @router.post("/v2/code_sources", status_code=201)
-def create_code_source(request: Request, data: bytes = Depends(raw_body)):
+def create_code_source(request: Request, data: bytes = Depends(raw_body),
+                       caller: Caller = Depends(current_caller)):
     q = request.query_params
     name = q.get("name")
     if not name:
@@ -114,18 +124,21 @@ def create_code_source(request: Request, data: bytes = Depends(raw_body)):
     text = _text(data, name)
     now = time.time()
     with _rt(request).db.tx() as conn:
-        if conn.execute(sa.select(CS.c.id).where(CS.c.name == name, CS.c.namespace == namespace)).first():
+        if conn.execute(sa.select(CS.c.id).where(CS.c.name == name, CS.c.namespace == namespace,
+                                                 CS.c.project_id == caller.project_id)).first():
             raise ApiError(409, "Duplicate entry for CodeSource ['name', 'namespace', 'project_id']: "
-                                f"{name}, {namespace}, <default-project>")
+                                f"{name}, {namespace}, {caller.project_id}")
         cid = str(uuid.uuid4())
         conn.execute(CS.insert().values(id=cid, name=name, namespace=namespace, content=text,
-                                        version=1, scope=scope, created_at=now, updated_at=None))
+                                        version=1, scope=scope, project_id=caller.project_id,
+                                        created_at=now, updated_at=None))
         row = conn.execute(sa.select(CS).where(CS.c.id == cid)).first()
     return JSONResponse(render_code_source(row), status_code=201)
 
 
 @router.put("/v2/code_sources")
-def update_code_source(request: Request, data: bytes = Depends(raw_body)):
+def update_code_source(request: Request, data: bytes = Depends(raw_body),
+                       caller: Caller = Depends(current_caller)):
     q = request.query_params
     identifier = q.get("identifier")
     if not identifier:
@@ -133,7 +146,8 @@ def update_code_source(request: Request, data: bytes = Depends(raw_body)):
     _check_allowed(request)
     namespace, scope = q.get("namespace", ""), _scope(q.get("scope"))
     with _rt(request).db.tx() as conn:
-        row = _code_source(conn, identifier, namespace)
+        row = _code_source(conn, identifier, namespace, caller)
+        access.ensure_owner(row, caller, f"Can not update code source of another project [identifier={identifier}]")
         text = _text(data, row.name)
         conn.execute(CS.update().where(CS.c.id == row.id).values(
             content=text, scope=scope, version=CS.c.version + 1, updated_at=time.time()))
@@ -147,16 +161,17 @@ def list_code_sources(request: Request):
 
 
 @router.get("/v2/code_sources/{identifier}")
-def get_code_source(identifier: str, request: Request):
+def get_code_source(identifier: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        row = _code_source(conn, identifier, request.query_params.get("namespace", ""))
+        row = _code_source(conn, identifier, request.query_params.get("namespace", ""), caller)
     return _only_fields(request, render_code_source(row))
 
 
 @router.delete("/v2/code_sources/{identifier}", status_code=204)
-def delete_code_source(identifier: str, request: Request):
+def delete_code_source(identifier: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.tx() as conn:
-        row = _code_source(conn, identifier, request.query_params.get("namespace", ""))
+        row = _code_source(conn, identifier, request.query_params.get("namespace", ""), caller)
+        access.ensure_owner(row, caller, f"Can not delete code source of another project [identifier={identifier}]")
         conn.execute(DA.delete().where(DA.c.code_source_id == row.id))
         conn.execute(CS.delete().where(CS.c.id == row.id))
     return Response(status_code=204)
@@ -164,11 +179,11 @@ def delete_code_source(identifier: str, request: Request):
 
 # ---------------------------------------------------------------- dynamic actions
 
-def _source_of(conn, body: dict, namespace: str):
+def _source_of(conn, body: dict, namespace: str, caller: Caller):
     ident = body.get("code_source_id") or body.get("code_source_name")
     if not ident:
         raise ApiError(400, "Either 'code_source_id' or 'code_source_name' must be provided.")
-    return _code_source(conn, ident, namespace)
+    return _code_source(conn, ident, namespace, caller)
 
 
 def _check_class(source: Any, class_name: str) -> None:
@@ -182,7 +197,8 @@ def _check_class(source: Any, class_name: str) -> None:
 
 
 @router.post("/v2/dynamic_actions", status_code=201)
-def create_dynamic_action(request: Request, data: bytes = Depends(raw_body)):
+def create_dynamic_action(request: Request, data: bytes = Depends(raw_body),
+                          caller: Caller = Depends(current_caller)):
     body = json_object(data)
     name, class_name = body.get("name"), body.get("class_name")
     if not name or not class_name:
@@ -195,21 +211,24 @@ def create_dynamic_action(request: Request, data: bytes = Depends(raw_body)):
                             f"namespace={namespace}]: a system action has this name")
     now = time.time()
     with rt.db.tx() as conn:
-        source = _source_of(conn, body, namespace)
-        if conn.execute(sa.select(DA.c.id).where(DA.c.name == name, DA.c.namespace == namespace)).first():
+        source = _source_of(conn, body, namespace, caller)
+        if conn.execute(sa.select(DA.c.id).where(DA.c.name == name, DA.c.namespace == namespace,
+                                                 DA.c.project_id == caller.project_id)).first():
             raise ApiError(409, f"Duplicate entry for dynamic action definition [name={name}, "
-                                f"namespace={namespace}, project_id=<default-project>]")
+                                f"namespace={namespace}, project_id={caller.project_id}]")
         _check_class(source, class_name)
         aid = str(uuid.uuid4())
         conn.execute(DA.insert().values(id=aid, name=name, namespace=namespace, class_name=class_name,
                                         code_source_id=source.id, code_source_name=source.name,
-                                        scope=scope, created_at=now, updated_at=None))
+                                        scope=scope, project_id=caller.project_id,
+                                        created_at=now, updated_at=None))
         row = conn.execute(sa.select(DA).where(DA.c.id == aid)).first()
     return JSONResponse(render_dynamic_action(row), status_code=201)
 
 
 @router.put("/v2/dynamic_actions")
-def update_dynamic_action(request: Request, data: bytes = Depends(raw_body)):
+def update_dynamic_action(request: Request, data: bytes = Depends(raw_body),
+                          caller: Caller = Depends(current_caller)):
     body = json_object(data)
     identifier = body.get("id") or body.get("name")
     if not identifier:
@@ -217,14 +236,15 @@ def update_dynamic_action(request: Request, data: bytes = Depends(raw_body)):
     _check_allowed(request)
     namespace = body.get("namespace") or ""
     with _rt(request).db.tx() as conn:
-        row = _dynamic_action(conn, identifier, namespace)
+        row = _dynamic_action(conn, identifier, namespace, caller)
+        access.ensure_owner(row, caller, f"Can not update dynamic action of another project [identifier={identifier}]")
         values: dict = {"updated_at": time.time()}
         if body.get("scope"):
             values["scope"] = _scope(body["scope"])
         if body.get("class_name"):
             values["class_name"] = body["class_name"]
         if body.get("code_source_id") or body.get("code_source_name"):
-            source = _source_of(conn, body, namespace)
+            source = _source_of(conn, body, namespace, caller)
             values.update(code_source_id=source.id, code_source_name=source.name)
         else:
             source = conn.execute(sa.select(CS).where(CS.c.id == row.code_source_id)).first()
@@ -240,26 +260,28 @@ def list_dynamic_actions(request: Request):
 
 
 @router.get("/v2/dynamic_actions/{identifier}")
-def get_dynamic_action(identifier: str, request: Request):
+def get_dynamic_action(identifier: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
-        row = _dynamic_action(conn, identifier, request.query_params.get("namespace", ""))
+        row = _dynamic_action(conn, identifier, request.query_params.get("namespace", ""), caller)
     return _only_fields(request, render_dynamic_action(row))
 
 
 @router.delete("/v2/dynamic_actions/{identifier}", status_code=204)
-def delete_dynamic_action(identifier: str, request: Request):
+def delete_dynamic_action(identifier: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.tx() as conn:
-        row = _dynamic_action(conn, identifier, request.query_params.get("namespace", ""))
+        row = _dynamic_action(conn, identifier, request.query_params.get("namespace", ""), caller)
+        access.ensure_owner(row, caller, f"Can not delete dynamic action of another project [identifier={identifier}]")
         conn.execute(DA.delete().where(DA.c.id == row.id))
     return Response(status_code=204)
 
 
 # ---------------------------------------------------------------- in /v2/actions
 
-def as_actions(rt) -> list[dict]:
-    """The dynamic actions as ``GET /v2/actions`` lists them (input from the class)."""
+def as_actions(rt, where=sa.true()) -> list[dict]:
+    """The dynamic actions (those ``where`` keeps: the caller's) as ``GET /v2/actions``
+    lists them (input from the class)."""
     with rt.db.read() as conn:
-        rows = conn.execute(sa.select(DA).order_by(DA.c.created_at)).fetchall()
+        rows = conn.execute(sa.select(DA).where(where).order_by(DA.c.created_at)).fetchall()
     return [as_action(rt, r) for r in rows]
 
 

@@ -23,6 +23,7 @@ from levante.runtime import specs
 from levante.store import scope as access
 from levante.store.auth import resource_members as RM
 from levante.store import code_sources as store_cs
+from levante.store.code_sources import DA
 from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.triggers.guard import check_workflow_deletable
 from levante.store.schema import action_definitions as AD
@@ -374,7 +375,8 @@ def list_actions(request: Request, caller: Caller = Depends(current_caller)):
     with rt.db.read() as conn:
         items += [render.action_definition(r) for r in conn.execute(
             sa.select(AD).where(where).order_by(AD.c.created_at))]
-    items += code_sources.as_actions(rt)
+    items += code_sources.as_actions(rt, access.listed(
+        DA, caller, q.get("all_projects", "").lower() == "true", q.get("project_id")))
     namespace = request.query_params.get("namespace")
     if namespace is None:
         items = [it for it in items if it["namespace"] == ""]
@@ -393,7 +395,8 @@ def get_action(identifier: str, request: Request, namespace: str = "", caller: C
         row = conn.execute(sa.select(AD).where(sa.or_(AD.c.id == identifier, AD.c.name == identifier),
                                                access.visible(AD, caller))
                            .order_by(sa.case((AD.c.project_id == caller.project_id, 0), else_=1))).first()
-        dyn_row = None if row is not None else store_cs.find_dynamic_action(conn, identifier, namespace)
+        dyn_row = None if row is not None else store_cs.find_dynamic_action(
+            conn, identifier, namespace, None if caller.is_admin or not caller.authenticated else caller.project_id)
     if dyn_row is not None:
         return code_sources.as_action(rt, dyn_row)
     if row is None:

@@ -37,13 +37,15 @@ class ActionResolver:
         or the default one) that ``project_id`` may use (its own or a public one; None: any)."""
         return (self.registry.get(name, rescan=False) is not None
                 or self._adhoc_spec(name, namespace, project_id) is not None
-                or self.dynamic.exists(name, namespace)
+                or self.dynamic.exists(name, namespace, project_id)
                 or self.registry.get(name) is not None)
 
-    def python_def(self, name: str) -> ActionDef | None:
-        """The Python class behind ``name`` (built-in, plug-in or dynamic), or None
-        for an ad-hoc or unknown action; DynamicActionError if it cannot load."""
-        return self.registry.get(name, rescan=False) or self.dynamic.get(name) or self.registry.get(name)
+    def python_def(self, name: str, project_id: str | None = None) -> ActionDef | None:
+        """The Python class behind ``name`` (built-in, plug-in, or a dynamic action
+        ``project_id`` may run), or None for an ad-hoc or unknown action;
+        DynamicActionError if it cannot load."""
+        return (self.registry.get(name, rescan=False) or self.dynamic.get(name, None, project_id)
+                or self.registry.get(name))
 
     def check_adhoc_input(self, name: str, given: dict, project_id: str | None = None) -> None:
         """Raise ValueError when ``given`` misses or adds parameters of the ad-hoc action ``name``."""
@@ -74,7 +76,7 @@ class ActionResolver:
         spec = self._adhoc_spec(name, namespace, project_id)
         if spec is None:
             try:
-                d = self.dynamic.get(name, namespace)
+                d = self.dynamic.get(name, namespace, project_id)
             except DynamicActionError as e:
                 return Outcome("error", f"Failed to load action [action_name={name}]: {e}")
             if d is None:

@@ -80,15 +80,17 @@ class DynamicActions:
         self._defs: dict[tuple, ActionDef] = {}
         self._lock = threading.Lock()
 
-    def exists(self, name: str, namespace: str | None = None) -> bool:
+    def exists(self, name: str, namespace: str | None = None, project_id: str | None = None) -> bool:
         with self.db.read() as conn:
-            return store.runnable(conn, name, namespace) is not None
+            return store.runnable(conn, name, namespace, project_id) is not None
 
-    def get(self, name: str, namespace: str | None = None) -> ActionDef | None:
+    def get(self, name: str, namespace: str | None = None,
+            project_id: str | None = None) -> ActionDef | None:
         """The action's definition with its current class; None if there is no
-        such dynamic action; DynamicActionError if its code cannot be loaded."""
+        such dynamic action that ``project_id`` may run (None: any);
+        DynamicActionError if its code cannot be loaded."""
         with self.db.read() as conn:
-            row = store.runnable(conn, name, namespace)
+            row = store.runnable(conn, name, namespace, project_id)
         if row is None:
             return None
         if not runs_allowed():

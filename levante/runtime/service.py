@@ -340,7 +340,7 @@ class Runtime:
         if not self.resolver.exists(name, project_id=project_id):
             raise BadRequest(self.resolver.not_found(name))
         try:
-            d = self.resolver.python_def(name)
+            d = self.resolver.python_def(name, project_id)
         except DynamicActionError as e:
             raise BadRequest(f"Failed to load action [action_name={name}]: {e}") from e
         try:

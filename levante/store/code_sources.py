@@ -49,35 +49,54 @@ CS = code_sources
 DA = dynamic_actions
 
 
-def find_code_source(conn: sa.Connection, identifier: str, namespace: str = ""):
-    """The code source with this id, or this name in ``namespace``; None if none."""
-    row = conn.execute(sa.select(CS).where(CS.c.id == identifier)).first()
+def _visible(table, project_id: str | None):
+    """The rows ``project_id`` may read or run: its own and the public ones (None: any)."""
+    if project_id is None:
+        return sa.true()
+    return sa.or_(table.c.project_id == project_id, table.c.scope == "public")
+
+
+def _own_first(table, project_id: str | None):
+    return sa.case((table.c.project_id == project_id, 0), else_=1) if project_id else sa.literal(0)
+
+
+def find_code_source(conn: sa.Connection, identifier: str, namespace: str = "",
+                     project_id: str | None = None):
+    """The code source with this id, or this name in ``namespace``, that
+    ``project_id`` may see (its own first); None if none."""
+    seen = _visible(CS, project_id)
+    row = conn.execute(sa.select(CS).where(CS.c.id == identifier, seen)).first()
     if row is None:
-        row = conn.execute(sa.select(CS).where(CS.c.name == identifier,
-                                               CS.c.namespace == (namespace or ""))).first()
+        row = conn.execute(sa.select(CS).where(CS.c.name == identifier, CS.c.namespace == (namespace or ""),
+                                               seen).order_by(_own_first(CS, project_id))).first()
     return row
 
 
-def find_dynamic_action(conn: sa.Connection, identifier: str, namespace: str = ""):
-    """The dynamic action with this id, or this name in ``namespace``; None if none."""
-    row = conn.execute(sa.select(DA).where(DA.c.id == identifier)).first()
+def find_dynamic_action(conn: sa.Connection, identifier: str, namespace: str = "",
+                        project_id: str | None = None):
+    """The dynamic action with this id, or this name in ``namespace``, that
+    ``project_id`` may see (its own first); None if none."""
+    seen = _visible(DA, project_id)
+    row = conn.execute(sa.select(DA).where(DA.c.id == identifier, seen)).first()
     if row is None:
-        row = conn.execute(sa.select(DA).where(DA.c.name == identifier,
-                                               DA.c.namespace == (namespace or ""))).first()
+        row = conn.execute(sa.select(DA).where(DA.c.name == identifier, DA.c.namespace == (namespace or ""),
+                                               seen).order_by(_own_first(DA, project_id))).first()
     return row
 
 
-def runnable(conn: sa.Connection, name: str, namespace: str | None = None):
+def runnable(conn: sa.Connection, name: str, namespace: str | None = None,
+             project_id: str | None = None):
     """What an executor needs to run the dynamic action ``name``: class name,
-    code source id, name and version. Looked up in ``namespace`` (a workflow's)
-    first, then in the default one, then in any."""
+    code source id, name and version. Among those ``project_id`` may run (its
+    own, then public ones; None: any), looked up in ``namespace`` (a
+    workflow's) first, then in the default one, then in any."""
     return conn.execute(
         sa.select(DA.c.id, DA.c.name, DA.c.class_name, DA.c.code_source_id,
                   CS.c.name.label("module"), CS.c.version)
         .join(CS, CS.c.id == DA.c.code_source_id)
-        .where(DA.c.name == name)
+        .where(DA.c.name == name, _visible(DA, project_id))
         .order_by(DA.c.namespace != (namespace or ""), DA.c.namespace != "",
-                  DA.c.created_at)).first()
+                  _own_first(DA, project_id), DA.c.created_at)).first()
 
 
 def content(conn: sa.Connection, code_source_id: str):

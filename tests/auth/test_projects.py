@@ -290,3 +290,51 @@ def test_public_event_triggers_need_the_admin_rule(ts, a):
     (wf2,) = ts.mistral(ts.admin_token).workflows.create(wf_yaml(unique(), ECHO))
     r = admin.post("/event_triggers", json=dict(body, workflow_id=wf2.id))
     assert r.status_code == 201 and r.json()["scope"] == "public"
+
+
+GREET = '''
+from mistral_lib import actions
+
+
+class Greet(actions.Action):
+    def __init__(self, who):
+        self.who = who
+
+    def run(self, context):
+        return "hello " + self.who
+'''
+
+
+def test_code_sources_and_dynamic_actions(a, b, b_http):
+    module = unique("mod")
+    src = a.code_sources.create(module, GREET)
+    action = f"{module}.greet"
+    dyn = a.dynamic_actions.create(action, "Greet", module)
+    assert a.action_executions.create(action, {"who": "a"}, save_result=False).output == \
+        '{"result": "hello a"}'
+    # B sees neither, by name or id, in lists or /v2/actions; cannot change, delete or run them.
+    assert src.id not in ids(b.code_sources.list()) and dyn.id not in ids(b.dynamic_actions.list())
+    assert action not in {x.name for x in b.actions.list()}
+    assert code(b.code_sources.get, module) == 404 and code(b.code_sources.get, src.id) == 404
+    assert code(b.dynamic_actions.get, action) == 404 and code(b.dynamic_actions.get, dyn.id) == 404
+    assert code(b.actions.get, action) == 404
+    assert code(b.code_sources.update, src.id, GREET) == 404
+    assert code(b.code_sources.delete, src.id) == 404
+    assert code(b.dynamic_actions.delete, dyn.id) == 404
+    assert code(b.dynamic_actions.create, f"{module}.mine", "Greet", module) == 404   # not its code source
+    assert code(b.action_executions.create, action, {"who": "b"}) == 400
+    name = unique()
+    b.workflows.create(wf_yaml(name, f"tasks:\n  t:\n    action: {action} who=b\n"))
+    ex = finish(b, b.executions.create(name).id)
+    assert ex.state == "ERROR" and "Failed to find action" in ex.state_info
+    # Names are per project: B may use the same module name for its own code.
+    mine = b.code_sources.create(module, GREET.replace("hello ", "hi "))
+    assert mine.id != src.id and a.code_sources.get(module).id == src.id
+    # A public code source and its public action: B reads and runs them, cannot change them.
+    shared = unique("pub")
+    a.code_sources.create(shared, GREET, scope="public")
+    a.dynamic_actions.create(f"{shared}.greet", "Greet", shared, scope="public")
+    assert b.code_sources.get(shared).name == shared
+    assert b.action_executions.create(f"{shared}.greet", {"who": "b"}, save_result=False).output == \
+        '{"result": "hello b"}'
+    assert code(b.code_sources.delete, shared) == 403
