@@ -20,7 +20,10 @@ FAILING = "tasks:\n  t:\n    action: std.fail\n"
 
 @pytest.fixture(scope="module")
 def ts(tmp_path_factory):
-    s = TokenServer(tmp_path_factory.mktemp("projects")).start()
+    # Deleting action executions is allowed here, so that only the project stops B.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LEVANTE_ALLOW_ACTION_EXECUTION_DELETION", "true")
+        s = TokenServer(tmp_path_factory.mktemp("projects")).start()
     yield s
     s.stop()
 
@@ -145,7 +148,7 @@ def test_executions_tasks_and_action_executions(a, b, b_http):
     for ae in (action_ex.id, saved.id):
         assert ae not in ids(b.action_executions.list())
         assert code(b.action_executions.get, ae) == 404
-        assert code(b.action_executions.update, ae, "SUCCESS", "mine") == 404
+        assert code(b.action_executions.update, ae, "SUCCESS", {"result": "mine"}) == 404
         assert code(b.action_executions.delete, ae) == 404
     # A's things are untouched.
     assert a.executions.get(ex.id).state == "ERROR"

@@ -61,9 +61,11 @@ def _wait(cli: Cli, exec_id: str) -> dict:
 
 
 def test_show_commands_all_take_formats():
-    """Every command that shows something takes -f (the report is a text drawing)."""
+    """Every command that shows something takes -f (the report is a text drawing;
+    token-create prints the new token alone on its last line, for scripts)."""
     plain = sorted(n for n, s in COMMANDS.items() if s.kind not in (SHOW, DATA, LIST))
-    assert all(n.endswith("-delete") or n in ("execution-get-report", "execution-watch", "queue-create")
+    assert all(n.endswith("-delete") or n in ("execution-get-report", "execution-watch", "queue-create",
+                                              "token-create", "token-revoke")
                for n in plain), plain
     for name in ("execution-get-output", "execution-get-input", "execution-get-published",
                  "task-get-result", "task-get-published", "action-execution-get-output",

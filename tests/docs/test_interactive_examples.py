@@ -696,7 +696,8 @@ version: '2.0'
       action: std.fail error_data="disk full"
 """)
     failed = cli(server.url, "execution-create", broken, "--wait")
-    assert failed.returncode == 1 and failed.stdout == ""
+    # It exits 1, and still prints the execution, as it ended, on stdout.
+    assert failed.returncode == 1 and "| ERROR " in failed.stdout and broken in failed.stdout
     assert "ended in state ERROR" in failed.stderr and "disk full" in failed.stderr
 
     exec_id = start(server.url, wf)

@@ -10,13 +10,20 @@ from levante.lang import yamlsource
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 
 
-def test_the_configuration_example_loads(tmp_path):
-    (block,) = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S)
-    path = tmp_path / "levante.yaml"
-    path.write_text(block)
-    s = load_settings({"LEVANTE_CONFIG": str(path)})
-    assert "10.0.0.0/8" in s.http_denied_cidrs and "0.0.0.0/8" in s.http_denied_cidrs
-    assert s.ssh_allow_proxy_command is False
+def test_the_configuration_examples_load(tmp_path):
+    """Every configuration file the page shows is one the server accepts."""
+    blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S)
+    # Policy files (rules named like 'workflows:create') are not configuration files.
+    blocks = [b for b in blocks if not re.search(r"^[\"']?\w+:\w", b, re.M)]
+    assert len(blocks) >= 2
+    loaded = []
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"levante-{i}.yaml"
+        path.write_text(block)
+        loaded.append(load_settings({"LEVANTE_CONFIG": str(path)}))
+    egress = [s for s in loaded if "10.0.0.0/8" in s.http_denied_cidrs]
+    assert len(egress) == 1, "the egress example adds the site's private networks"
+    assert "0.0.0.0/8" in egress[0].http_denied_cidrs and egress[0].ssh_allow_proxy_command is False
 
 
 def test_the_documented_defaults_are_the_code_defaults():
