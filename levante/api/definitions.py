@@ -19,6 +19,7 @@ from levante.api.listing import list_items, list_response
 from levante.auth import Caller, current_caller
 from levante.limits import loads
 from levante.lang.spec import ActionSpec, WorkbookSpec, WorkflowSpec
+from levante.runtime import definitions as wf_definitions
 from levante.runtime import specs
 from levante.store import scope as access
 from levante.store.auth import resource_members as RM
@@ -204,12 +205,9 @@ def update_workflows(request: Request, data: bytes = Depends(raw_body), caller: 
 
 
 def _find_workflow(conn, identifier: str, namespace: str, caller: Caller):
-    # As Mistral: by id in any namespace, by name in the namespace given; the
-    # caller's own first, then public or shared ones.
-    row = conn.execute(sa.select(WD).where(sa.or_(
-        WD.c.id == identifier, sa.and_(WD.c.name == identifier, WD.c.namespace == namespace)),
-        access.visible(WD, caller, access.shared_with(caller)))
-        .order_by(sa.case((WD.c.project_id == caller.project_id, 0), else_=1))).first()
+    # As Mistral: by id in any namespace, by name in the namespace given (no
+    # workbook short names here, unlike starting an execution).
+    row = wf_definitions.find_row(conn, identifier, namespace, caller)
     if row is None:
         raise ApiError(404, f"Workflow not found [workflow_identifier={identifier}, namespace={namespace}]")
     return row

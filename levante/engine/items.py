@@ -25,13 +25,8 @@ class Items(Steps):
 
     def _start_items(self, task: TaskEx, tspec: TaskSpec, only_items: list[int] | None) -> None:
         s = self.s
-        ev = self._task_eval(task)
-        try:
-            items = expand(tspec.with_items, ev)
-        except EVAL_ERRORS as e:
-            self._on_outcome(task, tspec, False, None, info=str(e))
-            return
-        if self._items_over_cap(task, tspec, items):
+        items = self._expand_items(task, tspec, self._task_eval(task))
+        if items is None:
             return
         task.runtime.with_items = WithItemsProgress(count=len(items), indices=only_items)
         task.runtime.failed_actions = None
@@ -51,6 +46,18 @@ class Items(Steps):
             return
         self._launch_items(task, tspec, items, units)
 
+    def _expand_items(self, task: TaskEx, tspec: TaskSpec, ev) -> list[dict] | None:
+        """The task's with-items list; None when it failed the task (an expression
+        error, or more items than the cap)."""
+        try:
+            items = expand(tspec.with_items, ev)
+        except EVAL_ERRORS as e:
+            self._on_outcome(task, tspec, False, None, info=str(e))
+            return None
+        if self._items_over_cap(task, tspec, items):
+            return None
+        return items
+
     def _launch_items(self, task: TaskEx, tspec: TaskSpec, items: list[dict] | None = None,
                       units: dict | None = None) -> None:
         s = self.s
@@ -60,12 +67,8 @@ class Items(Steps):
         base = dataflow.view(s, dataflow.in_context(s, task))
         ev = lambda v: dataflow.evaluate(v, s, base, task)   # noqa: E731
         if items is None:
-            try:
-                items = expand(tspec.with_items, ev)
-            except EVAL_ERRORS as e:
-                self._on_outcome(task, tspec, False, None, info=str(e))
-                return
-            if self._items_over_cap(task, tspec, items):
+            items = self._expand_items(task, tspec, ev)
+            if items is None:
                 return
         indices = wi.indices
         total = wi.total

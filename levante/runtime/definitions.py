@@ -48,14 +48,21 @@ def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "",
     return StoredWorkflow(id=wf.id, name=wf.name, source=source, tags=wf.tags, project_id=wf.project_id)
 
 
-def _find(conn: sa.Connection, identifier: str, namespace: str, caller: Caller | None):
+def find_row(conn: sa.Connection, identifier: str, namespace: str, caller: Caller | None):
+    """The stored workflow row ``caller`` may see, by id (in any namespace) or by
+    name in ``namespace``, the caller's own before public or shared ones; None if none."""
     mine = scope.visible(WD, caller, scope.shared_with(caller))
     first = WD.c.project_id == (caller.project_id if caller else scope.DEFAULT_PROJECT)
-    wf = conn.execute(sa.select(WD).where(sa.or_(
+    return conn.execute(sa.select(WD).where(sa.or_(
         WD.c.id == identifier,
         sa.and_(WD.c.name == identifier, WD.c.namespace == namespace)), mine)
         .order_by(sa.case((first, 0), else_=1))).first()
+
+
+def _find(conn: sa.Connection, identifier: str, namespace: str, caller: Caller | None):
+    wf = find_row(conn, identifier, namespace, caller)
     if wf is None:
+        mine = scope.visible(WD, caller, scope.shared_with(caller))
         # The crash course runs a workbook's workflow by its short name
         # (`execution-create flow_control`); accept that when it is unambiguous.
         hits = conn.execute(sa.select(WD).where(

@@ -60,28 +60,30 @@ def _own_first(table, project_id: str | None):
     return sa.case((table.c.project_id == project_id, 0), else_=1) if project_id else sa.literal(0)
 
 
+def _find(conn: sa.Connection, table, identifier: str, namespace: str, project_id: str | None):
+    """The row of ``table`` with this id, or this name in ``namespace``, that
+    ``project_id`` may see (its own first); None if none."""
+    seen = _visible(table, project_id)
+    row = conn.execute(sa.select(table).where(table.c.id == identifier, seen)).first()
+    if row is None:
+        row = conn.execute(sa.select(table).where(table.c.name == identifier,
+                                                  table.c.namespace == (namespace or ""), seen)
+                           .order_by(_own_first(table, project_id))).first()
+    return row
+
+
 def find_code_source(conn: sa.Connection, identifier: str, namespace: str = "",
                      project_id: str | None = None):
     """The code source with this id, or this name in ``namespace``, that
     ``project_id`` may see (its own first); None if none."""
-    seen = _visible(CS, project_id)
-    row = conn.execute(sa.select(CS).where(CS.c.id == identifier, seen)).first()
-    if row is None:
-        row = conn.execute(sa.select(CS).where(CS.c.name == identifier, CS.c.namespace == (namespace or ""),
-                                               seen).order_by(_own_first(CS, project_id))).first()
-    return row
+    return _find(conn, CS, identifier, namespace, project_id)
 
 
 def find_dynamic_action(conn: sa.Connection, identifier: str, namespace: str = "",
                         project_id: str | None = None):
     """The dynamic action with this id, or this name in ``namespace``, that
     ``project_id`` may see (its own first); None if none."""
-    seen = _visible(DA, project_id)
-    row = conn.execute(sa.select(DA).where(DA.c.id == identifier, seen)).first()
-    if row is None:
-        row = conn.execute(sa.select(DA).where(DA.c.name == identifier, DA.c.namespace == (namespace or ""),
-                                               seen).order_by(_own_first(DA, project_id))).first()
-    return row
+    return _find(conn, DA, identifier, namespace, project_id)
 
 
 def runnable(conn: sa.Connection, name: str, namespace: str | None = None,
