@@ -10,7 +10,6 @@ require it. Errors carry Zaqar's ``title``/``description`` and Mistral's
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 from urllib.parse import urlencode
 

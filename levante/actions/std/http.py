@@ -27,7 +27,6 @@ import os
 import ssl
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from mistral_lib import actions
