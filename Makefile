@@ -22,15 +22,16 @@ $(VENV)/.installed-test: pyproject.toml tests/plugins/levante_sample_actions/pyp
 serve: $(VENV)/.installed
 	$(BIN)/levante server $(ARGS)
 
-## test: install test dependencies, start PostgreSQL, sshd and Keystone (scripts/test-services.sh),
+## test: install test dependencies, start PostgreSQL, sshd, RabbitMQ and Keystone (scripts/test-services.sh),
 ##       run the whole suite, then the server-level tests again with every server on PostgreSQL
 TEST_PG  ?= postgresql+psycopg://levante:levante@127.0.0.1:5432
 TEST_KEYSTONE ?= http://127.0.0.1:5000/v3
+TEST_AMQP ?= rabbit://guest:guest@127.0.0.1:5673/
 PG_TESTS ?= tests/api tests/runtime tests/cli/test_sessions.py tests/queues tests/triggers
 test: $(VENV)/.installed-test
 	scripts/test-services.sh
-	LEVANTE_TEST_PG=$(TEST_PG) LEVANTE_TEST_KEYSTONE=$(TEST_KEYSTONE) $(BIN)/python -m pytest $(PYTEST_ARGS)
-	LEVANTE_TEST_PG=$(TEST_PG) LEVANTE_TEST_KEYSTONE=$(TEST_KEYSTONE) LEVANTE_TEST_SERVERS_ON_PG=1 $(BIN)/python -m pytest $(PYTEST_ARGS) $(PG_TESTS)
+	LEVANTE_TEST_PG=$(TEST_PG) LEVANTE_TEST_KEYSTONE=$(TEST_KEYSTONE) LEVANTE_TEST_AMQP=$(TEST_AMQP) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	LEVANTE_TEST_PG=$(TEST_PG) LEVANTE_TEST_KEYSTONE=$(TEST_KEYSTONE) LEVANTE_TEST_AMQP=$(TEST_AMQP) LEVANTE_TEST_SERVERS_ON_PG=1 $(BIN)/python -m pytest $(PYTEST_ARGS) $(PG_TESTS)
 
 ## bench: run the benchmark workloads against a running server (URL=...)
 bench: $(VENV)/.installed-test

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Start the services the test suite needs on this machine: PostgreSQL (the
 # database for several processes), an OpenSSH server (the std.ssh and ansible
-# tests) and RabbitMQ (event triggers on OpenStack notifications, on
-# 127.0.0.1:5672 with the guest account, which RabbitMQ allows on loopback
-# only), and install the headless Chromium the web console tests drive
+# tests) and RabbitMQ (event triggers on OpenStack notifications, see below),
+# and install the headless Chromium the web console tests drive
 # (Debian's chromium, with chromium-driver; Playwright is given it and never
 # downloads a browser). Installs them with apt-get when missing (Debian, as
 # root). Also Keystone (the keystone-mode tests), from PyPI in its own venv.
@@ -39,27 +38,30 @@ pg_isready -q -h 127.0.0.1 || { echo "test-services: PostgreSQL did not start" >
 su postgres -c "psql -q -c \"DO \\\$\\\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'levante')
     THEN CREATE ROLE levante LOGIN PASSWORD 'levante' CREATEDB; END IF; END\\\$\\\$;\""
 
-# RabbitMQ on loopback only. A machine that already has a configuration keeps it.
-if [ ! -e /etc/rabbitmq/rabbitmq-env.conf ] && [ ! -e /etc/rabbitmq/rabbitmq.conf ]; then
-    # A broker the package started with its defaults (all interfaces) stops first.
-    rabbitmqctl -q stop >/dev/null 2>&1 || true
-    mkdir -p /etc/rabbitmq
-    cat > /etc/rabbitmq/rabbitmq-env.conf <<'EOF'
-# written by Levante's scripts/test-services.sh: loopback only
-NODENAME=rabbit@localhost
-NODE_IP_ADDRESS=127.0.0.1
-NODE_PORT=5672
-export ERL_EPMD_ADDRESS=127.0.0.1
-SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
-EOF
-    printf 'listeners.tcp.1 = 127.0.0.1:5672\nloopback_users.guest = true\n' > /etc/rabbitmq/rabbitmq.conf
-fi
-if ! rabbitmqctl -q status >/dev/null 2>&1; then
-    # No systemd in containers: start the broker in the background, detached from this shell.
-    mkdir -p /var/log/rabbitmq
-    (cd / && setsid nohup rabbitmq-server >/var/log/rabbitmq/test-services.out 2>&1 </dev/null &)
-    rabbitmqctl -q await_startup --timeout 120 >/dev/null 2>&1 \
-        || { echo "test-services: RabbitMQ did not start (see /var/log/rabbitmq/)" >&2; exit 1; }
+# RabbitMQ: a node of our own (levante-test@localhost on 127.0.0.1:5673, the
+# guest account, which RabbitMQ allows on loopback only), with its config, data
+# and logs under /var/lib/levante-test/rabbitmq. Nothing in /etc/rabbitmq is
+# read or written, so a machine's own broker (and whatever it has configured)
+# neither breaks these tests nor is changed by them.
+RMQ_HOME=${LEVANTE_RABBITMQ_HOME:-/var/lib/levante-test/rabbitmq}
+RMQ_PORT=${LEVANTE_RABBITMQ_PORT:-5673}
+mkdir -p "$RMQ_HOME/mnesia" "$RMQ_HOME/log"
+: > "$RMQ_HOME/rabbitmq-env.conf"
+printf 'listeners.tcp.1 = 127.0.0.1:%s\nloopback_users.guest = true\n' "$RMQ_PORT" > "$RMQ_HOME/rabbitmq.conf"
+chown -R rabbitmq:rabbitmq "$RMQ_HOME" 2>/dev/null || true
+export RABBITMQ_CONF_ENV_FILE="$RMQ_HOME/rabbitmq-env.conf" RABBITMQ_CONFIG_FILE="$RMQ_HOME/rabbitmq.conf" \
+    RABBITMQ_NODENAME=levante-test@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$RMQ_PORT" \
+    RABBITMQ_DIST_PORT=$((RMQ_PORT + 20000)) RABBITMQ_MNESIA_BASE="$RMQ_HOME/mnesia" \
+    RABBITMQ_LOG_BASE="$RMQ_HOME/log" RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_HOME/enabled_plugins" \
+    ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+rmq_up() { rabbitmqctl -q status >/dev/null 2>&1; }
+if ! rmq_up; then
+    # No systemd in containers: start the node in the background, detached from this shell.
+    (cd / && setsid nohup rabbitmq-server >"$RMQ_HOME/log/server.out" 2>&1 </dev/null &)
+    for _ in $(seq 1 120); do rmq_up && break; sleep 1; done
+    rabbitmqctl -q await_startup --timeout 60 >/dev/null 2>&1 \
+        || { echo "test-services: RabbitMQ did not start (see $RMQ_HOME/log/)" >&2
+             tail -n 20 "$RMQ_HOME/log/server.out" >&2; exit 1; }
 fi
 # Keystone for the keystone-mode tests: the keystone package from PyPI in its
 # own venv (its pins would clash with Levante's), on SQLite, bootstrapped once

@@ -13,13 +13,14 @@ import subprocess
 import sys
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.api.helpers import create_wf, unique
 from tests.conftest import Server
 
-AMQP_URL = os.environ.get("LEVANTE_TEST_AMQP", "rabbit://guest:guest@127.0.0.1:5672/")
+AMQP_URL = os.environ.get("LEVANTE_TEST_AMQP", "rabbit://guest:guest@127.0.0.1:5673/")
 
 READER = """
 tasks:
@@ -34,10 +35,11 @@ tasks:
 def rabbit():
     """The RabbitMQ of scripts/test-services.sh; the exchanges and queues a test made
     are deleted afterwards."""
+    where = urlsplit(AMQP_URL)
     try:
-        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+        socket.create_connection((where.hostname, where.port or 5672), timeout=2).close()
     except OSError as e:
-        raise AssertionError(f"these tests need RabbitMQ on 127.0.0.1:5672 (run "
+        raise AssertionError(f"these tests need RabbitMQ at {where.hostname}:{where.port} (run "
                              f"scripts/test-services.sh, which make test does): {e}")
     made: list[tuple[str, list[str]]] = []
     yield made
@@ -129,7 +131,8 @@ def test_notification_fires_the_matching_trigger(client, broker_server, rabbit):
     t = client.event_triggers.create(unique("evt"), wf.id, exchange, topic,
                                      "compute.instance.create.end", workflow_params={"env": {"a": 1}})
     assert t.broker.startswith(("connecting to the broker", "listening on the broker"))
-    assert "guest:***@127.0.0.1:5672" in t.broker      # the password is not shown
+    where = urlsplit(AMQP_URL)
+    assert f"{where.username}:***@{where.hostname}:{where.port}" in t.broker  # no password shown
     wait_until(lambda: listening(client, t.id), what="the listener")
     nova = Service(exchange, topic)
     try:
