@@ -46,6 +46,7 @@ def run_inline(cond: Conductor, state: ExecState, runner: Runner | None, meta: d
     if runner is None or limit <= 0:
         return 0
     ran = 0
+    deferred: list[ActionRequest] = []     # to run the usual way after all
     done_now: dict[str, list] = {}      # task id -> item result rows not yet stored
     _see_unstored(state, done_now)
     while state.state == states.RUNNING and ran < limit:
@@ -59,8 +60,11 @@ def run_inline(cond: Conductor, state: ExecState, runner: Runner | None, meta: d
             break
         state.actions_to_run = rest
         for k, a in enumerate(todo):
-            ok, value, info = _outcome(runner, a, state, meta)
-            a.outcome = (ok, value, info)
+            outcome = _outcome(runner, a, state, meta)
+            if outcome is None:     # it asked to finish later (std.echo with a delay)
+                deferred.append(a)
+                continue
+            ok, value, info = a.outcome = outcome
             state.done_actions.append(a)
             done_now.setdefault(a.task_id, []).append(
                 (a.index, ok, value, a.id, time.time() + ran * 1e-6))
@@ -74,6 +78,8 @@ def run_inline(cond: Conductor, state: ExecState, runner: Runner | None, meta: d
                 # with its task), as if the executor had not got to it yet.
                 state.actions_to_run[:0] = todo[k + 1:]
                 break
+    # These have no side effects, so the executor runs them again, the usual way.
+    state.actions_to_run[:0] = deferred
     return ran
 
 
@@ -86,11 +92,14 @@ def _inlinable(a: ActionRequest) -> bool:
 
 
 def _outcome(runner: Runner, a: ActionRequest, state: ExecState,
-             meta: dict) -> tuple[bool, Any, str | None]:
+             meta: dict) -> tuple[bool, Any, str | None] | None:
+    """(ok, result or error, state_info), or None if the action does not end now."""
     try:
         outcome = runner(a, state, meta)
     except Exception as e:      # as the executor does for a local action that raised
         outcome = Outcome("error", f"{type(e).__name__}: {e}")
+    if outcome.kind not in ("ok", "error"):
+        return None
     ok = outcome.kind == "ok"
     value = outcome.value
     too_big = limits.size_problem("ActionExecution", "output", json.dumps({"result": value}))
