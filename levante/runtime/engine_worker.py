@@ -297,7 +297,7 @@ class EngineWorker:
         state, info = started
         with self.db.tx() as conn:
             check(conn)
-            conn.execute(WE.insert().values(**values))
+            conn.execute(WE.insert(), values)    # parameters: no per-value cache key
             if info is not None:
                 _fail_execution(conn, state.id, info, now)
                 queued = 0

@@ -123,7 +123,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
         else:
             if t.state == states.RUNNING:
                 values["started_at"] = sa.func.coalesce(TE.c.started_at, now)
-            conn.execute(TE.update().where(TE.c.id == t.id).values(**values))
+            _update(conn, TE, TE.c.id == t.id, values)
     if new_rows:
         keys = set().union(*(r.keys() for r in new_rows))
         for r in new_rows:
@@ -182,7 +182,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
         values.update(state=state.state, state_info=state.state_info,
                       output=_dumps(state.output if state.output is not None else {}),
                       context=_dumps(state.context), published_global=_dumps(state.published_global))
-    conn.execute(WE.update().where(WE.c.id == state.id).values(**values))
+    _update(conn, WE, WE.c.id == state.id, values)
     return len(actions)
 
 
@@ -257,6 +257,16 @@ def _within_size_limit(state: ExecState, changes: Changes, text: dict[int, str])
 _RAN = ("TASK_SUCCEEDED", "TASK_FAILED")
 
 
+def _update(conn: sa.Connection, table: sa.Table, where, values: dict) -> None:
+    """UPDATE ``table`` SET ``values`` WHERE ``where``: SQL expressions in the
+    statement, plain values as parameters. (Plain values given to .values()
+    go into SQLAlchemy's statement cache key, whose cost grows with the size
+    of the JSON text stored.)"""
+    exprs = {k: v for k, v in values.items() if isinstance(v, sa.ClauseElement)}
+    params = {k: v for k, v in values.items() if k not in exprs}
+    conn.execute(table.update().where(where).values(**exprs), params)
+
+
 def _emit_events(conn: sa.Connection, state: ExecState, tasks: list, previous_state: str | None,
                  now: float) -> None:
     base = dict(execution_id=state.id, workflow_name=state.workflow_name, params=state.params,
@@ -316,7 +326,7 @@ def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now
             full_input = check_input(specs.workflow(source, wf.name), sub.input)
         except ValueError as e:
             state_info = str(e)
-    conn.execute(WE.insert().values(
+    conn.execute(WE.insert(), dict(
         id=sub.id, workflow_id=wf_id, workflow_name=wf_name, workflow_namespace=namespace,
         description="", state=states.ERROR if state_info else states.IDLE, state_info=state_info,
         input=_dumps(full_input), output=_dumps({"result": state_info} if state_info else {}),
