@@ -108,6 +108,8 @@ class Settings:
     max_with_items: int = 100_000
     # Engine threads in one process; each works on a different execution at a time.
     engine_workers: int = 2
+    # The server process's data limit (RLIMIT_DATA), MB; 0: none (levante.memory).
+    memory_limit_mb: int = 0
 
     # Who may call the API: none (loopback only), token, oidc or keystone.
     auth: str = "none"

@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from levante import memory
 from levante.expr.budget import Budget, Limits, OutOfTime
 
 log = logging.getLogger("levante.watchdog")
@@ -97,6 +98,9 @@ class Watchdog(Budget):
                     "for all the expressions it evaluates (setting engine_step_timeout) "
                     "[expression=%s]" % (_num(self._step_seconds), expression))
         return super().timeout_message(handle, expression)
+
+    def memory_message(self, expression: str | None) -> str:
+        return "%s [expression=%s]" % (memory.out_of_memory("Expression evaluation"), expression)
 
     def start(self) -> Any:
         if self.limits.timeout <= 0:
