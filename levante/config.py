@@ -21,7 +21,8 @@ listen to for event triggers on OpenStack notifications (see
 ``levante.triggers.broker``).
 
 The ``http_*`` settings are the egress policy (``levante.egress``) of
-``std.http``, ``std.mistral_http``, notification webhooks and ``std.ssh``;
+``std.http``, ``std.mistral_http``, notification webhooks, ``std.ssh`` and
+``std.email``;
 they match the ``[action_std_http]`` options of Mistral (``denied_cidrs``,
 ``allowed_hosts``, ``default_timeout``, ``max_response_size_bytes``), and the
 denied ranges add "this network" (0.0.0.0/8, which reaches loopback) and the
