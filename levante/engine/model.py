@@ -54,6 +54,8 @@ class ActionRequest:
     index: int = 0
     safe_rerun: bool = False
     timeout: float | None = None
+    # (ok, result or error, state_info) once it ran inside the engine step (runtime/inline.py)
+    outcome: tuple | None = None
 
 
 @dataclass
@@ -139,7 +141,8 @@ class ExecState:
     cancel_actions_of: list[str] = field(default_factory=list)
     drop_outputs_of: list[str] = field(default_factory=list)
     fail_actions_of: dict[str, str] = field(default_factory=dict)
-    # Action executions that ended as they were made (std.noop of a task without an action).
+    # Action executions that ended as they were made (std.noop of a task without an
+    # action, actions run inside the step): stored finished, with their ``outcome``.
     done_actions: list[ActionRequest] = field(default_factory=list)
     _out_ctx_cache: dict = field(default_factory=dict, repr=False)
     # Indexes kept as tasks are added and moved, built from ``tasks`` on first use:

@@ -21,6 +21,12 @@ class OutOfTime(BaseException):
     """
 
 
+class Abandoned(BaseException):
+    """Raised inside an evaluation when the work it belongs to is given up as a
+    whole, to be done again elsewhere (not a failure of the expression): the
+    API's fast start of an execution that takes longer than its allowance."""
+
+
 @dataclass(frozen=True)
 class Limits:
     #: Seconds one evaluate() call may run (setting ``expression_timeout``); 0: no limit.

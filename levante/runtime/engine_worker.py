@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from levante.engine import states
 from levante.engine.conductor import Conductor
 from levante.engine.model import ExecState
+from levante.expr.budget import Abandoned
+from levante.runtime import inline as inline_actions
 from levante.runtime import state_store
 from levante.store import jobs
 from levante.store.db import Database
@@ -37,8 +39,12 @@ CACHE_SIZE = 256
 LEASE = 120.0
 # How many times a step is recomputed when the execution changed meanwhile.
 MAX_CONFLICTS = 5
-# A step running longer than this leases its events and counts an attempt.
+# A step running longer than this leases its events and counts an attempt; it
+# also runs no more actions inline (runtime/inline.py): the rest become jobs.
 SLOW_STEP = 0.25
+# Seconds the API's start of an execution may spend on its fast path (running
+# the I/O-free actions inline) before it is given up and done the usual way.
+FAST_START = 0.1
 
 
 class _Conflict(Exception):
@@ -74,8 +80,14 @@ class EngineWorker:
 
     def __init__(self, db: Database, on_actions_queued: Callable[[], None] = lambda: None,
                  poll: float = 0.5, budget: Any = None, max_attempts: int = 3,
-                 caps: Any = None, step_timeout: float = 0.0):
+                 caps: Any = None, step_timeout: float = 0.0,
+                 inline: inline_actions.Runner | None = None,
+                 inline_limit: int = inline_actions.STEP_LIMIT):
         self.db = db
+        # Runs std.noop/std.echo/std.fail inside the step (runtime/inline.py); None: never.
+        self.inline = inline
+        self.inline_limit = inline_limit
+        self.fast_start = FAST_START
         self.on_actions_queued = on_actions_queued
         self.poll = poll
         self.budget = budget
@@ -228,7 +240,11 @@ class EngineWorker:
                 before = state.state
                 try:
                     with self._step_budget(self._lease_later(list(job_ids)) if job_ids else None):
-                        action(conn, Conductor(state, state_store.new_id), state)
+                        cond = Conductor(state, state_store.new_id)
+                        action(conn, cond, state)
+                        inline_actions.run_inline(cond, state, self.inline, _meta(row),
+                                                  self.inline_limit,
+                                                  deadline=time.monotonic() + SLOW_STEP)
                 except BaseException:
                     self.forget(exec_id)
                     raise
@@ -266,22 +282,19 @@ class EngineWorker:
         The start runs before any write transaction; ``check(conn)`` runs in
         the write transaction before the insert and may refuse it by raising.
         Returns (actions queued, the stored row).
+
+        The fast path: the start also runs the actions that need no I/O and
+        what follows from them (runtime/inline.py), so a short workflow is
+        stored already finished. It has FAST_START seconds in the caller's
+        thread (the API's; ``fast_start``): a start that needs longer is given
+        up and done again without them, leaving the rest to the engine as usual.
         """
-        state = ExecState(
-            id=values["id"], workflow_name=values["workflow_name"], spec=spec,
-            input=json.loads(values["input"]), params=json.loads(values["params"]),
-            state=states.IDLE)
-        state.budget = self.budget
-        state.caps = self.caps
-        info = None
-        with self.db.read() as conn:
-            state_store.bind_loaders(conn, state)
-            try:
-                with self._step_budget():
-                    Conductor(state, state_store.new_id).start()
-            except Exception as e:      # a bug: store the execution failed, say why
-                log.exception("role=engine execution=%s failed to start", state.id)
-                info = f"Internal engine error: {type(e).__name__}: {e}"
+        started = None
+        if self.inline is not None and getattr(self.budget, "step", None) is not None:
+            started = self._start(values, spec, fast=True)
+        if started is None:
+            started = self._start(values, spec, fast=False)
+        state, info = started
         with self.db.tx() as conn:
             check(conn)
             conn.execute(WE.insert().values(**values))
@@ -296,11 +309,41 @@ class EngineWorker:
             self._remember(state.id, 0, states.IDLE, state)
         return queued, row
 
-    def _step_budget(self, on_slow: Callable[[], None] | None = None):
+    def _start(self, values: dict, spec, fast: bool) -> tuple[ExecState, str | None] | None:
+        """Run the conductor's start of a new execution on a read snapshot;
+        (state, None), or (state, why) if it failed, or None if ``fast`` and
+        it took longer than ``fast_start``."""
+        state = ExecState(
+            id=values["id"], workflow_name=values["workflow_name"], spec=spec,
+            input=json.loads(values["input"]), params=json.loads(values["params"]),
+            state=states.IDLE)
+        state.budget = self.budget
+        state.caps = self.caps
+        info = None
+        with self.db.read() as conn:
+            state_store.bind_loaders(conn, state)
+            try:
+                with self._step_budget(abandon_after=self.fast_start if fast else None):
+                    cond = Conductor(state, state_store.new_id)
+                    cond.start()
+                    if fast:
+                        inline_actions.run_inline(cond, state, self.inline, _meta_of(values),
+                                                  self.inline_limit,
+                                                  deadline=time.monotonic() + self.fast_start)
+            except Abandoned:
+                return None
+            except Exception as e:      # a bug: store the execution failed, say why
+                log.exception("role=engine execution=%s failed to start", state.id)
+                info = f"Internal engine error: {type(e).__name__}: {e}"
+        return state, info
+
+    def _step_budget(self, on_slow: Callable[[], None] | None = None,
+                     abandon_after: float | None = None):
         step = getattr(self.budget, "step", None)
         if step is None:
             return contextlib.nullcontext()
-        return step(self.step_timeout, on_slow=on_slow, slow_after=SLOW_STEP)
+        return step(self.step_timeout, on_slow=on_slow, slow_after=SLOW_STEP,
+                    abandon_after=abandon_after)
 
     def _state(self, conn: sa.Connection, row) -> ExecState:
         # Taken out of the cache while in use: two threads never share a state.

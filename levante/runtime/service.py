@@ -9,6 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,6 +74,7 @@ class Runtime:
                       max_nesting_depth=settings.max_nesting_depth))
         self.executor = Executor(self.db, self.resolver, workers=executor_workers,
                                  on_engine_event=self._wake_engine, on_timer=self._wake_scheduler)
+        self.engine.inline = self._run_inline
         self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine)
         self.notifier = Notifier(self.db, defaults=notify)   # notify jobs + live streams
         self._services: list = []     # started and stopped with the loops (add_service)
@@ -142,6 +144,14 @@ class Runtime:
 
     def _wake_engine(self) -> None:
         self.engine.wake.set()
+
+    def _run_inline(self, a, state, meta: dict):
+        """Run action request ``a`` of execution ``state`` here, as the executor would."""
+        row = SimpleNamespace(id=a.id, workflow_execution_id=state.id, task_execution_id=a.task_id,
+                              workflow_name=state.workflow_name, idx=a.index,
+                              workflow_namespace=meta.get("workflow_namespace", ""),
+                              project_id=meta.get("project_id"))
+        return self.executor.run_action(a.name, a.input, row)
 
     def _wake_executor(self) -> None:
         self.executor.wake.set()
@@ -220,7 +230,8 @@ class Runtime:
         log.info("role=api execution=%s workflow=%s created", exec_id, wf.name)
         if queued:
             self._wake_executor()
-        self._wake_engine()     # the start may have queued engine work (a sub-workflow)
+        if not states.is_completed(row.state):
+            self._wake_engine()     # the start may have queued engine work (a sub-workflow)
         return row
 
     @staticmethod

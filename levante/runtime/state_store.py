@@ -144,14 +144,8 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
         jobs.enqueue_many(conn, [(jobs.LOCAL if a.name in LOCAL_ACTIONS else jobs.ACTION, a.id, {}, 0.0)
                                  for a in actions], now=now)
     if changes.done_actions:
-        conn.execute(AE.insert(), [dict(
-            id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
-            workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
-            task_name=a.task_name, state=states.SUCCESS, state_info=None, input=_dumps(a.input),
-            output=_dumps({"result": None}), accepted=True, idx=a.index, params="{}", description="",
-            safe_rerun=False, project_id=row_meta.get("project_id", DEFAULT_PROJECT),
-            tags="[]", scope="private", created_at=now + i * CREATION_TICK, updated_at=now)
-            for i, a in enumerate(changes.done_actions)])
+        conn.execute(AE.insert(), [_done_row(a, state, row_meta, now + i * CREATION_TICK, now)
+                                   for i, a in enumerate(changes.done_actions)])
     if changes.timers:
         jobs.enqueue_many(conn, [(jobs.ENGINE, state.id, tm.payload, tm.delay) for tm in changes.timers],
                           now=now)
@@ -190,6 +184,18 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
                       context=_dumps(state.context), published_global=_dumps(state.published_global))
     conn.execute(WE.update().where(WE.c.id == state.id).values(**values))
     return len(actions)
+
+
+def _done_row(a, state: ExecState, row_meta: dict, created: float, now: float) -> dict:
+    ok, value, info = a.outcome if a.outcome is not None else (True, None, None)
+    return dict(
+        id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
+        workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
+        task_name=a.task_name, state=states.SUCCESS if ok else states.ERROR, state_info=info,
+        input=_dumps(a.input), output=_dumps({"result": value}), accepted=True, idx=a.index,
+        params=_dumps({"timeout": a.timeout} if a.timeout else {}), description="",
+        safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", DEFAULT_PROJECT),
+        tags="[]", scope="private", created_at=created, updated_at=now)
 
 
 def _within_size_limit(state: ExecState, changes: Changes, text: dict[int, str]) -> Changes:
@@ -248,6 +254,9 @@ def _within_size_limit(state: ExecState, changes: Changes, text: dict[int, str])
     return Changes(kept, True, [], [], [], [])
 
 
+_RAN = ("TASK_SUCCEEDED", "TASK_FAILED")
+
+
 def _emit_events(conn: sa.Connection, state: ExecState, tasks: list, previous_state: str | None,
                  now: float) -> None:
     base = dict(execution_id=state.id, workflow_name=state.workflow_name, params=state.params,
@@ -255,8 +264,16 @@ def _emit_events(conn: sa.Connection, state: ExecState, tasks: list, previous_st
     wf_event = events.workflow_event(previous_state, state.state)
     if wf_event == "WORKFLOW_LAUNCHED":
         events.emit(conn, events.Event(wf_event, state=state.state, **base))
+    elif previous_state == states.IDLE and wf_event:
+        # Started and ended (or paused) in one step: it was launched all the same.
+        events.emit(conn, events.Event("WORKFLOW_LAUNCHED", state=states.RUNNING, **base))
     for t in tasks:
         kind = events.task_event(t.stored_state, t.state)
+        if t.stored_state is None and kind in _RAN:
+            # Created and finished in one step (its action ran inside the step): it
+            # was launched first, as when an executor runs the action.
+            events.emit(conn, events.Event("TASK_LAUNCHED", task_id=t.id, task_name=t.name,
+                                           state=states.RUNNING, state_info=None, **base))
         t.stored_state = t.state
         if kind:
             events.emit(conn, events.Event(kind, task_id=t.id, task_name=t.name, state=t.state,

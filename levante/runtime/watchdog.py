@@ -23,7 +23,7 @@ import time
 from typing import Any, Callable
 
 from levante import memory
-from levante.expr.budget import Budget, Limits, OutOfTime
+from levante.expr.budget import Abandoned, Budget, Limits, OutOfTime
 
 log = logging.getLogger("levante.watchdog")
 
@@ -36,13 +36,14 @@ def _raise_in(thread_id: int, exc: Any) -> None:
 
 
 class _Slot:
-    __slots__ = ("thread_id", "deadline", "fired", "by_step")
+    __slots__ = ("thread_id", "deadline", "fired", "by_step", "abandon")
 
-    def __init__(self, thread_id: int, deadline: float, by_step: bool):
+    def __init__(self, thread_id: int, deadline: float, by_step: bool, abandon: bool = False):
         self.thread_id = thread_id
         self.deadline = deadline
         self.fired = False
         self.by_step = by_step      # the step's deadline came first
+        self.abandon = abandon      # the step's allowance came first: raise Abandoned
 
 
 class Watchdog(Budget):
@@ -63,16 +64,20 @@ class Watchdog(Budget):
 
     @contextlib.contextmanager
     def step(self, seconds: float, on_slow: Callable[[], None] | None = None,
-             slow_after: float = 0.25):
+             slow_after: float = 0.25, abandon_after: float | None = None):
         """All evaluations inside share ``seconds`` (one engine step; 0: no step
         limit). ``on_slow`` is called (from another thread) if the step is
-        still running after ``slow_after`` seconds."""
+        still running after ``slow_after`` seconds. With ``abandon_after``, an
+        evaluation still running that many seconds into the step is
+        interrupted with :class:`Abandoned` (the caller gives the step up and
+        does it again elsewhere), and so is one that starts after it."""
         if getattr(self._local, "in_step", False):
             yield
             return
         tid = threading.get_ident()
         self._local.in_step = True
         self._local.deadline = time.monotonic() + seconds if seconds > 0 else None
+        self._local.abandon = time.monotonic() + abandon_after if abandon_after is not None else None
         if seconds > 0:
             self._step_seconds = seconds
         entry = None
@@ -86,6 +91,7 @@ class Watchdog(Budget):
             yield
         finally:
             self._local.deadline = None
+            self._local.abandon = None
             self._local.in_step = False
             if entry is not None:
                 with self._lock:
@@ -103,16 +109,22 @@ class Watchdog(Budget):
         return "%s [expression=%s]" % (memory.out_of_memory("Expression evaluation"), expression)
 
     def start(self) -> Any:
-        if self.limits.timeout <= 0:
+        abandon = getattr(self._local, "abandon", None)
+        if self.limits.timeout <= 0 and abandon is None:
             return None
         tid = threading.get_ident()
+        now = time.monotonic()
+        if abandon is not None and now >= abandon and tid not in self._armed:
+            raise Abandoned
         with self._lock:
             if tid in self._armed:      # nested evaluate(): the outer budget applies
                 return None
-            deadline = time.monotonic() + self.limits.timeout
+            deadline = now + self.limits.timeout if self.limits.timeout > 0 else float("inf")
             step = getattr(self._local, "deadline", None)
             slot = _Slot(tid, min(deadline, step) if step else deadline,
                          bool(step and step < deadline))
+            if abandon is not None and abandon < slot.deadline:
+                slot.deadline, slot.by_step, slot.abandon = abandon, False, True
             self._armed[tid] = slot
             self._ensure_thread()
         if len(self._armed) == 1:
@@ -136,7 +148,7 @@ class Watchdog(Budget):
             if fired:
                 # Fired just as the evaluation ended: cancel it if still pending.
                 _raise_in(handle.thread_id, None)
-        except OutOfTime:
+        except (OutOfTime, Abandoned):
             # It landed here, after the evaluation had finished: nothing more to do
             # (the watchdog fires once per arming, and the slot is gone or goes now).
             with self._lock:
@@ -162,6 +174,9 @@ class Watchdog(Budget):
                 for slot in self._armed.values():
                     if not slot.fired and now >= slot.deadline:
                         slot.fired = True
+                        if slot.abandon:
+                            _raise_in(slot.thread_id, Abandoned)
+                            continue
                         self.fired += 1
                         _raise_in(slot.thread_id, OutOfTime)
                         log.warning("role=engine an expression ran out of its time budget "

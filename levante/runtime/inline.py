@@ -1,0 +1,121 @@
+"""Run the built-in actions that do no I/O inside the engine step.
+
+``std.noop``, ``std.echo`` and ``std.fail`` neither wait nor touch anything
+outside the process, so sending each one through the job table, an executor
+and back to the engine (three commits and two claims per task) costs far more
+than the action. Temporal calls the same idea local activities.
+
+After the conductor has been driven, :func:`run_inline` takes such actions
+off ``state.actions_to_run``, runs them at once through the same resolver the
+executor uses (so input checks and errors are the same), records them as
+already finished, and hands their outcomes to the conductor, which may ask for
+more. A chain of ``std.noop`` tasks thus runs to its end in one step and one
+commit. The step's expression budget (the watchdog) stays on throughout, and
+at most ``limit`` actions run per step so that one huge with-items cannot hold
+an engine thread: the rest are queued as ``local`` jobs as before.
+
+Events are the same as when the executor runs the action: the conductor gets
+``on_action_complete`` for each, in order.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable
+
+from levante import limits
+from levante.actions.base import Outcome
+from levante.engine import states
+from levante.engine.conductor import Conductor
+from levante.engine.model import ActionRequest, ExecState
+
+# What may run inline: pure, quick, and never asynchronous or delayed.
+INLINE_ACTIONS = frozenset({"std.noop", "std.echo", "std.fail"})
+# Most actions run inline in one step (the rest go to the executor as jobs).
+STEP_LIMIT = 1000
+
+# (the action, its execution, the execution's row meta: namespace and project) -> outcome
+Runner = Callable[[ActionRequest, ExecState, dict], Outcome]
+
+
+def run_inline(cond: Conductor, state: ExecState, runner: Runner | None, meta: dict,
+               limit: int = STEP_LIMIT, deadline: float | None = None) -> int:
+    """Run the inline-able actions the conductor asked for (and those their
+    outcomes lead to), up to ``limit`` of them and, if given, until
+    ``time.monotonic()`` passes ``deadline``; returns how many ran."""
+    if runner is None or limit <= 0:
+        return 0
+    ran = 0
+    deferred: list[ActionRequest] = []     # to run the usual way after all
+    done_now: dict[str, list] = {}      # task id -> item result rows not yet stored
+    _see_unstored(state, done_now)
+    while state.state == states.RUNNING and ran < limit:
+        todo, rest = [], []
+        for a in state.actions_to_run:
+            if len(todo) + ran < limit and _inlinable(a):
+                todo.append(a)
+            else:
+                rest.append(a)
+        if not todo:
+            break
+        state.actions_to_run = rest
+        for k, a in enumerate(todo):
+            outcome = _outcome(runner, a, state, meta)
+            if outcome is None:     # it asked to finish later (std.echo with a delay)
+                deferred.append(a)
+                continue
+            ok, value, info = a.outcome = outcome
+            state.done_actions.append(a)
+            done_now.setdefault(a.task_id, []).append(
+                (a.index, ok, value, a.id, time.time() + ran * 1e-6))
+            ran += 1
+            cond.on_action_complete(a.task_id, a.id, a.index, ok, value)
+            if deadline is not None and time.monotonic() > deadline:
+                limit = ran     # out of time: what is left goes the usual way
+            if state.state != states.RUNNING or ran >= limit:
+                # The workflow ended or paused, or this step has run enough: what
+                # it has not run is left to the usual path (queued, or cancelled
+                # with its task), as if the executor had not got to it yet.
+                state.actions_to_run[:0] = todo[k + 1:]
+                break
+    # These have no side effects, so the executor runs them again, the usual way.
+    state.actions_to_run[:0] = deferred
+    return ran
+
+
+def _inlinable(a: ActionRequest) -> bool:
+    if a.name not in INLINE_ACTIONS:
+        return False
+    # An input over the field size limit is refused by the usual path, with its message.
+    limit = limits.field_size_limit()
+    return not (limit and limits.size_problem("ActionExecution", "input", json.dumps(a.input), limit))
+
+
+def _outcome(runner: Runner, a: ActionRequest, state: ExecState,
+             meta: dict) -> tuple[bool, Any, str | None] | None:
+    """(ok, result or error, state_info), or None if the action does not end now."""
+    try:
+        outcome = runner(a, state, meta)
+    except Exception as e:      # as the executor does for a local action that raised
+        outcome = Outcome("error", f"{type(e).__name__}: {e}")
+    if outcome.kind not in ("ok", "error"):
+        return None
+    ok = outcome.kind == "ok"
+    value = outcome.value
+    too_big = limits.size_problem("ActionExecution", "output", json.dumps({"result": value}))
+    if too_big:
+        ok, value = False, too_big
+    info = None if ok else (value if isinstance(value, str) else json.dumps(value))
+    return ok, value, info
+
+
+def _see_unstored(state: ExecState, done_now: dict[str, list]) -> None:
+    """Let with-items see the results of its items that ran inline in this step,
+    which are not in the database yet."""
+    stored = state.load_item_results
+
+    def load_item_results(task_id: str) -> list:
+        rows = list(stored(task_id)) if stored else []
+        return rows + done_now.get(task_id, [])
+
+    state.load_item_results = load_item_results
