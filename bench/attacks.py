@@ -47,6 +47,10 @@ ATTACKS = {
                     '{% for k in range(100000) %}{% endfor %}{% endfor %}{% endfor %}"')),
     "regex": (3, _w("<% '" + "a" * 40 + "!'.matches('(a|aa)+$') %>")),
     "template": (4, _w('"{% set s = \'x\' * 10000000 %}{% for i in range(300) %}{{ s }}{% endfor %}"')),
+    # A variant of #4 that stays within the size budgets: it keeps what it builds.
+    # Run it only on a server with memory_limit_mb set (else: gigabytes).
+    "hoard": (4, _w('"{% set ns = namespace(l=[]) %}{% for i in range(100000) %}'
+                    '{% set _ = ns.l.append(\'x\' * 9000000 ~ i) %}{% endfor %}{{ ns.l|length }}"')),
     "forkbomb": (9, """
 version: '2.0'
 {name}:
@@ -165,7 +169,9 @@ def run_attack(client: Client, kind: str, lead: float, limit: float, items: int)
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", default="http://127.0.0.1:8989/v2")
-    p.add_argument("--only", default=",".join(ATTACKS), help=f"comma-separated among {', '.join(ATTACKS)}")
+    p.add_argument("--only", default=",".join(k for k in ATTACKS if k != "hoard"),
+                   help=f"comma-separated among {', '.join(ATTACKS)} (default: all but hoard, "
+                        "which needs a server with memory_limit_mb)")
     p.add_argument("--lead", type=float, default=0.5, help="seconds between the attack and the hello_world")
     p.add_argument("--limit", type=float, default=120, help="seconds to watch one attack")
     p.add_argument("--items", type=int, default=100_000, help="items of the with_items attack")

@@ -21,7 +21,8 @@ listen to for event triggers on OpenStack notifications (see
 ``levante.triggers.broker``).
 
 The ``http_*`` settings are the egress policy (``levante.egress``) of
-``std.http``, ``std.mistral_http``, notification webhooks and ``std.ssh``;
+``std.http``, ``std.mistral_http``, notification webhooks, ``std.ssh`` and
+``std.email``;
 they match the ``[action_std_http]`` options of Mistral (``denied_cidrs``,
 ``allowed_hosts``, ``default_timeout``, ``max_response_size_bytes``), and the
 denied ranges add "this network" (0.0.0.0/8, which reaches loopback) and the
@@ -108,6 +109,8 @@ class Settings:
     max_with_items: int = 100_000
     # Engine threads in one process; each works on a different execution at a time.
     engine_workers: int = 2
+    # The server process's data limit (RLIMIT_DATA), MB; 0: none (levante.memory).
+    memory_limit_mb: int = 0
 
     # Who may call the API: none (loopback only), token, oidc or keystone.
     auth: str = "none"

@@ -2,7 +2,8 @@
 
 One policy for every outbound connection a workflow can ask for: ``std.http``
 and ``std.mistral_http`` (each redirect hop and each proxy given in ``proxies``
-included), notification webhooks, and ``std.ssh`` / ``std.ssh_proxied``.
+included), notification webhooks, ``std.ssh`` / ``std.ssh_proxied`` and
+``std.email``.
 
 * Only the schemes the caller allows (http and https for HTTP).
 * With ``http_allowed_hosts`` set, only those host names.

@@ -4,6 +4,7 @@ way to run. Python actions use mistral-lib's API (``Action.run(context)``,
 """
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 from dataclasses import dataclass, field
@@ -11,7 +12,10 @@ from typing import Any
 
 from mistral_lib import actions as ml_actions
 
+from levante import memory
+
 MISSING = inspect.Parameter.empty
+_OUT_OF_MEMORY = object()
 
 
 class ActionInputError(Exception):
@@ -102,9 +106,16 @@ class ActionDef:
             result = action.run(context)
         except Deferred as d:
             return Outcome("delay", d.value, d.seconds)
+        except MemoryError:
+            result = _OUT_OF_MEMORY     # reported below, once the action's frames are let go
         except Exception as e:
             return Outcome("error", f"The action raised an exception [action={self.name}, "
                                     f"action_ex_id={_ctx_action_id(context)}, msg='{e}']")
+        if result is _OUT_OF_MEMORY:
+            del action
+            gc.collect()        # what it built may sit in reference cycles: free it now
+            return Outcome("error", memory.out_of_memory(
+                f"The action [action={self.name}, action_ex_id={_ctx_action_id(context)}]"))
         if isinstance(result, ml_actions.Result):
             if result.is_error():
                 return Outcome("error", result.error)

@@ -40,6 +40,7 @@ bounded.
 
 from __future__ import annotations
 
+import gc
 import re
 from functools import lru_cache
 from typing import Any
@@ -196,8 +197,16 @@ def evaluate(value: Any, data: dict, ctx: FunctionContext | None = None,
     except RecursionError as e:
         raise ExpressionError("Can not evaluate expressions: value nested too deeply",
                               reason=str(e)) from e
+    except MemoryError:
+        pass    # reported below, once the evaluation's frames are let go
     finally:
         CURRENT.reset(token)
+    # What the evaluation built is often held in reference cycles (frames,
+    # tracebacks, Jinja namespaces) that only the cycle collector frees: free
+    # it now, not at some later collection, so the next allocations succeed.
+    gc.collect()
+    raise ExpressionError(budget.memory_message(state.text), expression=state.text,
+                          reason="out of memory")
 
 
 def _validate_str(text: str, errors: list[str]) -> None:

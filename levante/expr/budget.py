@@ -53,6 +53,10 @@ class Budget:
         """What the error says when the evaluation armed with ``handle`` ran out of time."""
         return timeout_message(self.limits, expression)
 
+    def memory_message(self, expression: str | None) -> str:
+        """What the error says when an allocation failed during the evaluation."""
+        return "Expression evaluation ran out of memory [expression=%s]" % expression
+
     def regex_timeout(self) -> float | None:
         """Seconds one regular expression match may take (None: no limit)."""
         return self.limits.timeout or None

@@ -160,6 +160,8 @@ def run(c: CompiledJinja, state: EvalState) -> Any:
     except _TooLarge:
         raise ExpressionError(size_message(state.budget.limits, c.text), expression=c.text,
                               reason="result too large") from None
+    except MemoryError:
+        raise               # levante.expr.evaluate says which limit
     except Exception as e:
         raise ExpressionError.evaluation("Jinja", c.text, e, data) from e
 

@@ -603,6 +603,8 @@ def run(c: CompiledYaql, state: EvalState, use_fast_path: bool = True) -> Any:
         result = c.statement.evaluate(context=ctx)
         if type(result) not in _PLAIN_RESULT_TYPES:
             result = fn.to_plain(result)  # FrozenDict, iterators... (as Mistral)
+    except MemoryError:
+        raise               # levante.expr.evaluate says which limit
     except Exception as e:
         raise ExpressionError.evaluation("YAQL", c.text, e, state.data) from e
     return result

@@ -94,6 +94,22 @@ def run_server(argv: list[str]) -> int:
     except AuthSetupError as e:
         sys.stderr.write(f"levante server: error: {e}\n")
         return 2
+    from levante import memory
+    from levante.actions.std import javascript
+
+    try:
+        reserve = memory.apply_limit(
+            settings.memory_limit_mb, args.executor_workers + max(1, settings.engine_workers),
+            extra_mb=javascript.memory_reserve_mb(),
+            extra_what="std.javascript (V8's region and one heap of LEVANTE_JS_MAX_MEMORY_MB)")
+    except (memory.LimitError, OSError) as e:
+        sys.stderr.write(f"levante server: error: {e}\n")
+        return 2
+    if reserve is not None:
+        logging.getLogger("levante.server").info(
+            "memory limit: %d MB of data (RLIMIT_DATA; setting memory_limit_mb), of which about "
+            "%d MB is reserved by the server's own threads and start-up", settings.memory_limit_mb,
+            reserve)
     runtime = Runtime(db_url, roles=roles, executor_workers=args.executor_workers, notify=notify)
     try:
         auth = build_auth(mode, settings, runtime.db, args.host, os.environ["LEVANTE_API_URL"],

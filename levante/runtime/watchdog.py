@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from levante import memory
 from levante.expr.budget import Abandoned, Budget, Limits, OutOfTime
 
 log = logging.getLogger("levante.watchdog")
@@ -103,6 +104,9 @@ class Watchdog(Budget):
                     "for all the expressions it evaluates (setting engine_step_timeout) "
                     "[expression=%s]" % (_num(self._step_seconds), expression))
         return super().timeout_message(handle, expression)
+
+    def memory_message(self, expression: str | None) -> str:
+        return "%s [expression=%s]" % (memory.out_of_memory("Expression evaluation"), expression)
 
     def start(self) -> Any:
         abandon = getattr(self._local, "abandon", None)

@@ -17,7 +17,27 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from levante.actions.base import ActionDef, Outcome
 from levante.actions.std import BUILTINS
-from tests.conftest import free_port
+from levante.config import reload_settings
+from tests.conftest import Server, free_port
+
+
+@pytest.fixture(autouse=True)
+def egress_policy(monkeypatch):
+    """The test SMTP servers are on loopback, which the egress policy denies by
+    default: each test starts with every address allowed; ``egress_policy(**settings)``
+    changes that (``egress_policy()`` alone puts the default policy back)."""
+    def apply(**settings):
+        monkeypatch.delenv("LEVANTE_CONFIG", raising=False)
+        monkeypatch.delenv("LEVANTE_HTTP_DENIED_CIDRS", raising=False)
+        monkeypatch.delenv("LEVANTE_HTTP_ALLOWED_HOSTS", raising=False)
+        for name, value in settings.items():
+            monkeypatch.setenv("LEVANTE_" + name.upper(), value)
+        return reload_settings()
+
+    apply(http_denied_cidrs="")
+    yield apply
+    monkeypatch.undo()
+    reload_settings()
 
 
 @dataclass
@@ -256,23 +276,37 @@ version: '2.0'
 """
 
 
-def test_workflow_sends_an_email(server, smtp: SMTPServer):
-    name = f"mail_{uuid.uuid4().hex[:8]}"
-    r = httpx.post(f"{server.url}/workflows", content=WORKFLOW.format(name=name),
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server whose egress policy lets std.email reach the loopback SMTP server."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LEVANTE_HTTP_DENIED_CIDRS", "")
+        srv = Server(tmp_path_factory.mktemp("email-server")).start()
+    yield srv
+    srv.stop()
+
+
+def _run_workflow(url: str, name: str, inp: dict) -> dict:
+    r = httpx.post(f"{url}/workflows", content=WORKFLOW.format(name=name),
                    headers={"content-type": "text/plain"})
     assert r.status_code == 201, r.text
-    r = httpx.post(f"{server.url}/executions", json={
-        "workflow_name": name,
-        "input": json.dumps({"smtp": smtp.address, "team": ["ann@example.org", "bob@example.org"]})})
+    r = httpx.post(f"{url}/executions", json={"workflow_name": name, "input": json.dumps(inp)})
     assert r.status_code == 201, r.text
     exec_id = r.json()["id"]
     deadline = time.time() + 60
     while True:
-        body = httpx.get(f"{server.url}/executions/{exec_id}").json()
+        body = httpx.get(f"{url}/executions/{exec_id}").json()
         if body["state"] in ("SUCCESS", "ERROR", "CANCELLED"):
-            break
+            return body
         assert time.time() < deadline, body["state"]
         time.sleep(0.05)
+
+
+def test_workflow_sends_an_email(server, smtp: SMTPServer):
+    name = f"mail_{uuid.uuid4().hex[:8]}"
+    body = _run_workflow(server.url, name, {"smtp": smtp.address,
+                                            "team": ["ann@example.org", "bob@example.org"]})
+    exec_id = body["id"]
     assert body["state"] == "SUCCESS", body["state_info"]
     assert json.loads(body["output"]) == {"sent": True}
     got = smtp.inbox.last()
@@ -283,3 +317,70 @@ def test_workflow_sends_an_email(server, smtp: SMTPServer):
     plain, html = got.message.iter_parts()
     assert plain.get_content().strip() == "Hello ann@example.org"
     assert html.get_content().strip() == "<p>Hello <b>ann@example.org</b></p>"
+
+
+# ---------------------------------------------------------------- egress policy
+
+
+HINT = "(setting http_denied_cidrs, environment variable LEVANTE_HTTP_DENIED_CIDRS)"
+
+
+@pytest.mark.parametrize("host, shown", [
+    ("127.0.0.1:{port}", "address 127.0.0.1 is in the denied range 127.0.0.0/8"),
+    ("localhost:{port}", "(host 'localhost' resolves to 127.0.0.1): address 127.0.0.1 is in "
+                         "the denied range 127.0.0.0/8"),
+    ("0.0.0.0:{port}", "address 0.0.0.0 is in the denied range 0.0.0.0/8"),
+])
+def test_default_policy_refuses_a_denied_smtp_server(smtp: SMTPServer, egress_policy, host, shown):
+    egress_policy()                                # the default policy: loopback is denied
+    host = host.format(port=smtp.port)
+    out = send(from_addr="flow@example.org", to_addrs=["ann@example.org"], smtp_server=host)
+    assert out.kind == "error"
+    assert f"Refused to connect to SMTP server {host}" in out.value, out.value
+    assert shown in out.value and HINT in out.value, out.value
+    assert smtp.inbox.messages == []                                # nothing was sent
+
+
+def test_refusal_has_the_shape_of_std_http_s(smtp: SMTPServer, egress_policy):
+    egress_policy()
+    mail = send(from_addr="flow@example.org", to_addrs=["ann@example.org"],
+                smtp_server=smtp.address).value
+    cls, _ = BUILTINS["std.http"]
+    http = ActionDef.from_class("std.http", cls).run({"url": f"http://{smtp.address}/"}, None).value
+    tail = f": address 127.0.0.1 is in the denied range 127.0.0.0/8 {HINT}."
+    assert mail.endswith(tail + "']") and http.endswith(tail + "']"), (mail, http)
+    assert "Refused to connect to SMTP server" in mail and "Refused to connect to http://" in http
+
+
+def test_a_custom_denied_range_refuses_and_others_deliver(smtp: SMTPServer, egress_policy):
+    egress_policy(http_denied_cidrs="127.0.0.1/32")
+    out = send(from_addr="flow@example.org", to_addrs=["ann@example.org"], smtp_server=smtp.address)
+    assert out.kind == "error" and "denied range 127.0.0.1/32" in out.value, out.value
+    egress_policy(http_denied_cidrs="10.0.0.0/8")  # loopback allowed: delivered
+    out = send(from_addr="flow@example.org", to_addrs=["ann@example.org"], smtp_server=smtp.address,
+               subject="allowed")
+    assert out.kind == "ok", out.value
+    assert smtp.inbox.last().message["Subject"] == "allowed"
+
+
+def test_allowed_hosts_apply_to_the_smtp_server(smtp: SMTPServer, egress_policy):
+    egress_policy(http_denied_cidrs="", http_allowed_hosts="mail.example.org")
+    out = send(from_addr="flow@example.org", to_addrs=["ann@example.org"], smtp_server=smtp.address)
+    assert out.kind == "error" and "is not in the allowed hosts" in out.value, out.value
+    assert smtp.inbox.messages == []
+
+
+def test_workflow_on_a_default_server_cannot_mail_a_loopback_server(tmp_path, smtp: SMTPServer):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("LEVANTE_HTTP_DENIED_CIDRS", raising=False)
+        srv = Server(tmp_path).start()
+    try:
+        body = _run_workflow(srv.url, f"mail_{uuid.uuid4().hex[:8]}",
+                             {"smtp": smtp.address, "team": ["ann@example.org"]})
+        assert body["state"] == "ERROR"
+        task = httpx.get(f"{srv.url}/executions/{body['id']}/tasks").json()["tasks"][0]
+        assert f"Refused to connect to SMTP server {smtp.address}" in task["state_info"]
+        assert "denied range 127.0.0.0/8" in task["state_info"], task["state_info"]
+        assert smtp.inbox.messages == []
+    finally:
+        srv.stop()

@@ -382,6 +382,60 @@ def test_denied_addresses_are_refused(sshd: SSHD, open_policy, host, denied):
     assert f"Refused to connect to ssh host {host}" in msg and f"denied range {denied}" in msg
 
 
+def _accepted_logins(sshd: SSHD) -> int:
+    return sshd.log_text().count("Accepted ")
+
+
+@pytest.mark.parametrize("target, shown", [
+    ("127.0.0.1:{port}", "address 127.0.0.1 is in the denied range 127.0.0.0/8"),
+    ("localhost:{port}", "(host 'localhost' resolves to 127.0.0.1): address 127.0.0.1 is in "
+                         "the denied range 127.0.0.0/8"),
+    ("[::ffff:127.0.0.1]:{port}", "denied range 127.0.0.0/8"),
+])
+@needs_sshd
+def test_target_behind_the_gateway_is_checked_before_the_gateway_is_asked(
+        sshd: SSHD, open_policy, target, shown):
+    """The default policy; the gateway is reached through the operator's
+    proxy_command (not checked), the target behind it is: refused before
+    Levante even logs in to the gateway."""
+    open_policy(False, ssh_allow_proxy_command="true")
+    target = target.format(port=sshd.port)
+    logins = _accepted_logins(sshd)
+    msg = error(run("std.ssh_proxied", cmd="echo hi", host=target, username=sshd.user,
+                    private_key_filename=str(sshd.ed25519_key), gateway_host="gateway.invalid",
+                    proxy_command=sshd.proxy_command()))
+    assert f"Refused to connect to ssh host {target} through gateway gateway.invalid" in msg, msg
+    assert shown in msg and "http_denied_cidrs" in msg, msg
+    time.sleep(0.2)
+    assert _accepted_logins(sshd) == logins, sshd.log_text()[-2000:]
+
+
+@needs_sshd
+def test_target_in_a_custom_denied_range_is_refused_through_an_allowed_gateway(
+        sshd: SSHD, open_policy):
+    open_policy(http_denied_cidrs="127.0.0.2/32")
+    msg = error(run("std.ssh_proxied", cmd="echo hi", host=f"127.0.0.2:{sshd.port}",
+                    username=sshd.user, private_key_filename=str(sshd.ed25519_key),
+                    gateway_host=sshd.host))
+    assert f"Refused to connect to ssh host 127.0.0.2:{sshd.port} through gateway {sshd.host}" in msg
+    assert "address 127.0.0.2 is in the denied range 127.0.0.2/32" in msg, msg
+    # The same gateway still reaches an allowed target.
+    assert ok(run("std.ssh_proxied", cmd="echo allowed", host=sshd.host, username=sshd.user,
+                  private_key_filename=str(sshd.ed25519_key), gateway_host=sshd.host)) == "allowed\n"
+
+
+@needs_sshd
+def test_allowed_hosts_apply_to_the_target_behind_the_gateway(sshd: SSHD, open_policy):
+    open_policy(http_allowed_hosts="127.0.0.1,gateway.invalid", ssh_allow_proxy_command="true")
+    msg = error(run("std.ssh_proxied", cmd="echo hi", host=f"localhost:{sshd.port}",
+                    username=sshd.user, private_key_filename=str(sshd.ed25519_key),
+                    gateway_host="gateway.invalid", proxy_command=sshd.proxy_command()))
+    assert "host 'localhost' is not in the allowed hosts" in msg, msg
+    assert ok(run("std.ssh_proxied", cmd="echo listed", host=sshd.host, username=sshd.user,
+                  private_key_filename=str(sshd.ed25519_key), gateway_host="gateway.invalid",
+                  proxy_command=sshd.proxy_command())) == "listed\n"
+
+
 PROXY_WORKFLOW = """
 version: '2.0'
 {name}:

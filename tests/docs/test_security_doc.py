@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from levante import memory
+from levante.actions.std import javascript
 from levante.config import Settings, load_settings
 from levante.lang import yamlsource
 
@@ -36,5 +38,11 @@ def test_the_documented_defaults_are_the_code_defaults():
     for cidr in d.http_denied_cidrs:
         assert f"`{cidr}`" in text
     assert yamlsource.MAX_ALIAS_NODES == 10_000 and "10,000 nodes" in text
+    assert d.memory_limit_mb == 0
+    assert "| `memory_limit_mb` (`LEVANTE_MEMORY_LIMIT_MB`) | `0`: none |" in text
+    flat = " ".join(text.split())
+    assert javascript.V8_PROCESS_RESERVE_MB == 512 and "512 MiB region" in flat
+    assert javascript.DEFAULT_MAX_MEMORY_MB == 256 and "(`LEVANTE_JS_MAX_MEMORY_MB`, 256)" in flat
+    assert memory.OTHER_THREADS + 16 + d.engine_workers == 90 and "90 with the defaults" in flat
     for heading in ("## Authentication", "## Budgets", "## Egress policy", "## Threat model"):
         assert heading in text

@@ -10,6 +10,12 @@ Same parameters and behaviour as Mistral's ``std.email``:
 * ``subject`` and ``body`` default to ``<No subject>`` and ``<No body>``;
   with ``html_body`` the message is ``multipart/alternative`` (text and HTML);
 * the result is null; an SMTP or network failure fails the action.
+
+Egress policy (``levante.egress``, as std.http): the SMTP server is connected
+to only at an address the policy allows. Its name is resolved once, every
+address is checked, and the socket is opened to that checked address. A
+refusal fails the action with the policy's message, naming the denied range
+and the setting.
 """
 from __future__ import annotations
 
@@ -23,9 +29,21 @@ from typing import Any
 from mistral_lib import actions
 from mistral_lib.exceptions import ActionException
 
+from levante import egress
+
 log = logging.getLogger("levante.actions.email")
 
 SMTP_TIMEOUT = 60.0
+
+
+class PolicySMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` whose connection goes through the egress policy."""
+
+    def _get_socket(self, host, port, timeout):
+        if timeout is not None and not timeout:
+            raise ValueError("Non-blocking socket (timeout=0) is not supported")
+        return egress.connect(host, port, timeout,
+                              what=f"Refused to connect to SMTP server {host}:{port}")
 
 
 def address_list(value: Any) -> list[str]:
@@ -86,7 +104,7 @@ class SendEmailAction(actions.Action):
         try:
             data = self.message().as_bytes()
             # A ``host:port`` string is split by smtplib itself.
-            with smtplib.SMTP(str(self.smtp_server), timeout=SMTP_TIMEOUT) as smtp:
+            with PolicySMTP(str(self.smtp_server), timeout=SMTP_TIMEOUT) as smtp:
                 if self.password is not None:
                     # Switch to TLS before sending the password (RFC 3207).
                     smtp.ehlo()
@@ -94,6 +112,8 @@ class SendEmailAction(actions.Action):
                     smtp.ehlo()
                     smtp.login(str(self.sender), str(self.password))
                 refused = smtp.sendmail(str(self.sender), recipients, data)
+        except egress.EgressRefused as e:       # as std.http's refusal: the policy's message
+            raise ActionException(str(e)) from None
         except (smtplib.SMTPException, OSError, ValueError) as e:
             raise ActionException(f"Failed to send an email message: {e}")
         if refused:

@@ -43,6 +43,21 @@ _WRAPPER = """(function () {
 
 _init_lock = threading.Lock()
 
+#: Data address space V8 maps read-write for the process on the first run
+#: (measured: one 512 MiB region), counted by a memory limit (levante.memory).
+V8_PROCESS_RESERVE_MB = 512
+
+
+def memory_reserve_mb() -> int:
+    """What one std.javascript run needs of the server's memory limit: V8's
+    own region and one heap at its limit (0 without mini-racer). V8 ends the
+    process when an allocation is refused, so the limit must leave this room."""
+    import importlib.util
+
+    if importlib.util.find_spec("py_mini_racer") is None:
+        return 0
+    return V8_PROCESS_RESERVE_MB + _limit("LEVANTE_JS_MAX_MEMORY_MB", DEFAULT_MAX_MEMORY_MB)
+
 
 def _limit(env: str, default: int) -> int:
     try:

@@ -20,10 +20,18 @@ Mistral.
 
 Egress policy (``levante.egress``, as std.http): the hosts and the gateway are
 connected to only at addresses the policy allows (not loopback, link-local or
-the metadata service by default). ``proxy_command`` runs a shell command on the
-Levante host, so it is refused unless the operator sets
-``ssh_allow_proxy_command``. A host reached through the gateway is resolved and
-connected to by the gateway, not by Levante.
+the metadata service by default): each name is resolved once, every address
+checked, and the socket opened to that checked address. ``proxy_command`` runs
+a shell command on the Levante host, so it is refused unless the operator sets
+``ssh_allow_proxy_command``; the connection the command makes is its own.
+
+A host behind the gateway is connected to by the gateway, not by Levante.
+Before asking, Levante checks it as it sees it: the name against
+``http_allowed_hosts``, and every address it resolves to here (a literal
+address, or a name Levante's resolver knows) against the denied ranges. The
+gateway then resolves the name in its own network and connects; that answer
+and that connection are out of the policy's sight (a name only the gateway
+knows passes on the allowed-hosts check alone).
 """
 from __future__ import annotations
 
@@ -237,11 +245,16 @@ class SSHProxiedAction(SSHAction):
                 "proxy_command is refused: it would run a shell command on the Levante server "
                 "(setting ssh_allow_proxy_command, environment variable "
                 "LEVANTE_SSH_ALLOW_PROXY_COMMAND, is false)")
+        hostname, port = split_host(host)
+        try:
+            egress.check_host(hostname, port, f"Refused to connect to ssh host {host} "
+                                              f"through gateway {self.gateway_host}")
+        except egress.EgressRefused as e:
+            raise ActionException(str(e)) from None
         sock = paramiko.ProxyCommand(self.proxy_command) if self.proxy_command else None
         gateway = connect(self.gateway_host, self.gateway_username or self.username,
                           self.password, pkey, sock=sock)
         try:
-            hostname, port = split_host(host)
             tunnel = gateway.get_transport().open_channel(
                 "direct-tcpip", (hostname, port), ("127.0.0.1", 0), timeout=CONNECT_TIMEOUT)
             target = connect(host, self.username, self.password, pkey, sock=tunnel)
