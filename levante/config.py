@@ -109,6 +109,10 @@ class Settings:
     max_with_items: int = 100_000
     # Engine threads in one process; each works on a different execution at a time.
     engine_workers: int = 2
+    # Seconds an idle engine or executor loop waits before it looks for work it
+    # was not woken for (the scheduler waits twice as long). Wake-ups come
+    # in-process and, on PostgreSQL, from other processes (LISTEN/NOTIFY).
+    job_poll_interval: float = 0.5
     # The server process's data limit (RLIMIT_DATA), MB; 0: none (levante.memory).
     memory_limit_mb: int = 0
 

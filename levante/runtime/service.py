@@ -32,7 +32,9 @@ from levante.runtime.engine_worker import EngineWorker
 from levante.errors import BadRequest, NotFound, TooManyRequests
 from levante.runtime.executor import Executor, complete_action
 from levante.runtime.scheduler import Scheduler
+from levante.runtime.wakeup import Wakeup
 from levante.store import jobs
+from levante.store.notifications import NOTIFY
 from levante.store import scope
 from levante.store.db import Database
 from levante.store.scope import Caller
@@ -67,18 +69,27 @@ class Runtime:
         self.resolver = ActionResolver(self.db, self.registry)
         self.engine = EngineWorker(
             self.db, on_actions_queued=self._wake_executor, budget=self.watchdog,
+            poll=settings.job_poll_interval,
             max_attempts=settings.job_max_attempts, step_timeout=settings.engine_step_timeout,
             caps=Caps(max_with_items=settings.max_with_items,
                       max_retry_count=settings.max_retry_count,
                       max_executions_per_root=settings.max_executions_per_root,
                       max_nesting_depth=settings.max_nesting_depth))
         self.executor = Executor(self.db, self.resolver, workers=executor_workers,
-                                 on_engine_event=self._wake_engine, on_timer=self._wake_scheduler)
+                                 on_engine_event=self._wake_engine, on_timer=self._wake_scheduler,
+                                 poll=settings.job_poll_interval)
         self.engine.inline = self._run_inline
-        self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine)
+        self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine,
+                                   max_sleep=2 * settings.job_poll_interval)
         self.notifier = Notifier(self.db, defaults=notify)   # notify jobs + live streams
         self._services: list = []     # started and stopped with the loops (add_service)
         triggers.install(self)
+        if Wakeup.applies(db_url) and set(roles) & {"engine", "executor", "scheduler"}:
+            # Other processes' commits wake these loops at once (LISTEN/NOTIFY).
+            self.add_service(Wakeup(db_url, {
+                jobs.ENGINE: self._wake_engine, jobs.ACTION: self._wake_executor,
+                jobs.LOCAL: self._wake_executor, jobs.TIMER: self._wake_scheduler,
+                NOTIFY: self.notifier.delivery.wake.set}))
         self._threads: list[threading.Thread] = []
         # Runs the synchronous `run-action` calls, so a timeout can be kept. Bounded:
         # past SYNC_ACTIONS running at once the API answers 429 at once rather

@@ -10,7 +10,9 @@ execution id).
 from __future__ import annotations
 
 import json
+import os
 import time
+import uuid
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -22,12 +24,28 @@ ACTION = "action"
 LOCAL = "local"     # an action that does no I/O (std.echo, std.noop, ...): run at once
 TIMER = "timer"
 
+# PostgreSQL: every transaction that queues jobs also sends NOTIFY on this
+# channel (delivered when, and only if, it commits) with "kind origin", so the
+# loops of other processes wake at once instead of at their next poll
+# (runtime/wakeup.py). ORIGIN tells a process its own notifications, whose
+# loops it already woke in-process.
+CHANNEL = "levante_jobs"
+ORIGIN = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _announce(conn: sa.Connection, kinds: Iterable[str]) -> None:
+    if conn.dialect.name != "postgresql":
+        return
+    for kind in set(kinds):     # PostgreSQL folds repeats within one transaction
+        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{kind} {ORIGIN}")))
+
 
 def enqueue(conn: sa.Connection, kind: str, key: str, payload: dict | None = None,
             delay: float = 0.0, now: float | None = None) -> None:
     now = time.time() if now is None else now
-    conn.execute(jobs.insert().values(kind=kind, key=key, payload=json.dumps(payload or {}),
-                                      due_at=now + delay, created_at=now))
+    conn.execute(jobs.insert(), dict(kind=kind, key=key, payload=json.dumps(payload or {}),
+                                     due_at=now + delay, created_at=now))
+    _announce(conn, (kind,))
 
 
 def enqueue_many(conn: sa.Connection, rows: Iterable[tuple[str, str, dict, float]],
@@ -37,6 +55,7 @@ def enqueue_many(conn: sa.Connection, rows: Iterable[tuple[str, str, dict, float
               for k, key, p, d in rows]
     if values:
         conn.execute(jobs.insert(), values)
+        _announce(conn, (v["kind"] for v in values))
 
 
 def due(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked: bool) -> list[Any]:
