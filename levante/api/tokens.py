@@ -22,9 +22,24 @@ def _tokens(request: Request):
     return auth.tokens
 
 
+#: The longest lifetime a token may be given: ten years.
+MAX_EXPIRES_IN = 10 * 366 * 86400
+
+
 def _render(t: dict) -> dict:
     return {"id": t["id"], "name": t["name"], "project_id": t["project_id"],
-            "is_admin": bool(t["is_admin"]), "created_at": ts(t["created_at"])}
+            "is_admin": bool(t["is_admin"]), "created_at": ts(t["created_at"]),
+            "expires_at": ts(t.get("expires_at"))}
+
+
+def _expires_in(value) -> float | None:
+    """``expires_in``: seconds the token stays valid (absent or null: until revoked)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_EXPIRES_IN:
+        raise ApiError(400, f"Field 'expires_in' must be a number of seconds between 1 and "
+                            f"{MAX_EXPIRES_IN}, got {value!r}")
+    return float(value)
 
 
 @router.post("/v2/auth/tokens", status_code=201)
@@ -36,7 +51,8 @@ def create_token(request: Request, data: bytes = Depends(raw_body), caller: Call
     project = body.get("project_id") or caller.project_id
     if not isinstance(project, str) or len(project) > 80:
         raise ApiError(400, "Field 'project_id' must be a string of at most 80 characters")
-    row, token = _tokens(request).create(name.strip(), project, bool(body.get("is_admin")))
+    expires_in = _expires_in(body.get("expires_in"))
+    row, token = _tokens(request).create(name.strip(), project, bool(body.get("is_admin")), expires_in)
     return JSONResponse(dict(_render(row), token=token), status_code=201)
 
 

@@ -118,3 +118,27 @@ def test_queues_become_per_project_keeping_their_messages(backend, tmp_path):
         assert posted.seq == 3
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_downgrade_from_the_head_and_up_again(backend, tmp_path):
+    from alembic import command
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'd.sqlite'}"
+    else:
+        assert PG_URL, "needs PostgreSQL: run `make test`, which starts it"
+        url = fresh_pg_database(PG_URL)
+    db = Database(url)
+    try:
+        db.upgrade()
+        cfg = alembic_config()
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0007")
+        db.upgrade()
+        with db.engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert [d for d in diffs if not (isinstance(d, list) and d and d[0][0] == "modify_default")] == []
+    finally:
+        db.dispose()

@@ -1,5 +1,6 @@
 """Queues are per project: the key of a queue is (project_id, name), and its
-messages and claims carry the project too.
+messages and claims carry the project too. API tokens may expire:
+api_tokens.expires_at (null: never).
 
 Revision ID: 0008
 Revises: 0007
@@ -28,6 +29,7 @@ def _set_queue_projects(table: str) -> None:
 
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
+    op.add_column("api_tokens", sa.Column("expires_at", sa.Float))
     op.add_column("queue_messages", _project_column())
     op.add_column("queue_claims", _project_column())
     _set_queue_projects("queue_messages")
@@ -70,3 +72,5 @@ def downgrade() -> None:
         batch.drop_column("project_id")
     with op.batch_alter_table("queue_messages") as batch:
         batch.drop_column("project_id")
+    with op.batch_alter_table("api_tokens") as batch:
+        batch.drop_column("expires_at")
