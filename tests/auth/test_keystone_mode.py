@@ -117,3 +117,73 @@ def test_no_or_bad_token_is_401(srv):
     assert r.returncode == 0, r.stderr
     r = mistral(srv, "bob", "wrong-password", "other", "workflow-list")
     assert r.returncode != 0
+
+
+@pytest.fixture
+def catalog_region(srv):
+    """Levante in the test Keystone's catalog, as Mistral is listed: a
+    ``workflowv2`` service with a public endpoint, in a region of this test's own
+    (other runs may list other servers); removed afterwards."""
+    import uuid
+
+    r = httpx.post(KEYSTONE + "/auth/tokens", json={"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": "ks-admin", "domain": {"id": "default"}, "password": "ks-admin-pw"}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
+    assert r.status_code == 201, r.text
+    admin = {"X-Auth-Token": r.headers["X-Subject-Token"]}
+    region = f"levante-test-{uuid.uuid4().hex[:8]}"
+    assert httpx.post(KEYSTONE + "/regions", json={"region": {"id": region}}, headers=admin).status_code == 201
+    r = httpx.post(KEYSTONE + "/services", json={"service": {"type": "workflowv2", "name": "levante",
+                                                             "description": "Levante under test"}},
+                   headers=admin)
+    assert r.status_code == 201, r.text
+    service = r.json()["service"]["id"]
+    try:
+        r = httpx.post(KEYSTONE + "/endpoints", json={"endpoint": {
+            "service_id": service, "interface": "public", "url": srv.url, "region_id": region}}, headers=admin)
+        assert r.status_code == 201, r.text
+        yield region
+    finally:
+        httpx.delete(KEYSTONE + f"/services/{service}", headers=admin)     # its endpoints go with it
+        httpx.delete(KEYSTONE + f"/regions/{region}", headers=admin)
+
+
+def test_mistral_cli_finds_levante_in_the_keystone_catalog(srv, catalog_region, tmp_path):
+    """No --os-mistral-url and no MISTRAL_URL: the CLI takes Levante's address
+    from the catalog of alice's token, as it finds Mistral's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "MISTRAL_"))}
+    name = unique()
+    (tmp_path / "wf.yaml").write_text(wf_yaml(name, ECHO))
+
+    def cli(*argv: str) -> subprocess.CompletedProcess:
+        cmd = [MISTRAL, "--os-auth-url", KEYSTONE, "--os-username", "alice", "--os-password", "alice-pw",
+               "--os-project-name", "demo", "--os-user-domain-name", "Default",
+               "--os-project-domain-name", "Default", "--os-region-name", catalog_region, *argv]
+        assert "--os-mistral-url" not in cmd
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+
+    r = cli("workflow-create", "wf.yaml", "-f", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)[0]["Name"] == name
+    r = cli("workflow-list", "-f", "json")
+    assert r.returncode == 0, r.stderr
+    assert name in {w["Name"] for w in json.loads(r.stdout)}
+    # It was this server that answered.
+    assert httpx.get(srv.url + f"/workflows/{name}", headers={"X-Auth-Token": _token("alice", "alice-pw", "demo")}
+                     ).status_code == 200
+    # Without the catalog entry (another region) the CLI cannot find the service.
+    r = subprocess.run([MISTRAL, "--os-auth-url", KEYSTONE, "--os-username", "alice", "--os-password", "alice-pw",
+                        "--os-project-name", "demo", "--os-user-domain-name", "Default",
+                        "--os-project-domain-name", "Default", "--os-region-name", "nowhere", "workflow-list"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode != 0
+
+
+def _token(user: str, password: str, project: str) -> str:
+    from keystoneauth1 import session
+    from keystoneauth1.identity import v3
+
+    auth = v3.Password(auth_url=KEYSTONE, username=user, password=password, project_name=project,
+                       user_domain_id="default", project_domain_id="default")
+    return session.Session(auth=auth).get_token()
