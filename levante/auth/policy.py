@@ -10,10 +10,21 @@ overrides any rule, for example::
 
     "workflows:create": "role:creator"
     "executions:delete": "rule:admin_only"
+
+A change to the file takes effect without a restart: at most once every
+``RELOAD_CHECK_SECONDS`` a request looks at the file's modification time,
+size and inode, and when they changed the rules are read again (oslo.policy's
+Enforcer reloads a changed file itself, but the decisions remembered here
+would hide the change, so they are dropped then too). A file that no longer
+parses is logged and the rules read before stay in force; a removed file
+leaves the default rules in force.
 """
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 from urllib.parse import parse_qs
 
 from oslo_config import cfg
@@ -22,6 +33,9 @@ from oslo_policy import policy as oslo
 from levante.errors import Forbidden
 from levante.store.scope import Caller
 
+log = logging.getLogger("levante.auth")
+
+RELOAD_CHECK_SECONDS = 1.0
 ADMIN_ONLY = "rule:admin_only"
 ADMIN_OR_OWNER = "rule:admin_or_owner"
 
@@ -104,10 +118,47 @@ class Policy:
         conf([], project="levante", default_config_files=[], default_config_dirs=[])
         self.enforcer = oslo.Enforcer(conf, policy_file=policy_file)
         self.enforcer.register_defaults(default_rules())
+        self._file = policy_file or None
+        self._stamp = self._file_stamp()
         if policy_file:
             # Fail at start, not at the first request, when the file is unusable.
             self.enforcer.load_rules(force_reload=True)
         self._decisions: dict[tuple, bool] = {}
+        self._next_check = time.monotonic() + RELOAD_CHECK_SECONDS
+        self._reload_lock = threading.Lock()
+
+    def _file_stamp(self) -> tuple | None:
+        if not self._file:
+            return None
+        try:
+            st = os.stat(self._file)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def _maybe_reload(self) -> None:
+        """Read the policy file again if it changed since the last look."""
+        now = time.monotonic()
+        if self._file is None or now < self._next_check or not self._reload_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_check = now + RELOAD_CHECK_SECONDS
+            stamp = self._file_stamp()
+            if stamp == self._stamp:
+                return
+            self._stamp = stamp
+            if stamp is None:   # oslo.policy then falls back to the defaults: so do the decisions
+                log.error("policy file %s is gone: the default rules are in force", self._file)
+            try:
+                self.enforcer.load_rules(force_reload=True)
+            except Exception as e:
+                log.error("policy file %s changed but cannot be used (%s: %s); the rules read before "
+                          "stay in force", self._file, type(e).__name__, e)
+                return
+            self._decisions = {}
+            log.info("policy file %s changed: its rules are in force", self._file)
+        finally:
+            self._reload_lock.release()
 
     def check(self, caller: Caller, method: str, path: str, query: str) -> None:
         rules = rule_for(method, path, query)
@@ -120,14 +171,24 @@ class Policy:
     def allowed(self, rule: str, caller: Caller) -> bool:
         # The target is the caller's own project (as Mistral's), so a decision
         # depends only on the rule and the credentials: remember it.
+        self._maybe_reload()
+        decisions = self._decisions
         key = (rule, caller.project_id, caller.user_id, caller.is_admin, caller.roles)
-        decision = self._decisions.get(key)
+        decision = decisions.get(key)
         if decision is None:
             creds = {"is_admin": caller.is_admin, "project_id": caller.project_id,
                      "user_id": caller.user_id, "roles": list(caller.roles)}
             target = {"project_id": caller.project_id, "user_id": caller.user_id}
-            decision = bool(self.enforcer.enforce(rule, target, creds))
-            if len(self._decisions) > 50000:
-                self._decisions.clear()
-            self._decisions[key] = decision
+            try:
+                decision = bool(self.enforcer.enforce(rule, target, creds))
+            except oslo.PolicyNotRegistered:
+                raise
+            except Exception as e:
+                # The Enforcer read a changed file that does not parse: it keeps the rules it had.
+                log.error("policy file %s cannot be used (%s: %s); the rules read before stay in force",
+                          self._file, type(e).__name__, e)
+                decision = bool(self.enforcer.enforce(rule, target, creds))
+            if len(decisions) > 50000:
+                decisions.clear()
+            decisions[key] = decision
         return decision

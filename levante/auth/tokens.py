@@ -4,7 +4,9 @@ A token is 32 random bytes shown once; only its SHA-256 is stored (a slow
 hash adds nothing for secrets this long). Validated tokens are cached for
 ``auth_cache_ttl`` seconds, as keystonemiddleware caches Keystone tokens, so
 a request costs a dictionary lookup; a revocation in this process takes
-effect at once, in others within the TTL.
+effect at once, in others within the TTL. A token may have an expiry
+(``expires_at``); past it the token is refused with a 401 saying so (a
+cached token never outlives its expiry).
 
 Executions act as the project that started them: the executor hands a
 ``mistral.*`` action a short-lived *execution credential*, an HMAC over the
@@ -24,6 +26,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from levante.errors import Unauthorized
 from levante.store.auth import api_tokens as T
 from levante.store.auth import auth_secrets
 from levante.store.scope import Caller
@@ -31,6 +34,7 @@ from levante.store.scope import Caller
 TOKEN_PREFIX = "lvt_"
 EXEC_PREFIX = "lvx_"
 EXEC_TTL = 3600.0
+EXPIRED = "The token has expired (at %s); ask an admin for a new one (levante token-create)."
 
 
 def _digest(token: str) -> str:
@@ -47,11 +51,15 @@ class TokenStore:
 
     # ------------------------------------------------------------ API tokens
 
-    def create(self, name: str, project_id: str, is_admin: bool = False) -> tuple[dict, str]:
-        """A new token: its row (as a dict) and the secret, shown only now."""
+    def create(self, name: str, project_id: str, is_admin: bool = False,
+               expires_in: float | None = None) -> tuple[dict, str]:
+        """A new token (valid for ``expires_in`` seconds, or until revoked): its
+        row (as a dict) and the secret, shown only now."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = time.time()
         row = dict(id=str(uuid.uuid4()), name=name, token_hash=_digest(token),
-                   project_id=project_id, is_admin=bool(is_admin), created_at=time.time())
+                   project_id=project_id, is_admin=bool(is_admin), created_at=now,
+                   expires_at=None if expires_in is None else now + expires_in)
         with self.db.tx() as conn:
             conn.execute(T.insert().values(**row))
         row.pop("token_hash")
@@ -60,7 +68,8 @@ class TokenStore:
     def list(self) -> list[dict]:
         with self.db.read() as conn:
             rows = conn.execute(sa.select(T.c.id, T.c.name, T.c.project_id, T.c.is_admin,
-                                          T.c.created_at).order_by(T.c.created_at)).fetchall()
+                                          T.c.created_at, T.c.expires_at)
+                                .order_by(T.c.created_at)).fetchall()
         return [dict(r._mapping) for r in rows]
 
     def revoke(self, identifier: str) -> int:
@@ -73,7 +82,8 @@ class TokenStore:
 
     def is_valid(self, token: str) -> bool:
         with self.db.read() as conn:
-            return conn.execute(sa.select(T.c.id).where(T.c.token_hash == _digest(token))).first() is not None
+            row = conn.execute(sa.select(T.c.expires_at).where(T.c.token_hash == _digest(token))).first()
+        return row is not None and (row.expires_at is None or row.expires_at > time.time())
 
     def cached(self, token: str) -> Caller | None:
         """The caller of a token validated lately, without touching the database."""
@@ -83,7 +93,8 @@ class TokenStore:
         return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
     def authenticate(self, token: str) -> Caller | None:
-        """The caller a token stands for, or None when it is unknown."""
+        """The caller a token stands for, or None when it is unknown; raises
+        :class:`Unauthorized` saying so when it has expired."""
         if token.startswith(EXEC_PREFIX):
             return self._check_execution_credential(token)
         now = time.monotonic()
@@ -93,17 +104,24 @@ class TokenStore:
         if hit is not None and hit[0] > now:
             return hit[1]
         with self.db.read() as conn:
-            row = conn.execute(sa.select(T.c.name, T.c.project_id, T.c.is_admin)
+            row = conn.execute(sa.select(T.c.name, T.c.project_id, T.c.is_admin, T.c.expires_at)
                                .where(T.c.token_hash == key)).first()
         if row is None:
             return None
+        ttl = self.cache_ttl
+        if row.expires_at is not None:
+            left = row.expires_at - time.time()
+            if left <= 0:
+                raise Unauthorized(EXPIRED % time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                                                           time.gmtime(row.expires_at)))
+            ttl = min(ttl, left)
         caller = Caller(project_id=row.project_id, user_id=row.name, is_admin=bool(row.is_admin),
                         roles=("admin",) if row.is_admin else ("member",), authenticated=True,
                         auth_token=token)
         with self._lock:
             if len(self._cache) > 10000:
                 self._cache.clear()
-            self._cache[key] = (now + self.cache_ttl, caller)
+            self._cache[key] = (now + ttl, caller)
         return caller
 
     # ------------------------------------------------------------ execution credentials

@@ -6,6 +6,11 @@ serializes them (``Database.tx`` starts with BEGIN IMMEDIATE); on PostgreSQL
 they pick rows with ``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent
 consumers each take different messages without waiting on one another.
 
+Queues are per project, as in Zaqar: a queue is keyed by (project, name),
+so two projects each have their own queue ``approvals``. Every method takes
+the ``project_id`` it acts for (None: ``<default-project>``, the only project
+without authentication); :class:`ProjectQueues` binds one.
+
 Expired messages are invisible to every read (the queries compare
 ``expires_at`` with now); their rows are deleted by :meth:`QueueService.purge_expired`,
 which writes call at most once a minute.
@@ -24,7 +29,7 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from levante.errors import BadRequest, Conflict, Forbidden, NotFound
+from levante.errors import BadRequest, Forbidden, NotFound
 from levante.store.db import Database
 from levante.store.queues import queue_claims as C
 from levante.store.queues import queue_messages as M
@@ -139,13 +144,17 @@ def _meta(text: str | None) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _project(project_id: str | None) -> str:
+    return project_id or DEFAULT_PROJECT
+
+
 def _unclaimed(now: float):
     return sa.or_(M.c.claim_expires_at.is_(None), M.c.claim_expires_at <= now)
 
 
 # ---------------------------------------------------------------- service
 
-#: Called as ``listener(conn, queue_name, messages)`` inside the transaction
+#: Called as ``listener(conn, project_id, queue_name, messages)`` inside the transaction
 #: that posts messages (event triggers on exchange "queues" use it).
 _post_listeners: list[Callable] = []
 
@@ -179,27 +188,27 @@ class QueueService:
         with self.db.tx() as conn:
             return self._ensure(conn, name, now, metadata, project_id) is None
 
-    def delete_queue(self, name: str) -> None:
+    def delete_queue(self, name: str, project_id: str | None = None) -> None:
         """Delete a queue with its messages and claims; a missing queue is no error."""
         check_name(name)
+        p = _project(project_id)
         with self.db.tx() as conn:
-            conn.execute(M.delete().where(M.c.queue_name == name))
-            conn.execute(C.delete().where(C.c.queue_name == name))
-            conn.execute(Q.delete().where(Q.c.name == name))
+            conn.execute(M.delete().where(M.c.project_id == p, M.c.queue_name == name))
+            conn.execute(C.delete().where(C.c.project_id == p, C.c.queue_name == name))
+            conn.execute(Q.delete().where(Q.c.project_id == p, Q.c.name == name))
 
-    def queue_exists(self, name: str) -> bool:
+    def queue_exists(self, name: str, project_id: str | None = None) -> bool:
         check_name(name)
         with self.db.read() as conn:
-            return conn.execute(sa.select(Q.c.name).where(Q.c.name == name)).first() is not None
+            return conn.execute(sa.select(Q.c.name).where(*_queue(name, project_id))).first() is not None
 
     def list_queues(self, marker: str | None = None, limit: int | None = None,
                     detailed: bool = False, project_id: str | None = None) -> tuple[list[dict], str | None]:
-        """Queues (of ``project_id``, or all) by name after ``marker``; returns
+        """The project's queues by name after ``marker``; returns
         (queues, marker of the next page or None)."""
         limit = check_int(limit, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
-        q = sa.select(Q.c.name, Q.c.meta, Q.c.created_at).order_by(Q.c.name).limit(limit)
-        if project_id is not None:
-            q = q.where(Q.c.project_id == project_id)
+        q = (sa.select(Q.c.name, Q.c.meta, Q.c.created_at).where(Q.c.project_id == _project(project_id))
+             .order_by(Q.c.name).limit(limit))
         if marker:
             q = q.where(Q.c.name > marker)
         with self.db.read() as conn:
@@ -213,35 +222,20 @@ class QueueService:
         return items, (rows[-1].name if len(rows) == limit else None)
 
     def count_queues(self, project_id: str | None = None) -> int:
-        q = sa.select(sa.func.count()).select_from(Q)
-        if project_id is not None:
-            q = q.where(Q.c.project_id == project_id)
+        q = sa.select(sa.func.count()).select_from(Q).where(Q.c.project_id == _project(project_id))
         with self.db.read() as conn:
             return conn.execute(q).scalar_one()
 
-    def check_access(self, name: str, project_id: str | None, creating: bool = False) -> None:
-        """Refuse ``project_id`` a queue another project owns: 404 as if it did not
-        exist, or 409 when the call would create it (names are unique across projects)."""
-        if project_id is None:
-            return
-        with self.db.read() as conn:
-            owner = conn.execute(sa.select(Q.c.project_id).where(Q.c.name == name)).scalar()
-        if owner is None or owner == project_id:
-            return
-        if creating:
-            raise Conflict(f"Queue name {name} is used by another project; choose another name.")
-        raise NotFound(f"Queue {name} does not exist.")
-
-    def get_metadata(self, name: str) -> dict:
+    def get_metadata(self, name: str, project_id: str | None = None) -> dict:
         """The queue's metadata, with the reserved keys' defaults filled in."""
         check_name(name)
         with self.db.read() as conn:
-            row = conn.execute(sa.select(Q.c.meta).where(Q.c.name == name)).first()
+            row = conn.execute(sa.select(Q.c.meta).where(*_queue(name, project_id))).first()
         if row is None:
             raise NotFound(f"Queue {name} does not exist.")
         return dict(RESERVED_METADATA, **_meta(row.meta))
 
-    def set_metadata(self, name: str, metadata: dict) -> dict:
+    def set_metadata(self, name: str, metadata: dict, project_id: str | None = None) -> dict:
         """Replace the queue's metadata (creating the queue if needed)."""
         check_name(name)
         if not isinstance(metadata, dict):
@@ -249,19 +243,19 @@ class QueueService:
         _check_reserved(metadata)
         now = self.clock()
         with self.db.tx() as conn:
-            if self._ensure(conn, name, now, metadata) is not None:
-                conn.execute(Q.update().where(Q.c.name == name)
+            if self._ensure(conn, name, now, metadata, project_id) is not None:
+                conn.execute(Q.update().where(*_queue(name, project_id))
                              .values(meta=json.dumps(metadata), updated_at=now))
         return dict(RESERVED_METADATA, **metadata)
 
-    def patch_metadata(self, name: str, ops: list) -> dict:
+    def patch_metadata(self, name: str, ops: list, project_id: str | None = None) -> dict:
         """Apply JSON-patch operations (add/replace/remove on ``/metadata/<key>``)."""
         check_name(name)
         if not isinstance(ops, list):
             raise BadRequest("A queue update must be a list of JSON-patch operations.")
         now = self.clock()
         with self.db.tx() as conn:
-            row = conn.execute(sa.select(Q.c.meta).where(Q.c.name == name)).first()
+            row = conn.execute(sa.select(Q.c.meta).where(*_queue(name, project_id))).first()
             if row is None:
                 raise NotFound(f"Queue {name} does not exist.")
             meta = _meta(row.meta)
@@ -282,14 +276,15 @@ class QueueService:
                         raise BadRequest(f"Operation {op['op']} on {path} needs a 'value'.")
                     meta[key] = op["value"]
             _check_reserved(meta)
-            conn.execute(Q.update().where(Q.c.name == name).values(meta=json.dumps(meta), updated_at=now))
+            conn.execute(Q.update().where(*_queue(name, project_id)).values(meta=json.dumps(meta),
+                                                                             updated_at=now))
         return dict(RESERVED_METADATA, **meta)
 
-    def stats(self, name: str) -> dict:
+    def stats(self, name: str, project_id: str | None = None) -> dict:
         """Zaqar's queue stats: free, claimed and total messages, oldest and newest."""
         check_name(name)
         now = self.clock()
-        live = [M.c.queue_name == name, M.c.expires_at > now]
+        live = [*_messages_of(name, project_id), M.c.expires_at > now]
         with self.db.read() as conn:
             total = conn.execute(sa.select(sa.func.count()).select_from(M).where(*live)).scalar_one()
             claimed = conn.execute(sa.select(sa.func.count()).select_from(M).where(
@@ -332,27 +327,27 @@ class QueueService:
                                  "may be posted at once (queue metadata _max_messages_post_size).")
             # Taking the seq numbers locks the queue row: producers of one queue
             # commit one after another, so seq order is commit order.
-            conn.execute(Q.update().where(Q.c.name == queue)
+            conn.execute(Q.update().where(*_queue(queue, project_id))
                          .values(counter=Q.c.counter + len(items)))
-            last = conn.execute(sa.select(Q.c.counter).where(Q.c.name == queue)).scalar_one()
+            last = conn.execute(sa.select(Q.c.counter).where(*_queue(queue, project_id))).scalar_one()
             first = last - len(items) + 1
             out, rows = [], []
             for i, (m, body, ttl) in enumerate(zip(items, bodies, ttls)):
                 msg = Message(id=new_id(), queue=queue, body=m["body"], ttl=ttl, age=0,
                               created_at=now, seq=first + i)
                 out.append(msg)
-                rows.append(dict(id=msg.id, queue_name=queue, seq=msg.seq, body=body, ttl=ttl,
+                rows.append(dict(id=msg.id, project_id=_project(project_id), queue_name=queue, seq=msg.seq, body=body, ttl=ttl,
                                  client_id=client_id, created_at=now, expires_at=now + ttl,
                                  claim_id=None, claim_expires_at=None, claim_count=0))
             conn.execute(M.insert(), rows)
             for listener in list(_post_listeners):
-                listener(conn, queue, out)
+                listener(conn, _project(project_id), queue, out)
         self._maybe_purge(now)
         return out
 
     def list_messages(self, queue: str, marker: Any = None, limit: Any = None, echo: bool = False,
-                      include_claimed: bool = False, client_id: str | None = None
-                      ) -> tuple[list[Message], str | None]:
+                      include_claimed: bool = False, client_id: str | None = None,
+                      project_id: str | None = None) -> tuple[list[Message], str | None]:
         """Messages in FIFO order after ``marker``; returns (messages, next page's marker or None).
 
         Like Zaqar: claimed messages only with ``include_claimed``; the messages
@@ -362,7 +357,7 @@ class QueueService:
         limit = check_int(limit, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
         after = check_int(marker, "marker", 0, 2**62, 0)
         now = self.clock()
-        q = (sa.select(M).where(M.c.queue_name == queue, M.c.expires_at > now, M.c.seq > after)
+        q = (sa.select(M).where(*_messages_of(queue, project_id), M.c.expires_at > now, M.c.seq > after)
              .order_by(M.c.seq).limit(limit))
         if not include_claimed:
             q = q.where(_unclaimed(now))
@@ -373,29 +368,30 @@ class QueueService:
         msgs = [self._message(r, now) for r in rows]
         return msgs, (str(rows[-1].seq) if len(rows) == limit else None)
 
-    def get_message(self, queue: str, message_id: str) -> Message:
-        found = self.get_messages(queue, [message_id])
+    def get_message(self, queue: str, message_id: str, project_id: str | None = None) -> Message:
+        found = self.get_messages(queue, [message_id], project_id=project_id)
         if not found:
             raise NotFound(f"Message {message_id} does not exist in queue {queue}.")
         return found[0]
 
-    def get_messages(self, queue: str, ids: Iterable[str]) -> list[Message]:
+    def get_messages(self, queue: str, ids: Iterable[str], project_id: str | None = None) -> list[Message]:
         """The live messages among ``ids`` (missing or expired ones are left out)."""
         check_name(queue)
         ids = _check_ids(ids)
         now = self.clock()
         with self.db.read() as conn:
-            rows = conn.execute(sa.select(M).where(M.c.queue_name == queue, M.c.id.in_(ids),
+            rows = conn.execute(sa.select(M).where(*_messages_of(queue, project_id), M.c.id.in_(ids),
                                                    M.c.expires_at > now).order_by(M.c.seq)).fetchall()
         return [self._message(r, now) for r in rows]
 
-    def delete_message(self, queue: str, message_id: str, claim_id: str | None = None) -> None:
+    def delete_message(self, queue: str, message_id: str, claim_id: str | None = None,
+                       project_id: str | None = None) -> None:
         """Delete one message. A claimed message needs its claim's id; a missing one is no error."""
         check_name(queue)
         now = self.clock()
         with self.db.tx() as conn:
             row = conn.execute(sa.select(M.c.claim_id, M.c.claim_expires_at, M.c.expires_at)
-                               .where(M.c.queue_name == queue, M.c.id == message_id)).first()
+                               .where(*_messages_of(queue, project_id), M.c.id == message_id)).first()
             if row is None or row.expires_at <= now:
                 return
             live = bool(row.claim_id) and (row.claim_expires_at or 0) > now
@@ -411,12 +407,12 @@ class QueueService:
             conn.execute(M.delete().where(M.c.id == message_id))
 
     def delete_messages(self, queue: str, ids: Iterable[str],
-                        claim_ids: Iterable[str] | None = None) -> list[str]:
+                        claim_ids: Iterable[str] | None = None, project_id: str | None = None) -> list[str]:
         """Delete messages by id (only those held by ``claim_ids`` when given); returns the ids deleted."""
         check_name(queue)
         ids = _check_ids(ids)
         claim_ids = [c for c in (claim_ids or []) if c]
-        where = [M.c.queue_name == queue, M.c.id.in_(ids)]
+        where = [*_messages_of(queue, project_id), M.c.id.in_(ids)]
         if claim_ids:
             where.append(M.c.claim_id.in_(claim_ids))
         with self.db.tx() as conn:
@@ -426,13 +422,13 @@ class QueueService:
         gone = set(found)
         return [i for i in ids if i in gone]
 
-    def pop(self, queue: str, count: Any = 1) -> list[Message]:
+    def pop(self, queue: str, count: Any = 1, project_id: str | None = None) -> list[Message]:
         """Take up to ``count`` unclaimed messages off the head of the queue (claim + delete, atomically)."""
         check_name(queue)
         count = check_int(count, "count", 1, MAX_LIMIT, 1)
         now = self.clock()
         with self.db.tx() as conn:
-            rows = self._take(conn, queue, count, now)
+            rows = self._take(conn, queue, count, now, project_id)
             if rows:
                 conn.execute(M.delete().where(M.c.id.in_([r.id for r in rows])))
         self._maybe_purge(now)
@@ -440,7 +436,8 @@ class QueueService:
 
     # ------------------------------------------------------------ claims
 
-    def claim(self, queue: str, ttl: Any = None, grace: Any = None, limit: Any = None) -> Claim | None:
+    def claim(self, queue: str, ttl: Any = None, grace: Any = None, limit: Any = None,
+              project_id: str | None = None) -> Claim | None:
         """Claim up to ``limit`` unclaimed messages for ``ttl`` seconds; None when there are none.
 
         Claimed messages are hidden from other consumers until the claim expires
@@ -452,11 +449,12 @@ class QueueService:
         limit = check_int(limit, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
         now = self.clock()
         with self.db.tx() as conn:
-            rows = self._take(conn, queue, limit, now)
+            rows = self._take(conn, queue, limit, now, project_id)
             if not rows:
                 return None
             claim_id = new_id()
-            conn.execute(C.insert().values(id=claim_id, queue_name=queue, ttl=ttl, grace=grace,
+            conn.execute(C.insert().values(id=claim_id, project_id=_project(project_id), queue_name=queue,
+                                           ttl=ttl, grace=grace,
                                            created_at=now, expires_at=now + ttl))
             ids = [r.id for r in rows]
             conn.execute(M.update().where(M.c.id.in_(ids)).values(
@@ -467,22 +465,23 @@ class QueueService:
         return Claim(id=claim_id, queue=queue, ttl=ttl, grace=grace, age=0,
                      messages=[self._message(r, now) for r in rows])
 
-    def get_claim(self, queue: str, claim_id: str) -> Claim:
+    def get_claim(self, queue: str, claim_id: str, project_id: str | None = None) -> Claim:
         check_name(queue)
         now = self.clock()
         with self.db.read() as conn:
-            c = self._live_claim(conn, queue, claim_id, now)
+            c = self._live_claim(conn, queue, claim_id, now, project_id)
             rows = conn.execute(sa.select(M).where(M.c.claim_id == claim_id, M.c.expires_at > now)
                                 .order_by(M.c.seq)).fetchall()
         return Claim(id=c.id, queue=queue, ttl=c.ttl, grace=c.grace, age=int(now - c.created_at),
                      messages=[self._message(r, now) for r in rows])
 
-    def update_claim(self, queue: str, claim_id: str, ttl: Any = None, grace: Any = None) -> None:
+    def update_claim(self, queue: str, claim_id: str, ttl: Any = None, grace: Any = None,
+                     project_id: str | None = None) -> None:
         """Renew a live claim: it now ends ``ttl`` seconds from now."""
         check_name(queue)
         now = self.clock()
         with self.db.tx() as conn:
-            c = self._live_claim(conn, queue, claim_id, now)
+            c = self._live_claim(conn, queue, claim_id, now, project_id)
             ttl = check_int(ttl, "Claim TTL", 1, MAX_CLAIM_TTL, c.ttl)
             grace = check_int(grace, "Claim grace", 0, MAX_CLAIM_GRACE, c.grace)
             conn.execute(C.update().where(C.c.id == claim_id).values(ttl=ttl, grace=grace,
@@ -490,13 +489,14 @@ class QueueService:
             conn.execute(M.update().where(M.c.claim_id == claim_id, M.c.expires_at > now).values(
                 claim_expires_at=now + ttl, expires_at=_at_least(M.c.expires_at, now + ttl + grace)))
 
-    def release_claim(self, queue: str, claim_id: str) -> None:
+    def release_claim(self, queue: str, claim_id: str, project_id: str | None = None) -> None:
         """Give the claim's messages back to other consumers; a missing claim is no error."""
         check_name(queue)
+        p = _project(project_id)
         with self.db.tx() as conn:
-            conn.execute(M.update().where(M.c.queue_name == queue, M.c.claim_id == claim_id)
+            conn.execute(M.update().where(*_messages_of(queue, p), M.c.claim_id == claim_id)
                          .values(claim_id=None, claim_expires_at=None))
-            conn.execute(C.delete().where(C.c.queue_name == queue, C.c.id == claim_id))
+            conn.execute(C.delete().where(C.c.project_id == p, C.c.queue_name == queue, C.c.id == claim_id))
 
     # ------------------------------------------------------------ housekeeping
 
@@ -526,7 +526,7 @@ class QueueService:
     def _ensure(self, conn: sa.Connection, name: str, now: float, metadata: dict | None = None,
                 project_id: str | None = None) -> dict | None:
         """Create the queue if missing. Returns the existing queue's metadata, or None if created."""
-        row = conn.execute(sa.select(Q.c.meta).where(Q.c.name == name)).first()
+        row = conn.execute(sa.select(Q.c.meta).where(*_queue(name, project_id))).first()
         if row is not None:
             return _meta(row.meta)
         if metadata:
@@ -534,23 +534,26 @@ class QueueService:
         try:
             with conn.begin_nested():
                 conn.execute(Q.insert().values(name=name, meta=json.dumps(metadata or {}), counter=0,
-                                               project_id=project_id or DEFAULT_PROJECT,
+                                               project_id=_project(project_id),
                                                created_at=now, updated_at=None))
         except IntegrityError:  # another process created it a moment ago (PostgreSQL)
-            row = conn.execute(sa.select(Q.c.meta).where(Q.c.name == name)).first()
+            row = conn.execute(sa.select(Q.c.meta).where(*_queue(name, project_id))).first()
             return _meta(row.meta) if row is not None else {}
         return None
 
-    def _take(self, conn: sa.Connection, queue: str, limit: int, now: float) -> list:
+    def _take(self, conn: sa.Connection, queue: str, limit: int, now: float,
+              project_id: str | None = None) -> list:
         """Lock and return the oldest unclaimed live messages (skipping rows others hold)."""
-        q = (sa.select(M).where(M.c.queue_name == queue, M.c.expires_at > now, _unclaimed(now))
+        q = (sa.select(M).where(*_messages_of(queue, project_id), M.c.expires_at > now, _unclaimed(now))
              .order_by(M.c.seq).limit(limit))
         if self._skip_locked:
             q = q.with_for_update(skip_locked=True)
         return conn.execute(q).fetchall()
 
-    def _live_claim(self, conn: sa.Connection, queue: str, claim_id: str, now: float):
-        c = conn.execute(sa.select(C).where(C.c.queue_name == queue, C.c.id == claim_id)).first()
+    def _live_claim(self, conn: sa.Connection, queue: str, claim_id: str, now: float,
+                    project_id: str | None = None):
+        c = conn.execute(sa.select(C).where(C.c.project_id == _project(project_id), C.c.queue_name == queue,
+                                            C.c.id == claim_id)).first()
         if c is None or c.expires_at <= now:
             raise NotFound(f"Claim {claim_id} does not exist in queue {queue} (or it has expired).")
         return c
@@ -561,6 +564,16 @@ class QueueService:
         return Message(id=r.id, queue=r.queue_name, body=json.loads(r.body), ttl=r.ttl,
                        age=max(0, int(now - r.created_at)), created_at=r.created_at, seq=r.seq,
                        claim_id=r.claim_id if live else None, claim_count=r.claim_count)
+
+
+def _queue(name: str, project_id: str | None) -> tuple:
+    """Where-clauses of one queue's row."""
+    return Q.c.project_id == _project(project_id), Q.c.name == name
+
+
+def _messages_of(name: str, project_id: str | None) -> tuple:
+    """Where-clauses of one queue's messages."""
+    return M.c.project_id == _project(project_id), M.c.queue_name == name
 
 
 def _at_least(col, floor: float):
@@ -587,12 +600,9 @@ def _check_reserved(meta: dict) -> None:
 
 class ProjectQueues:
     """The queue service as one project sees it (the API's caller, or the
-    project of the execution running a zaqar.* action): only its queues are
-    listed, another project's are 404 (409 to create), new ones are its own.
-    With ``project_id`` None (no authentication) it is the service itself."""
-
-    CREATING = frozenset({"create_queue", "post"})
-    LISTING = frozenset({"list_queues", "count_queues"})
+    project of the execution running a zaqar.* action): every call addresses
+    that project's queues. With ``project_id`` None (no authentication) it is
+    ``<default-project>``'s, the only project there is."""
 
     def __init__(self, service: QueueService, project_id: str | None):
         self.service = service
@@ -600,21 +610,6 @@ class ProjectQueues:
 
     def __getattr__(self, op: str):
         fn = getattr(self.service, op)
-        if self.project_id is None or not callable(fn):
+        if op.startswith("_") or not callable(fn) or op == "purge_expired":
             return fn
-        if op in self.LISTING:
-            return lambda *a, **kw: fn(*a, project_id=self.project_id, **kw)
-
-        def call(name, *a, **kw):
-            check_name(name)
-            try:
-                self.service.check_access(name, self.project_id, creating=op in self.CREATING)
-            except NotFound:
-                if op == "queue_exists":
-                    return False
-                raise
-            if op in self.CREATING:
-                kw["project_id"] = self.project_id
-            return fn(name, *a, **kw)
-
-        return call
+        return lambda *a, **kw: fn(*a, project_id=self.project_id, **kw)

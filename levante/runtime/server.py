@@ -61,6 +61,9 @@ def run_server(argv: list[str]) -> int:
         os.environ["LEVANTE_CONFIG"] = args.config
     if args.transport_url is not None:
         os.environ["LEVANTE_TRANSPORT_URL"] = args.transport_url
+    if args.auth:
+        # One mode for every part of the process (the broker listener scopes notifications by it).
+        os.environ["LEVANTE_AUTH"] = args.auth
     try:
         settings = reload_settings()    # read (and check) the settings now, not at the first use
     except SettingsError as e:

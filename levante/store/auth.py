@@ -14,6 +14,7 @@ api_tokens = sa.Table(
     sa.Column("project_id", sa.String(80), nullable=False),
     sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float),                                     # None: never
 )
 
 auth_secrets = sa.Table(

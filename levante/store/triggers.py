@@ -111,11 +111,21 @@ def event_routes(conn: sa.Connection, exchanges: Iterable[str]) -> set[tuple[str
 
 
 def matching_events(conn: sa.Connection, exchanges: Iterable[str], topics: Iterable[str],
-                    events: Iterable[str], project_id: str | None = None) -> list:
-    """The event triggers listening to any of ``topics`` x ``events`` on ``exchanges``
-    (with ``project_id``, only that project's: an execution's events are its project's)."""
+                    events: Iterable[str], project_id: str | None = None, *,
+                    public: bool = False) -> list:
+    """The event triggers listening to any of ``topics`` x ``events`` on ``exchanges``.
+
+    Without ``public``: with ``project_id``, only that project's (an
+    execution's events are its project's), without it every project's.
+    With ``public`` (a notification from outside): ``project_id``'s triggers
+    plus every project's public ones; the public ones only when ``project_id``
+    is None (a notification that names no project).
+    """
     where = [ET.c.exchange.in_(list(exchanges)), ET.c.topic.in_(list(topics)), ET.c.event.in_(list(events))]
-    if project_id is not None:
+    if public:
+        where.append(ET.c.scope == "public" if project_id is None else
+                     sa.or_(ET.c.project_id == project_id, ET.c.scope == "public"))
+    elif project_id is not None:
         where.append(ET.c.project_id == project_id)
     return conn.execute(sa.select(ET).where(*where).order_by(ET.c.created_at, ET.c.id)).fetchall()
 

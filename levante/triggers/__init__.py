@@ -40,15 +40,10 @@ def install(runtime) -> None:
     broker.install(runtime)     # OpenStack notifications, when the server has a broker
 
 
-def _on_queue_post(conn, queue: str, messages: list) -> None:
+def _on_queue_post(conn, project_id: str, queue: str, messages: list) -> None:
     """A message posted to a queue fires the event triggers on exchange "queues",
     topic = the queue's name, event MESSAGE_POSTED (one event per message), of
     the project that owns the queue."""
-    import sqlalchemy as sa
-
-    from levante.store.queues import queues as Q
-
-    owner = conn.execute(sa.select(Q.c.project_id).where(Q.c.name == queue)).scalar()
     for m in messages:
         fire_event(conn, QUEUES_EXCHANGE, queue, "MESSAGE_POSTED",
-                   {"queue": queue, "message_id": m.id, "body": m.body, "ttl": m.ttl}, project_id=owner)
+                   {"queue": queue, "message_id": m.id, "body": m.body, "ttl": m.ttl}, project_id=project_id)

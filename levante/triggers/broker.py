@@ -17,6 +17,14 @@ listener pool ``levante-<exchange>-<topic>``: several scheduler processes
 share the work (each notification fires its triggers once) and take nothing
 from other consumers of the same topic.
 
+Which triggers a notification fires, as Mistral's event engine: those of the
+project the notification belongs to plus every project's public ones. The
+project is the ``project_id`` of the notification's context (what
+oslo.context's ``RequestContext`` sends), else its ``tenant_id``,
+``project`` or ``tenant``; a notification whose context names none of them
+fires the public triggers only. With authentication off (``auth: none``)
+there is one project and every matching trigger fires.
+
 ``event_params`` of the started execution: Mistral's default properties
 (``service`` = the publisher id, ``project_id`` and ``user_id`` of the
 notification's context, ``timestamp``) plus ``event_type`` and ``payload``.
@@ -112,12 +120,24 @@ class _Endpoint:
             oslo_messaging.NotificationResult.REQUEUE
 
 
+PROJECT_KEYS = ("project_id", "tenant_id", "project", "tenant")
+
+
+def notification_project(ctxt: dict) -> str | None:
+    """The project a notification belongs to, from its context; None if it names none."""
+    for key in PROJECT_KEYS:
+        value = ctxt.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def event_params(ctxt: dict, publisher_id: str, event_type: str, payload: Any,
                  metadata: dict) -> dict:
     """The ``event_params`` of an execution started by a notification."""
     return {
         "service": publisher_id,
-        "project_id": ctxt.get("project_id") or ctxt.get("project") or ctxt.get("tenant"),
+        "project_id": notification_project(ctxt),
         "user_id": ctxt.get("user_id") or ctxt.get("user"),
         "timestamp": metadata.get("timestamp") or ctxt.get("timestamp"),
         "event_type": event_type,
@@ -129,9 +149,10 @@ class BrokerListener:
     """Keeps one notification listener per (exchange, topic) that event
     triggers name outside Levante's own exchanges."""
 
-    def __init__(self, db, transport_url: str):
+    def __init__(self, db, transport_url: str, auth_mode: str = "none"):
         self.db = db
         self.url = transport_url
+        self.auth_mode = auth_mode
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -287,9 +308,13 @@ class BrokerListener:
                         event_type: str, payload: Any, metadata: dict) -> bool:
         """Fire the triggers on this notification; False if it must come again."""
         params = event_params(ctxt, publisher_id, event_type, payload, metadata)
+        # With authentication, the notification's project's triggers and the public ones.
+        scoped = self.auth_mode != "none"
         try:
             with self.db.tx() as conn:
-                started = event.fire_event(conn, exchange, topic, event_type, params)
+                started = event.fire_event(conn, exchange, topic, event_type, params,
+                                           project_id=params["project_id"] if scoped else None,
+                                           public=scoped)
         except Exception:
             log.exception("role=triggers notification %s on exchange %s topic %s: firing the "
                           "event triggers failed; it is requeued", event_type, exchange, topic)
@@ -312,4 +337,5 @@ def install(runtime) -> None:
                 "broker: %s", ", ".join(event.known_exchanges()), why)
         return
     event.on_change(wake)
-    runtime.add_service(BrokerListener(runtime.db, get_settings().transport_url))
+    settings = get_settings()
+    runtime.add_service(BrokerListener(runtime.db, settings.transport_url, settings.auth))

@@ -232,9 +232,12 @@ def _scope(value) -> str:
 # ---------------------------------------------------------------- fire
 
 def fire_event(conn: sa.Connection, exchange: str, topic: str, event: str, payload: dict | None = None,
-               *, depth: int = 0, now: float | None = None, project_id: str | None = None) -> list[str]:
+               *, depth: int = 0, now: float | None = None, project_id: str | None = None,
+               public: bool = False) -> list[str]:
     """Start the workflow of every event trigger listening to (exchange, topic, event)
-    (with ``project_id``, only that project's triggers: the source belongs to it).
+    (with ``project_id``, only that project's triggers: the source belongs to it;
+    with ``public`` too, that project's and every public trigger, as for an
+    OpenStack notification: see :func:`levante.store.triggers.matching_events`).
 
     Runs in the caller's transaction: the executions are committed or rolled
     back with whatever produced the event. Triggers on ``event`` and on ``*``
@@ -246,7 +249,8 @@ def fire_event(conn: sa.Connection, exchange: str, topic: str, event: str, paylo
         log.warning("role=triggers event %s/%s/%s not fired: trigger chain reached depth %d "
                     "(LEVANTE_EVENT_TRIGGER_MAX_DEPTH)", exchange, topic, event, depth)
         return []
-    rows = store.matching_events(conn, _aliases(exchange), (topic,), (event, ANY_EVENT), project_id)
+    rows = store.matching_events(conn, _aliases(exchange), (topic,), (event, ANY_EVENT), project_id,
+                                 public=public)
     started = _start_all(conn, rows, dict(payload or {}), depth, now)
     if started:
         launch.wake_engines()

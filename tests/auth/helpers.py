@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -59,3 +60,22 @@ class TokenServer:
     def http(self, token: str | None) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"X-Auth-Token": token} if token else {},
                             timeout=30)
+
+
+KEYSTONE = os.environ.get("LEVANTE_TEST_KEYSTONE")
+
+
+def keystone_server(workdir: Path) -> Server:
+    """``levante server`` in mode keystone against the test Keystone
+    (scripts/test-services.sh starts it), started."""
+    assert KEYSTONE, ("these tests need Keystone: run scripts/test-services.sh (make test does), "
+                      "then set LEVANTE_TEST_KEYSTONE=http://127.0.0.1:5000/v3")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LEVANTE_AUTH", "keystone")
+    mp.setenv("LEVANTE_KEYSTONE_AUTH_URL", KEYSTONE)
+    mp.setenv("LEVANTE_KEYSTONE_USERNAME", "levante")
+    mp.setenv("LEVANTE_KEYSTONE_PASSWORD", "levante-service")
+    try:
+        return started(Server(workdir))
+    finally:
+        mp.undo()

@@ -77,3 +77,44 @@ def test_unreadable_policy_file_stops_the_start(tmp_path):
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 2
     assert "cannot load the policy file" in proc.stderr
+
+
+def test_policy_file_change_takes_effect_without_a_restart(tmp_path):
+    """Edit the policy file under a running server: the new rules apply within
+    seconds; a broken edit is logged and leaves the previous rules in force."""
+    import time
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('"workflows:create": "rule:admin_only"\n')
+    (tmp_path / "levante.yaml").write_text(f"policy_file: {policy}\n")
+    s = TokenServer(tmp_path, "--config", str(tmp_path / "levante.yaml")).start()
+
+    def create_status(client) -> int:
+        r = client.post("/workflows", content=wf_yaml(unique(), ECHO), headers={"Content-Type": "text/plain"})
+        return r.status_code
+
+    def becomes(status: int) -> None:
+        deadline = time.time() + 20
+        while create_status(member) != status:
+            assert time.time() < deadline, f"workflows:create never answered {status} after the edit"
+            time.sleep(0.2)
+
+    try:
+        member = s.http(s.create_token("m", "proj"))
+        assert create_status(member) == 403
+        policy.write_text('"workflows:create": "rule:admin_or_owner"\n"executions:list": "rule:admin_only"\n')
+        becomes(201)
+        assert member.get("/executions").status_code == 403
+        # A broken edit: the server says why in its log and keeps the rules it had.
+        policy.write_text('"workflows:create": [not yaml\n')
+        deadline = time.time() + 20
+        while "cannot be used" not in s.srv.log.read_text():
+            assert time.time() < deadline, "the broken policy file was not reported"
+            assert create_status(member) == 201
+            time.sleep(0.2)
+        assert create_status(member) == 201 and member.get("/executions").status_code == 403
+        policy.write_text('"workflows:create": "rule:admin_only"\n')
+        becomes(403)
+        assert member.get("/executions").status_code == 200        # back to its default
+    finally:
+        s.stop()

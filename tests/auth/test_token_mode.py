@@ -106,6 +106,43 @@ def test_token_create_list_revoke_commands(ts):
     assert code == 1 and "Token not found" in err
 
 
+def test_a_token_with_an_expiry(ts):
+    """token-create --expires-in: token-list shows when; past it the token is
+    401 with Mistral's body saying that it expired (even when it was cached)."""
+    import time
+
+    code, out, err = run_cli(ts, "token-create", "short-lived", "--project", "exp", "--expires-in", "3s")
+    assert code == 0, err
+    assert "expires at " in out
+    token = out.strip().splitlines()[-1]
+    assert httpx.get(ts.url + "/workflows", headers={"X-Auth-Token": token}).status_code == 200
+    code, out, err = run_cli(ts, "token-list", "-f", "json")
+    listed = {t["Name"]: t for t in json.loads(out)}
+    assert listed["short-lived"]["Expires at"] > listed["short-lived"]["Created at"]
+    assert listed["admin"]["Expires at"] == "never"
+    time.sleep(3.5)
+    r = httpx.get(ts.url + "/workflows", headers={"X-Auth-Token": token})
+    assert r.status_code == 401
+    body = r.json()
+    assert body["faultcode"] == "Client" and body["debuginfo"] is None
+    assert body["faultstring"].startswith("The token has expired (at ")
+    with pytest.raises(APIException) as info:
+        ts.mistral(token).workflows.list()
+    assert info.value.error_code == 401
+    # The API takes seconds; the CLI a duration. Both refuse nonsense.
+    r = httpx.post(ts.url + "/auth/tokens", json={"name": "x", "expires_in": -1},
+                   headers={"X-Auth-Token": ts.admin_token})
+    assert r.status_code == 400 and "expires_in" in r.json()["faultstring"]
+    r = httpx.post(ts.url + "/auth/tokens", json={"name": "x", "expires_in": "1h"},
+                   headers={"X-Auth-Token": ts.admin_token})
+    assert r.status_code == 400
+    code, out, err = run_cli(ts, "token-create", "y", "--expires-in", "soon")
+    assert code == 1 and "Invalid duration 'soon'" in err
+    r = httpx.post(ts.url + "/auth/tokens", json={"name": "day", "expires_in": 86400},
+                   headers={"X-Auth-Token": ts.admin_token})
+    assert r.status_code == 201 and r.json()["expires_at"]
+
+
 def test_only_admins_manage_tokens(ts):
     token = ts.create_token("mallory", "project-m")
     code, out, err = run_cli(ts, "token-create", "mine", "--admin", token=token)

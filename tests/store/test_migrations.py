@@ -71,3 +71,74 @@ def test_a_database_at_the_two_old_heads_upgrades(tmp_path):
             assert [r[0] for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")] == [head]
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_queues_become_per_project_keeping_their_messages(backend, tmp_path):
+    """0008: a queue's messages and claims take its project, and another
+    project can then have a queue of the same name."""
+    from alembic import command
+
+    import sqlalchemy as sa
+
+    from levante.queues.service import QueueService
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'q.sqlite'}"
+    else:
+        assert PG_URL, "needs PostgreSQL: run `make test`, which starts it"
+        url = fresh_pg_database(PG_URL)
+    db = Database(url)
+    try:
+        cfg = alembic_config()
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0007")
+            conn.execute(sa.text("INSERT INTO queues (name, meta, counter, project_id, created_at) "
+                                 "VALUES ('approvals', '{}', 2, 'team-a', 1.0)"))
+            for i, claim in ((1, "c1"), (2, None)):
+                conn.execute(sa.text(
+                    "INSERT INTO queue_messages (id, queue_name, seq, body, ttl, created_at, expires_at, "
+                    "claim_id, claim_expires_at, claim_count) VALUES (:id, 'approvals', :seq, :body, "
+                    "3600, 1.0, 9e12, :claim, :cexp, 0)"),
+                    dict(id=f"m{i}", seq=i, body=f'"msg {i}"', claim=claim, cexp=9e12 if claim else None))
+            conn.execute(sa.text("INSERT INTO queue_claims (id, queue_name, ttl, grace, created_at, expires_at) "
+                                 "VALUES ('c1', 'approvals', 300, 60, 1.0, 9e12)"))
+        db.upgrade()
+        svc = QueueService(db)
+        assert [m.body for m in svc.list_messages("approvals", project_id="team-a", include_claimed=True)[0]] \
+            == ["msg 1", "msg 2"]
+        assert [m.body for m in svc.get_claim("approvals", "c1", project_id="team-a").messages] == ["msg 1"]
+        assert not svc.queue_exists("approvals", project_id="team-b")
+        assert svc.create_queue("approvals", project_id="team-b")
+        svc.post("approvals", [{"body": "b's"}], project_id="team-b")
+        assert [m.body for m in svc.pop("approvals", 5, project_id="team-b")] == ["b's"]
+        # A's next message follows its own counter.
+        (posted,) = svc.post("approvals", [{"body": "msg 3"}], project_id="team-a")
+        assert posted.seq == 3
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_downgrade_from_the_head_and_up_again(backend, tmp_path):
+    from alembic import command
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'd.sqlite'}"
+    else:
+        assert PG_URL, "needs PostgreSQL: run `make test`, which starts it"
+        url = fresh_pg_database(PG_URL)
+    db = Database(url)
+    try:
+        db.upgrade()
+        cfg = alembic_config()
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0007")
+        db.upgrade()
+        with db.engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert [d for d in diffs if not (isinstance(d, list) and d and d[0][0] == "modify_default")] == []
+    finally:
+        db.dispose()

@@ -89,10 +89,11 @@ class Service:
         self.notifier = oslo_messaging.Notifier(self.transport, publisher_id=publisher_id,
                                                 driver="messagingv2", topics=[topic])
 
-    def info(self, event_type: str, payload: dict, project_id: str = "p-1", user_id: str = "u-1"):
+    def info(self, event_type: str, payload: dict, project_id: str | None = "p-1", user_id: str = "u-1"):
         from oslo_context.context import RequestContext
 
-        ctxt = RequestContext(project_id=project_id, user_id=user_id)
+        # A context without a project goes as a plain dict (RequestContext always sends the keys).
+        ctxt = RequestContext(project_id=project_id, user_id=user_id) if project_id else {"user_id": user_id}
         self.notifier.info(ctxt, event_type, payload)
 
     def close(self):
@@ -158,6 +159,60 @@ def test_notification_fires_the_matching_trigger(client, broker_server, rabbit):
     assert json.loads(ex.output) == {"event": got}
     time.sleep(1.0)
     assert len(executions_of(client, wf.name)) == 1
+
+
+@pytest.fixture(scope="module")
+def token_broker(tmp_path_factory, rabbit):
+    from tests.auth.helpers import TokenServer
+
+    ts = TokenServer(tmp_path_factory.mktemp("levante-broker-token"), "--transport-url", AMQP_URL).start()
+    yield ts
+    ts.stop()
+
+
+def test_notification_fires_its_projects_and_public_triggers_only(token_broker, rabbit):
+    """With authentication, a notification of project P fires P's triggers and
+    every project's public ones, never another project's private ones; a
+    notification that names no project fires the public ones only."""
+    ts = token_broker
+    p = ts.mistral(ts.create_token("p", "proj-p"))
+    q = ts.mistral(ts.create_token("q", "proj-q"))
+    q_admin = ts.http(ts.create_token("q-admin", "proj-q", admin=True))   # public needs admin
+    exchange, topic = route(rabbit)
+    event_type = "compute.instance.create.end"
+    p_wf, q_private_wf, q_public_wf = (create_wf(c, unique(), READER) for c in (p, q, q))
+    triggers = [p.event_triggers.create(unique("evt"), p_wf.id, exchange, topic, event_type),
+                q.event_triggers.create(unique("evt"), q_private_wf.id, exchange, topic, event_type),
+                # python-mistralclient cannot send a scope: the API as it is.
+                q_admin.post("/event_triggers", json={
+                    "name": unique("evt"), "workflow_id": q_public_wf.id, "exchange": exchange,
+                    "topic": topic, "event": event_type, "scope": "public"}).json()]
+    assert triggers[2]["scope"] == "public"
+    wait_until(lambda: listening(p, triggers[0].id), what="the listener")
+
+    def counts():
+        return (len(executions_of(p, p_wf.name)), len(executions_of(q, q_private_wf.name)),
+                len(executions_of(q, q_public_wf.name)))
+
+    nova = Service(exchange, topic)
+    try:
+        nova.info(event_type, {"n": 1}, project_id="proj-p")
+        wait_until(lambda: counts() == (1, 0, 1), what="P's and the public trigger")
+        nova.info(event_type, {"n": 2}, project_id=None)
+        wait_until(lambda: counts() == (1, 0, 2), what="the public trigger alone")
+        nova.info(event_type, {"n": 3}, project_id="proj-q")
+        wait_until(lambda: counts() == (1, 1, 3), what="Q's triggers")
+        nova.info(event_type, {"n": 4}, project_id="proj-elsewhere")
+        wait_until(lambda: counts() == (1, 1, 4), what="the public trigger for another project")
+        time.sleep(1.5)
+        assert counts() == (1, 1, 4)
+    finally:
+        nova.close()
+    # The public trigger's executions are its owner's: P does not see them.
+    assert executions_of(p, q_public_wf.name) == []
+    (ex,) = [e for e in executions_of(q, q_public_wf.name)
+             if json.loads(e.params)["event_params"]["payload"] == {"n": 2}]
+    assert json.loads(ex.params)["event_params"]["project_id"] is None
 
 
 def test_triggers_created_and_deleted_while_running(client, broker_server, rabbit):

@@ -47,3 +47,60 @@ def test_sign_in_on_a_token_mode_server_shows_only_that_projects_executions(tmp_
         ts.stop()
         # Each refused call (401, 404) is reported by the browser as a failed load.
         page.problems[:] = [p for p in page.problems if "401" not in p and "404" not in p]
+
+
+def test_keystone_mode_signs_in_with_a_password(tmp_path, page):
+    """Mode keystone: the console asks for user name, password and project,
+    gets a token from the server's Keystone, and shows only that project's
+    executions (not another project's)."""
+    import httpx
+
+    from tests.auth.helpers import keystone_server
+
+    srv = keystone_server(tmp_path)
+    try:
+        def token(user, password, project):
+            r = httpx.post(srv.url + "/auth/keystone",
+                           json={"username": user, "password": password, "project_name": project})
+            assert r.status_code == 201, r.text
+            return r.json()["token"]
+
+        mine = {}
+        for who, creds in (("alice", ("alice", "alice-pw", "demo")), ("bob", ("bob", "bob-pw", "other"))):
+            name = f"console_{who}_{uuid.uuid4().hex[:6]}"
+            headers = {"X-Auth-Token": token(*creds)}
+            r = httpx.post(srv.url + "/workflows", headers={**headers, "content-type": "text/plain"},
+                           content=f"version: '2.0'\n{name}:\n  tasks:\n    t:\n      action: std.noop\n")
+            assert r.status_code == 201, r.text
+            r = httpx.post(srv.url + "/executions", headers=headers, json={"workflow_name": name})
+            assert r.status_code == 201, r.text
+            mine[who] = r.json()["id"]
+        base = srv.url[: -len("/v2")]
+
+        page.goto(base + "/ui/")
+        expect(page.locator("h1")).to_have_text("Sign in")
+        page.get_by_label("User name").fill("alice")
+        page.get_by_label("Password").fill("wrong-password")
+        page.get_by_label("Project", exact=True).fill("demo")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.locator("#signin-error")).to_contain_text("Keystone refused the sign-in")
+
+        page.get_by_label("Password").fill("alice-pw")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.locator(f"tr[data-id='{mine['alice']}']")).to_be_visible()
+        expect(page.locator(f"tr[data-id='{mine['bob']}']")).to_have_count(0)
+        stored = page.evaluate("sessionStorage.getItem('levante.token')")
+        assert stored and stored != "alice-pw"
+        assert "alice-pw" not in page.evaluate("JSON.stringify(sessionStorage)")
+
+        # The token paste remains, folded away.
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.locator("h1")).to_have_text("Sign in")
+        page.get_by_text("Or paste an access token").click()
+        page.get_by_label("Access token").fill(token("bob", "bob-pw", "other"))
+        page.get_by_role("button", name="Sign in with the token").click()
+        expect(page.locator(f"tr[data-id='{mine['bob']}']")).to_be_visible()
+        expect(page.locator(f"tr[data-id='{mine['alice']}']")).to_have_count(0)
+    finally:
+        srv.stop()
+        page.problems[:] = [p for p in page.problems if "401" not in p]

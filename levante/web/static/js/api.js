@@ -36,7 +36,8 @@ async function failure(resp) {
     body = await resp.json();
     message = body.faultstring || body.description || body.title || message;
   } catch (_) { /* not JSON */ }
-  if (resp.status === 401) onUnauthorized(message);
+  // The challenge says which sign-in the server takes (Keystone: a password form too).
+  if (resp.status === 401) onUnauthorized(message, resp.headers.get("WWW-Authenticate") || "");
   return new ApiError(resp.status, message, body);
 }
 

@@ -1,6 +1,6 @@
 // The console's shell: routes /ui/... URLs to pages, handles sign-in.
 
-import { setUnauthorizedHandler, setToken, getToken } from "./api.js";
+import { setUnauthorizedHandler, setToken, getToken, post } from "./api.js";
 import { h, fill, errorBox } from "./dom.js";
 import * as executions from "./pages/executions.js";
 import * as execution from "./pages/execution.js";
@@ -69,28 +69,75 @@ async function route() {
     h("a", { href: "/ui/" }, "Back to the executions.")));
 }
 
-function signIn(message) {
+function signedIn(token) {
+  setToken(token);
+  updateSignout();
+  signingIn = false;
+  route();
+}
+
+function signIn(message, challenge = "") {
   if (signingIn) return;
   signingIn = true;
   if (cleanup) { try { cleanup(); } catch (_) { /* ignore */ } cleanup = null; }
   document.title = "Sign in · Levante";
+  const why = h("p", getToken() ? "The server did not accept the token: " : "The server asks who you are: ", h("em", message || "authentication required"));
+  const keystone = challenge.startsWith("Keystone");
   const input = h("input#token", { type: "password", name: "token", autocomplete: "off", required: true, "aria-describedby": "token-help" });
-  const form = h("form.card.signin", { "aria-labelledby": "signin-title" },
-    h("h1#signin-title", "Sign in"),
-    h("p", getToken() ? "The server did not accept the token: " : "The server asks who you are: ", h("em", message || "authentication required")),
+  const tokenForm = h("form.card.signin", keystone ? { "aria-label": "Sign in with a pasted token" } : { "aria-labelledby": "signin-title" },
+    keystone ? null : h("h1#signin-title", "Sign in"),
+    keystone ? null : why,
     h("label", { for: "token" }, "Access token"),
     input,
     h("p#token-help.help", "Paste a token for this server. It is kept in this browser tab only (session storage) and sent as the X-Auth-Token header."),
-    h("button.btn.primary", { type: "submit" }, "Sign in"));
-  form.addEventListener("submit", (ev) => {
+    h("button.btn.primary", { type: "submit" }, keystone ? "Sign in with the token" : "Sign in"));
+  tokenForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    setToken(input.value.trim());
-    updateSignout();
-    signingIn = false;
-    route();
+    signedIn(input.value.trim());
   });
-  fill(main, form);
-  input.focus();
+  if (!keystone) {
+    fill(main, tokenForm);
+    input.focus();
+    return;
+  }
+  // Mode keystone: the server asks its Keystone for a token with this password.
+  const field = (id, label, attrs) => [h("label", { for: id }, label), h(`input#${id}`, { name: id, required: true, ...attrs })];
+  const error = h("p#signin-error.field-error", { role: "alert" });
+  const button = h("button.btn.primary", { type: "submit" }, "Sign in");
+  const form = h("form.card.signin.keystone", { "aria-labelledby": "signin-title" },
+    h("h1#signin-title", "Sign in"),
+    why,
+    ...field("ks-username", "User name", { type: "text", autocomplete: "username" }),
+    ...field("ks-password", "Password", { type: "password", autocomplete: "current-password" }),
+    ...field("ks-project", "Project", { type: "text", autocomplete: "off" }),
+    h("details.more", h("summary", "Domains"),
+      ...field("ks-user-domain", "User domain", { type: "text", value: "Default" }),
+      ...field("ks-project-domain", "Project domain", { type: "text", value: "Default" })),
+    error,
+    h("p.help", "The server asks its Keystone for a token of this project with your password, which it does not keep. The token stays in this browser tab only (session storage)."),
+    button);
+  const value = (id) => form.querySelector(`#${id}`).value;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    // Busy, not disabled: a disabled button would drop the keyboard focus.
+    if (button.getAttribute("aria-busy") === "true") return;
+    button.setAttribute("aria-busy", "true");
+    error.textContent = "";
+    try {
+      const got = await post("/auth/keystone", {
+        username: value("ks-username").trim(), password: value("ks-password"),
+        project_name: value("ks-project").trim(), user_domain_name: value("ks-user-domain").trim(),
+        project_domain_name: value("ks-project-domain").trim(),
+      });
+      signedIn(got.token);
+    } catch (err) {
+      error.textContent = err.message;
+    } finally {
+      button.removeAttribute("aria-busy");
+    }
+  });
+  fill(main, form, h("details.more.signin", h("summary", "Or paste an access token"), tokenForm));
+  form.querySelector("#ks-username").focus();
 }
 
 function updateSignout() {
