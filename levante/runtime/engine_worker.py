@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from levante.engine import states
 from levante.engine.conductor import Conductor
 from levante.engine.model import ExecState
-from levante.runtime import state_store
+from levante.errors import Conflict
+from levante.runtime import executions, state_store
 from levante.store import jobs
 from levante.store.db import Database
 from levante.store.schema import action_executions as AE
@@ -250,6 +251,9 @@ class EngineWorker:
             return queued
         else:
             # Kept changing under us: let the events be claimed again later.
+            if not job_ids:     # a client's request: say so rather than drop it
+                raise Conflict(f"Execution {exec_id} kept changing while the request was "
+                               "computed; try again.")
             log.warning("role=engine execution=%s changed %d times while computing; retrying later",
                         exec_id, MAX_CONFLICTS)
             with self.db.tx() as conn:
@@ -284,7 +288,7 @@ class EngineWorker:
                 info = f"Internal engine error: {type(e).__name__}: {e}"
         with self.db.tx() as conn:
             check(conn)
-            conn.execute(WE.insert().values(**values))
+            executions.insert(conn, values)
             if info is not None:
                 _fail_execution(conn, state.id, info, now)
                 queued = 0
@@ -328,31 +332,6 @@ class EngineWorker:
                 self._cache.move_to_end(exec_id)
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
-
-    def apply(self, conn: sa.Connection, exec_id: str,
-              action: Callable[[Conductor, ExecState], None], now: float | None = None) -> int:
-        """Load execution ``exec_id``, let ``action`` drive its conductor, persist,
-        all in the caller's write transaction ``conn``.
-
-        Used by the API for pause/resume/cancel/rerun, which change several
-        executions in one transaction. The engine's own work goes through
-        :meth:`step`, which evaluates nothing inside a write transaction.
-        """
-        row = state_store.lock_execution(conn, exec_id, for_update=not self.db.is_sqlite)
-        if row is None:
-            return 0
-        state = self._state(conn, row)
-        before = state.state
-        try:
-            with self._step_budget():
-                action(Conductor(state, state_store.new_id), state)
-            queued = state_store.persist(conn, state, _meta(row), now, previous_state=before)
-        except BaseException:
-            # The object may be half-changed while the transaction rolls back.
-            self.forget(exec_id)
-            raise
-        self._remember(exec_id, row.version, before, state)
-        return queued
 
     def forget(self, exec_id: str) -> None:
         with self._cache_lock:
@@ -415,17 +394,7 @@ def _version_query(exec_id: str, for_update: bool):
     return q.with_for_update() if for_update else q
 
 
-def _fail_execution(conn: sa.Connection, exec_id: str, info: str, now: float) -> None:
-    """Put a running execution in ERROR with ``info``; tell its parent task, if any."""
-    res = conn.execute(WE.update().where(WE.c.id == exec_id, WE.c.state.in_(
-        [states.RUNNING, states.PAUSED, states.IDLE])).values(
-        state=states.ERROR, state_info=info, output=json.dumps({"result": info}),
-        version=WE.c.version + 1, updated_at=now))
-    if res.rowcount:
-        parent_task = conn.execute(sa.select(WE.c.task_execution_id)
-                                   .where(WE.c.id == exec_id)).scalar()
-        if parent_task:
-            state_store.notify_parent(conn, parent_task, exec_id, now)
+_fail_execution = executions.fail
 
 
 def _dispatch(conn: sa.Connection, cond: Conductor, state: ExecState, events: list[dict]) -> None:
