@@ -75,8 +75,9 @@ class EngineWorker:
 
     def __init__(self, db: Database, on_actions_queued: Callable[[], None] = lambda: None,
                  poll: float = 0.5, budget: Any = None, max_attempts: int = 3,
-                 caps: Any = None, step_timeout: float = 0.0):
+                 caps: Any = None, step_timeout: float = 0.0, events: Any = None):
         self.db = db
+        self.events = events        # the runtime's EventBus: what a commit changed goes there
         self.on_actions_queued = on_actions_queued
         self.poll = poll
         self.budget = budget
@@ -240,7 +241,8 @@ class EngineWorker:
                         raise _Conflict
                     if job_ids and jobs.delete(conn, list(job_ids)) != len(job_ids):
                         raise _Taken     # another engine handled these events meanwhile
-                    queued = state_store.persist(conn, state, _meta(row), now, previous_state=before)
+                    queued = state_store.persist(conn, state, _meta(row), now, previous_state=before,
+                                                 bus=self.events)
             except _Conflict:
                 self.forget(exec_id)
                 continue
@@ -294,7 +296,7 @@ class EngineWorker:
                 queued = 0
             else:
                 queued = state_store.persist(conn, state, _meta_of(values), now,
-                                             previous_state=states.IDLE)
+                                             previous_state=states.IDLE, bus=self.events)
             row = conn.execute(sa.select(WE).where(WE.c.id == state.id)).first()
         if info is None:
             self._remember(state.id, 0, states.IDLE, state)

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from levante import expr, queues, triggers
+from levante import expr
 from levante.config import get_settings
 from levante.expr import Limits
 from levante.engine.model import Caps
@@ -21,8 +21,8 @@ from levante.runtime.watchdog import Watchdog
 from levante.actions.base import Outcome
 from levante.actions.registry import Registry
 from levante.engine import states
-from levante.notify import Notifier
 from levante.runtime import state_store
+from levante.runtime.events import EventBus
 from levante.runtime.executions import Executions
 from levante.runtime.action_resolver import ActionResolver
 from levante.runtime.dynamic_actions import DynamicActionError
@@ -44,8 +44,18 @@ SYNC_ACTIONS = 8
 
 
 class Runtime:
+    """The loops of one process over one database, and the writer of execution state.
+
+    It knows nothing of the services beside it (api, queues, triggers,
+    notify): the composition root (``levante/cli/server.py``) makes them and
+    hands them in: listeners on ``events`` (this runtime's EventBus),
+    ``backends`` for the actions (``context.backends``: the queues),
+    ``executions.param_checks``, and services started and stopped with the
+    loops (:meth:`add_service`). Two runtimes in one process share none of it.
+    """
+
     def __init__(self, db_url: str, roles: tuple[str, ...] = ROLES, executor_workers: int = 16,
-                 notify: list[dict] | None = None):
+                 events: EventBus | None = None):
         self.db = Database(db_url)
         self.db.upgrade()
         self.roles = roles
@@ -57,25 +67,24 @@ class Runtime:
         self.watchdog = Watchdog(Limits(timeout=settings.expression_timeout,
                                         result_size=settings.expression_result_size))
         self.registry = Registry()
-        self.queues = queues.install(self.db)   # the zaqar.* actions' backend
+        self.events = events if events is not None else EventBus()
         self.resolver = ActionResolver(self.db, self.registry)
         self.engine = EngineWorker(
-            self.db, on_actions_queued=self._wake_executor, budget=self.watchdog,
+            self.db, on_actions_queued=self._wake_executor, budget=self.watchdog, events=self.events,
             max_attempts=settings.job_max_attempts, step_timeout=settings.engine_step_timeout,
             caps=Caps(max_with_items=settings.max_with_items,
                       max_retry_count=settings.max_retry_count,
                       max_executions_per_root=settings.max_executions_per_root,
                       max_nesting_depth=settings.max_nesting_depth))
         self.executor = Executor(self.db, self.resolver, workers=executor_workers,
-                                 on_engine_event=self._wake_engine, on_timer=self._wake_scheduler)
-        self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine)
-        self.notifier = Notifier(self.db, defaults=notify)   # notify jobs + live streams
+                                 on_engine_event=self.wake_engine, on_timer=self._wake_scheduler)
+        # What the actions of this runtime reach besides the database, by name ("queues").
+        self.backends: dict[str, Any] = self.executor.backends
+        self.scheduler = Scheduler(self.db, on_engine_event=self.wake_engine)
         # The one writer of execution state (the API, triggers and sub-workflows use it).
-        self.executions = Executions(self.db, self.engine, settings, wake_engine=self._wake_engine,
+        self.executions = Executions(self.db, self.engine, settings, wake_engine=self.wake_engine,
                                      wake_executor=self._wake_executor)
-        self.executions.param_checks.append(self.notifier.check_params)
         self._services: list = []     # started and stopped with the loops (add_service)
-        triggers.install(self)
         self._threads: list[threading.Thread] = []
         # Runs the synchronous `run-action` calls, so a timeout can be kept. Bounded:
         # past SYNC_ACTIONS running at once the API answers 429 at once rather
@@ -100,8 +109,6 @@ class Runtime:
                                          name=f"levante-{role}" + (f"-{n}" if n else ""))
                     t.start()
                     self._threads.append(t)
-        if "executor" in self.roles:
-            self.notifier.start()
         for service in self._services:
             service.start()
         log.info("role=runtime started roles=%s db=%s", ",".join(self.roles), _safe_url(self.db.url))
@@ -123,7 +130,6 @@ class Runtime:
             loop.stop()
         for t in self._threads:
             t.join(timeout=5)
-        self.notifier.stop()
         self.watchdog.close()
         self.db.dispose()
 
@@ -139,7 +145,7 @@ class Runtime:
         if n:
             log.info("role=runtime recovered %d job(s) left by a previous run", n)
 
-    def _wake_engine(self) -> None:
+    def wake_engine(self) -> None:
         self.engine.wake.set()
 
     def _wake_executor(self) -> None:
@@ -248,7 +254,7 @@ class Runtime:
             jobs.delete_by_key(conn, jobs.LOCAL, action_id)
             complete_action(conn, action_id, a.task_execution_id, a.workflow_execution_id,
                             new_state == states.SUCCESS, value, time.time())
-        self._wake_engine()
+        self.wake_engine()
 
 
     def delete_action(self, action_id: str) -> None:

@@ -84,11 +84,12 @@ def bind_loaders(conn: sa.Connection, state: ExecState) -> None:
 
 
 def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | None = None,
-            previous_state: str | None = None) -> int:
+            previous_state: str | None = None, bus: events.EventBus | None = None) -> int:
     """Write the state's pending changes; returns how many action jobs were queued.
 
     ``row_meta`` carries the execution's static columns (workflow id,
-    namespace, project) copied onto new task and action rows.
+    namespace, project) copied onto new task and action rows. The events
+    of the changes go to ``bus`` (the runtime's), in this transaction.
     """
     now = time.time() if now is None else now
     text: dict[int, str] = {}      # JSON text of published variables and inputs, made once
@@ -178,7 +179,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     if changes.drop_outputs_of:
         conn.execute(AE.update().where(AE.c.task_execution_id.in_(changes.drop_outputs_of))
                      .values(output="{}"))
-    _emit_events(conn, state, tasks, previous_state, now)
+    _emit_events(conn, bus, state, tasks, previous_state, now)
     values = dict(updated_at=now)
     if exec_dirty and states.is_completed(state.state) and state.task_execution_id:
         executions.notify_parent(conn, state.task_execution_id, state.id, now)
@@ -246,18 +247,22 @@ def _within_size_limit(state: ExecState, changes: Changes, text: dict[int, str])
     return Changes(kept, True, [], [], [], [])
 
 
-def _emit_events(conn: sa.Connection, state: ExecState, tasks: list, previous_state: str | None,
-                 now: float) -> None:
+def _emit_events(conn: sa.Connection, bus: events.EventBus | None, state: ExecState, tasks: list,
+                 previous_state: str | None, now: float) -> None:
+    if bus is None:
+        for t in tasks:
+            t.stored_state = t.state
+        return
     base = dict(execution_id=state.id, workflow_name=state.workflow_name, params=state.params,
                 root_execution_id=state.root_execution_id, time=now)
     wf_event = events.workflow_event(previous_state, state.state)
     if wf_event == "WORKFLOW_LAUNCHED":
-        events.emit(conn, events.Event(wf_event, state=state.state, **base))
+        bus.emit(conn, events.Event(wf_event, state=state.state, **base))
     for t in tasks:
         kind = events.task_event(t.stored_state, t.state)
         t.stored_state = t.state
         if kind:
-            events.emit(conn, events.Event(kind, task_id=t.id, task_name=t.name, state=t.state,
-                                           state_info=t.state_info, **base))
+            bus.emit(conn, events.Event(kind, task_id=t.id, task_name=t.name, state=t.state,
+                                        state_info=t.state_info, **base))
     if wf_event and wf_event != "WORKFLOW_LAUNCHED":
-        events.emit(conn, events.Event(wf_event, state=state.state, state_info=state.state_info, **base))
+        bus.emit(conn, events.Event(wf_event, state=state.state, state_info=state.state_info, **base))

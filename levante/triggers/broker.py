@@ -28,7 +28,7 @@ import logging
 import re
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
@@ -129,9 +129,10 @@ class BrokerListener:
     """Keeps one notification listener per (exchange, topic) that event
     triggers name outside Levante's own exchanges."""
 
-    def __init__(self, db, transport_url: str):
+    def __init__(self, db, transport_url: str, on_started: Callable[[], None] = lambda: None):
         self.db = db
         self.url = transport_url
+        self.on_started = on_started    # wakes the runtime's engine
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -297,6 +298,7 @@ class BrokerListener:
         if started:
             log.info("role=triggers notification %s from %s on exchange %s topic %s started %s",
                      event_type, publisher_id, exchange, topic, ", ".join(started))
+            self.on_started()
         return True
 
 
@@ -312,4 +314,5 @@ def install(runtime) -> None:
                 "broker: %s", ", ".join(event.known_exchanges()), why)
         return
     event.on_change(wake)
-    runtime.add_service(BrokerListener(runtime.db, get_settings().transport_url))
+    runtime.add_service(BrokerListener(runtime.db, get_settings().transport_url,
+                                       on_started=runtime.wake_engine))

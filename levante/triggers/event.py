@@ -240,17 +240,15 @@ def fire_event(conn: sa.Connection, exchange: str, topic: str, event: str, paylo
     back with whatever produced the event. Triggers on ``event`` and on ``*``
     match. ``payload`` reaches each started execution as
     ``params.event_params``; ``depth`` is how many trigger hops led to the
-    event (0 for an outside event). Returns the ids of the started executions.
+    event (0 for an outside event). Returns the ids of the started executions
+    (the caller wakes an engine once it has committed them).
     """
     if depth >= MAX_DEPTH:
         log.warning("role=triggers event %s/%s/%s not fired: trigger chain reached depth %d "
                     "(LEVANTE_EVENT_TRIGGER_MAX_DEPTH)", exchange, topic, event, depth)
         return []
     rows = store.matching_events(conn, _aliases(exchange), (topic,), (event, ANY_EVENT), project_id)
-    started = _start_all(conn, rows, dict(payload or {}), depth, now)
-    if started:
-        launch.wake_engines()
-    return started
+    return _start_all(conn, rows, dict(payload or {}), depth, now)
 
 
 def _start_all(conn: sa.Connection, rows: list, payload: dict, depth: int,
@@ -310,19 +308,20 @@ class _Routes:
 routes = _Routes()
 
 
-def on_execution_event(conn: sa.Connection, ev: events.Event) -> None:
-    """Listener for :mod:`levante.runtime.events`: fire the triggers on this event."""
+def on_execution_event(conn: sa.Connection, ev: events.Event) -> list[str]:
+    """Fire the triggers on this execution event (a listener of the runtime's
+    EventBus calls it); returns the ids of the executions it started."""
     try:
         keys = routes.get(conn)
         if not keys:
-            return
+            return []
         topics = (EXECUTIONS_TOPIC, f"{EXECUTIONS_TOPIC}.{ev.workflow_name}")
         if not any((t, e) in keys for t in topics for e in (ev.type, ANY_EVENT)):
-            return
+            return []
     except Exception:
         log.exception("role=triggers execution=%s event %s: looking up event triggers failed",
                       ev.execution_id, ev.type)
-        return
+        return []
     # Everything from here runs in a savepoint: on PostgreSQL a failed
     # statement would otherwise poison the transaction of the state change.
     sp = conn.begin_nested()
@@ -344,9 +343,8 @@ def on_execution_event(conn: sa.Connection, ev: events.Event) -> None:
         sp.rollback()
         log.exception("role=triggers execution=%s event %s: firing event triggers failed",
                       ev.execution_id, ev.type)
-        return
-    if started:
-        launch.wake_engines()
+        return []
+    return started
 
 
 def _depth(conn: sa.Connection, ev: events.Event) -> int:

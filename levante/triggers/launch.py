@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
-import weakref
-from typing import Callable
 
 import sqlalchemy as sa
 
@@ -141,26 +138,3 @@ def start_execution(conn: sa.Connection, *, workflow_id: str | None, workflow_na
     else:
         log.info("role=triggers execution=%s workflow=%s queued", exec_id, wf_name)
     return exec_id
-
-
-# ---------------------------------------------------------------- waking the engine
-
-_wakers: list[weakref.ref] = []
-_wakers_lock = threading.Lock()
-
-
-def add_waker(wake: Callable[[], None]) -> None:
-    """Call ``wake`` whenever a trigger queued an execution start (e.g. the engine's wake-up)."""
-    ref = weakref.WeakMethod(wake) if hasattr(wake, "__self__") else (lambda w=wake: w)
-    with _wakers_lock:
-        _wakers.append(ref)
-
-
-def wake_engines() -> None:
-    """A hint only: an engine that misses it still finds the job on its next poll."""
-    with _wakers_lock:
-        alive = [(r, r()) for r in _wakers]
-        _wakers[:] = [r for r, fn in alive if fn is not None]
-    for _, fn in alive:
-        if fn is not None:
-            fn()
