@@ -34,6 +34,8 @@ import os
 import threading
 import time
 import uuid
+import weakref
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -287,22 +289,24 @@ class _Routes:
 
     def __init__(self, ttl: float = 1.0):
         self.ttl = ttl
-        self._keys: set[tuple[str, str]] | None = None
-        self._loaded = 0.0
+        # per database (SQLAlchemy engine): two runtimes in one process keep apart
+        self._cache: "weakref.WeakKeyDictionary[Any, tuple[set[tuple[str, str]], float]]" = \
+            weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
         with self._lock:
-            self._keys = None
+            self._cache.clear()
 
     def get(self, conn: sa.Connection) -> set[tuple[str, str]]:
         with self._lock:
-            keys, loaded = self._keys, self._loaded
-        if keys is None or time.monotonic() - loaded > self.ttl:
+            hit = self._cache.get(conn.engine)
+        if hit is None or time.monotonic() - hit[1] > self.ttl:
             keys = store.event_routes(conn, EXECUTION_EXCHANGES)
             with self._lock:
-                self._keys, self._loaded = keys, time.monotonic()
-        return keys
+                self._cache[conn.engine] = (keys, time.monotonic())
+            return keys
+        return hit[0]
 
 
 routes = _Routes()

@@ -96,3 +96,32 @@ def test_no_package_cycles():
         return seen
 
     assert not sorted(pkg for pkg in edges if pkg in reach(pkg))
+
+
+TRIGGERED = """
+version: '2.0'
+{name}:
+  tasks:
+    t:
+      action: std.noop
+"""
+
+
+def test_event_trigger_routes_are_kept_per_database(two):
+    """The routes cache of the execution event triggers is per database: a runtime
+    whose database has no trigger does not hide another's."""
+    from levante.triggers.event import routes
+
+    a, b = two
+    for name in ("source", "target"):
+        a.workflow(TRIGGERED.format(name=name))
+    r = a.api.post("/v2/event_triggers", json={
+        "name": "on_source", "workflow_id": "target", "exchange": "levante",
+        "topic": "executions.source", "event": "WORKFLOW_SUCCEEDED"})
+    assert r.status_code == 201, r.text
+    with b.rt.db.read() as conn:
+        assert routes.get(conn) == set()
+    with a.rt.db.read() as conn:
+        assert routes.get(conn) == {("executions.source", "WORKFLOW_SUCCEEDED")}
+    with b.rt.db.read() as conn:
+        assert routes.get(conn) == set()
