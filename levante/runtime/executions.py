@@ -74,11 +74,15 @@ def save_step(conn: sa.Connection, exec_id: str, values: dict) -> None:
                  .values(version=WE.c.version + 1, **values))
 
 
+# The states an execution may fail from, as engine/states.py's table says.
+_MAY_FAIL = sorted(src for src, dst in states.WORKFLOW_TRANSITIONS.items() if states.ERROR in dst)
+
+
 def fail(conn: sa.Connection, exec_id: str, info: str, now: float) -> bool:
-    """Put an unfinished execution in ERROR with ``info`` and tell its parent
-    task, if any; False if it had finished already."""
-    res = conn.execute(WE.update().where(WE.c.id == exec_id, WE.c.state.in_(
-        [states.RUNNING, states.PAUSED, states.IDLE])).values(
+    """Put an unfinished execution in ERROR with ``info`` (without the conductor:
+    its events cannot be handled) and tell its parent task, if any; False if it
+    had finished already."""
+    res = conn.execute(WE.update().where(WE.c.id == exec_id, WE.c.state.in_(_MAY_FAIL)).values(
         state=states.ERROR, state_info=info, output=_dumps({"result": info}),
         version=WE.c.version + 1, updated_at=now))
     if not res.rowcount:
