@@ -7,8 +7,9 @@ five (queue_post, queue_pop, queue_messages, claim_messages, delete_messages)
 there are queue_create, queue_delete, queue_exists, queue_stats and
 queue_metadata.
 
-This module knows nothing of the database: the runtime hands it the queue
-service with :func:`set_backend` (see ``levante.queues.install``).
+This module knows nothing of the database: the executor hands each action
+its runtime's queue service in the action context (``context.backends``,
+filled by the composition root, ``levante/cli/server.py``).
 """
 from __future__ import annotations
 
@@ -16,27 +17,20 @@ from typing import Any
 
 from mistral_lib import actions
 
-_backend: Any = None
-
 # The keyword inputs zaqarclient's Queue.messages() and Queue.claim() take.
 MESSAGE_PARAMS = ("echo", "include_claimed", "limit", "marker")
 CLAIM_PARAMS = ("ttl", "grace", "limit")
 
 
-def set_backend(backend: Any) -> None:
-    """Serve the actions of this process from ``backend`` (a ``QueueService``)."""
-    global _backend
-    _backend = backend
-
-
 def _queues(context: Any = None) -> Any:
-    """The queue service as the execution's project sees it (all queues without authentication)."""
-    if _backend is None:
+    """The queue service of the runtime running the action (``context.backends``, given
+    by the executor), as the execution's project sees it (all queues without
+    authentication)."""
+    backend = (getattr(context, "backends", None) or {}).get("queues")
+    if backend is None:
         raise RuntimeError("The built-in queue service is not available in this process.")
-    from levante.queues.service import ProjectQueues
-
     project = getattr(getattr(context, "security", None), "project_id", None)
-    return ProjectQueues(_backend, project) if project else _backend
+    return backend.for_project(project)
 
 
 def _href(queue: str, message_id: str, claim_id: str | None = None) -> str:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +18,6 @@ from levante.limits import loads
 from levante.auth import Caller, current_caller
 from levante.store import scope as access
 from levante.engine import states
-from levante.store import jobs
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
 from levante.store.schema import workflow_executions as WE
@@ -121,7 +119,7 @@ def create_execution(request: Request, data: bytes = Depends(raw_body),
             item.pop("published_global")
             return JSONResponse(item, status_code=201)
         params["execution_id"] = body["id"]
-    row = rt.create_execution(identifier, given_input, params, body.get("description") or "", namespace, caller)
+    row = rt.executions.create(identifier, given_input, params, body.get("description") or "", namespace, caller)
     item = render.execution(row)
     item.pop("published_global")
     return JSONResponse(item, status_code=201)
@@ -140,9 +138,6 @@ def list_executions(request: Request, caller: Caller = Depends(current_caller)):
 def get_execution(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _rt(request).db.read() as conn:
         return _only_fields(request, render.execution(_get_execution(conn, exec_id, caller)))
-
-
-ENV_UPDATE_STATES = (states.IDLE, states.PAUSED, states.ERROR)
 
 
 @router.put("/v2/executions/{exec_id}")
@@ -165,22 +160,14 @@ def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_b
                             "is not running or on resume from pause.")
     if env is not None and not isinstance(env, dict):
         raise ApiError(400, "Parameter 'env' must be a JSON object")
-    with rt.db.tx() as conn:
-        row = _get_execution(conn, exec_id, caller)
-        if description:
-            conn.execute(WE.update().where(WE.c.id == exec_id).values(
-                description=description, updated_at=time.time()))
-        if env:
-            if row.state not in ENV_UPDATE_STATES:
-                raise ApiError(403, "Updating env to workflow execution is only permitted if it is "
-                                    "in IDLE, PAUSED, or ERROR state.")
-            p = json.loads(row.params)
-            p["env"] = dict(p.get("env") or {}, **env)
-            # A version bump makes the engine reload the execution: later tasks see the new env.
-            conn.execute(WE.update().where(WE.c.id == exec_id).values(
-                params=json.dumps(p), version=WE.c.version + 1))
+    with rt.db.read() as conn:
+        _get_execution(conn, exec_id, caller)
+    if env:
+        rt.executions.update_env(exec_id, env)
+    if description:
+        rt.executions.update_description(exec_id, description)
     if state:
-        rt.set_execution_state(exec_id, state, body.get("state_info"))
+        rt.executions.change_state(exec_id, state, body.get("state_info"))
     with rt.db.read() as conn:
         item = render.execution(_get_execution(conn, exec_id, caller))
     item.pop("published_global", None)
@@ -196,21 +183,9 @@ def update_execution(exec_id: str, request: Request, data: bytes = Depends(raw_b
 @router.delete("/v2/executions/{exec_id}", status_code=204)
 def delete_execution(exec_id: str, request: Request, caller: Caller = Depends(current_caller)):
     force = request.query_params.get("force", "").lower() == "true"
-    with _rt(request).db.tx() as conn:
-        row = _get_execution(conn, exec_id, caller)
-        if not states.is_completed(row.state) and not force:
-            raise ApiError(403, "Only completed executions can be deleted. Use --force to override this. "
-                                f"Execution {exec_id} is in {row.state} state")
-        task_ids = [r.id for r in conn.execute(sa.select(TE.c.id).where(TE.c.workflow_execution_id == exec_id))]
-        action_ids = [r.id for r in conn.execute(sa.select(AE.c.id).where(AE.c.workflow_execution_id == exec_id))]
-        if action_ids:
-            conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key.in_(action_ids)))
-            conn.execute(AE.delete().where(AE.c.id.in_(action_ids)))
-        if task_ids:
-            conn.execute(TE.delete().where(TE.c.id.in_(task_ids)))
-        conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key == exec_id))
-        conn.execute(WE.delete().where(WE.c.id == exec_id))
-    _rt(request).engine.forget(exec_id)
+    with _rt(request).db.read() as conn:
+        _get_execution(conn, exec_id, caller)
+    _rt(request).executions.delete(exec_id, force)
     return Response(status_code=204)
 
 
@@ -257,7 +232,7 @@ def update_task(task_id: str, request: Request, data: bytes = Depends(raw_body),
     reset = body.get("reset", True)
     if isinstance(reset, str):
         reset = reset.lower() != "false"
-    rt.update_task(task_id, body["state"], bool(reset), _json_field(body, "env", {}))
+    rt.executions.rerun(task_id, body["state"], bool(reset), _json_field(body, "env", {}))
     with rt.db.read() as conn:
         return render.task(_get_task(conn, task_id, caller))
 
@@ -449,12 +424,7 @@ def update_action_execution(action_id: str, request: Request, data: bytes = Depe
 def delete_action_execution(action_id: str, request: Request, caller: Caller = Depends(current_caller)):
     if not get_settings().allow_action_execution_deletion:
         raise ApiError(403, "Action execution deletion is not allowed.")
-    with _rt(request).db.tx() as conn:
-        row = _get_action(conn, action_id, caller)
-        if row.task_execution_id:
-            raise ApiError(403, "Only ad-hoc action execution can be deleted.")
-        if not states.is_completed(row.state):
-            raise ApiError(403, "Only completed action execution can be deleted.")
-        conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key == action_id))
-        conn.execute(AE.delete().where(AE.c.id == action_id))
+    with _rt(request).db.read() as conn:
+        _get_action(conn, action_id, caller)
+    _rt(request).delete_action(action_id)
     return Response(status_code=204)

@@ -55,8 +55,8 @@ def error(status: int, message: str) -> JSONResponse:
 def _svc(request: Request) -> QueueService:
     """The queue service as the caller's project sees it."""
     rt = request.app.state.runtime
-    svc = getattr(rt, "queues", None)
-    if svc is None:   # a runtime that did not install the queues: serve its database anyway
+    svc = getattr(rt, "backends", {}).get("queues")
+    if svc is None:   # a runtime made without the queues: serve its database anyway
         svc = getattr(request.app.state, "queue_service", None)
         if svc is None:
             svc = request.app.state.queue_service = QueueService(rt.db)

@@ -1,7 +1,7 @@
 """``levante`` command line: a Mistral-compatible client plus ``levante server``.
 
     levante [--url URL] [-f FORMAT] [-c COLUMN] <command> [args] [options]
-    levante server ...        (delegated to levante.runtime.server.run_server)
+    levante server ...        (delegated to levante.cli.server.run_server)
     levante --version
 
 The client commands mirror the ``mistral`` CLI (python-mistralclient): same
@@ -143,7 +143,7 @@ def render(spec: CommandSpec, result, args, stdout: TextIO) -> None:
 
 def _run_server(argv: list[str]) -> int:
     try:
-        from levante.runtime.server import run_server  # lazy: heavy imports
+        from levante.cli.server import run_server  # lazy: heavy imports
     except ImportError as exc:
         sys.stderr.write("ERROR: the Levante server is not available: %s\n" % exc)
         return 1

@@ -37,15 +37,22 @@ log = logging.getLogger("levante.notify")
 
 ROOT_CACHE = 1024
 
-# engine -> Notifier: events are process-wide, each database has its own notifier.
-_by_engine: dict[sa.Engine, "Notifier"] = {}
-
 
 class Notifier:
-    def __init__(self, db: Database, defaults: list[dict] | None = None,
-                 config: DeliveryConfig | None = None):
+    """The listener of one runtime's events (``bus``): notify jobs and live streams.
+
+    A service of the runtime (``Runtime.add_service``): ``start()`` runs the
+    delivery loop when ``deliver`` (the executor role), ``stop()`` ends it.
+    It stays on the bus: a change committed while the runtime stops still
+    gets its notify jobs, delivered at the next start.
+    """
+
+    def __init__(self, db: Database, bus: events.EventBus, defaults: list[dict] | None = None,
+                 config: DeliveryConfig | None = None, deliver: bool = True):
         """``defaults``: the server-wide targets (None: from ``$LEVANTE_NOTIFY``)."""
         self.db = db
+        self.bus = bus
+        self.deliver = deliver
         self.defaults = (targets.check(defaults, "server notify default") if defaults is not None
                          else targets.default_from_env())
         self.delivery = Delivery(db, config)
@@ -53,12 +60,11 @@ class Notifier:
         self._roots_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         aftercommit.install(db.engine)
-        _by_engine[db.engine] = self
-        events.subscribe(on_event)
+        bus.subscribe(self.on_event)
 
     def start(self) -> None:
-        """Run the delivery loop in a thread of this process."""
-        if self._thread is None:
+        """Run the delivery loop in a thread of this process (if ``deliver``)."""
+        if self._thread is None and self.deliver:
             if self.db.is_sqlite:
                 # On SQLite this process is the only deliverer: leases left in
                 # the table belong to a previous run that is gone.
@@ -73,8 +79,6 @@ class Notifier:
         self.delivery.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if _by_engine.get(self.db.engine) is self:
-            del _by_engine[self.db.engine]
 
     @staticmethod
     def check_params(params: dict) -> None:
@@ -91,6 +95,11 @@ class Notifier:
                     raise BadRequest(f"'params.notify[{i}].url': {e}") from e
 
     # ------------------------------------------------------------ in the transaction
+
+    def on_event(self, conn: sa.Connection, ev: events.Event) -> None:
+        """The events listener (runs inside the state-change transaction)."""
+        aftercommit.defer(conn, partial(_publish, ev))
+        self.enqueue(conn, ev)
 
     def enqueue(self, conn: sa.Connection, ev: events.Event) -> int:
         """Write the jobs for ``ev``; returns how many."""
@@ -133,15 +142,6 @@ class Notifier:
 
 def _sendable(t) -> bool:
     return isinstance(t, dict) and t.get("type") == "webhook" and isinstance(t.get("url"), str)
-
-
-def on_event(conn: sa.Connection, ev: events.Event) -> None:
-    """The events listener (runs inside the state-change transaction)."""
-    notifier = _by_engine.get(conn.engine)
-    if notifier is None:    # a database without a notifier has no after-commit hooks either
-        return
-    aftercommit.defer(conn, partial(_publish, ev))
-    notifier.enqueue(conn, ev)
 
 
 def _publish(ev: events.Event) -> None:

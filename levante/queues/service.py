@@ -154,16 +154,6 @@ def _unclaimed(now: float):
 
 # ---------------------------------------------------------------- service
 
-#: Called as ``listener(conn, project_id, queue_name, messages)`` inside the transaction
-#: that posts messages (event triggers on exchange "queues" use it).
-_post_listeners: list[Callable] = []
-
-
-def subscribe_post(listener: Callable) -> None:
-    if listener not in _post_listeners:
-        _post_listeners.append(listener)
-
-
 class QueueService:
     """The queues of one database. Thread-safe; holds no state besides a purge timer."""
 
@@ -175,6 +165,18 @@ class QueueService:
         self._skip_locked = not db.is_sqlite
         self._last_purge = 0.0
         self._purge_lock = threading.Lock()
+        # Called as ``listener(conn, project_id, queue_name, messages)`` inside the transaction
+        # that posts messages (event triggers on exchange "queues" use it).
+        self._post_listeners: list[Callable] = []
+
+    def on_post(self, listener: Callable) -> None:
+        """Call ``listener`` for every post to this service's queues, in its transaction."""
+        if listener not in self._post_listeners:
+            self._post_listeners.append(listener)
+
+    def for_project(self, project_id: str | None):
+        """The service as ``project_id`` sees it (itself for None: no authentication)."""
+        return ProjectQueues(self, project_id) if project_id else self
 
     # ------------------------------------------------------------ queues
 
@@ -340,7 +342,7 @@ class QueueService:
                                  client_id=client_id, created_at=now, expires_at=now + ttl,
                                  claim_id=None, claim_expires_at=None, claim_count=0))
             conn.execute(M.insert(), rows)
-            for listener in list(_post_listeners):
+            for listener in list(self._post_listeners):
                 listener(conn, _project(project_id), queue, out)
         self._maybe_purge(now)
         return out

@@ -23,9 +23,10 @@ import sqlalchemy as sa
 from levante.engine import states
 from levante.engine.conductor import Conductor
 from levante.engine.model import ExecState
+from levante.errors import Conflict
 from levante.expr.budget import Abandoned
+from levante.runtime import executions, state_store
 from levante.runtime import inline as inline_actions
-from levante.runtime import state_store
 from levante.store import jobs
 from levante.store.db import Database
 from levante.store.schema import action_executions as AE
@@ -80,10 +81,11 @@ class EngineWorker:
 
     def __init__(self, db: Database, on_actions_queued: Callable[[], None] = lambda: None,
                  poll: float = 0.5, budget: Any = None, max_attempts: int = 3,
-                 caps: Any = None, step_timeout: float = 0.0,
+                 caps: Any = None, step_timeout: float = 0.0, events: Any = None,
                  inline: inline_actions.Runner | None = None,
                  inline_limit: int = inline_actions.STEP_LIMIT):
         self.db = db
+        self.events = events        # the runtime's EventBus: what a commit changed goes there
         # Runs std.noop/std.echo/std.fail inside the step (runtime/inline.py); None: never.
         self.inline = inline
         self.inline_limit = inline_limit
@@ -255,7 +257,8 @@ class EngineWorker:
                         raise _Conflict
                     if job_ids and jobs.delete(conn, list(job_ids)) != len(job_ids):
                         raise _Taken     # another engine handled these events meanwhile
-                    queued = state_store.persist(conn, state, _meta(row), now, previous_state=before)
+                    queued = state_store.persist(conn, state, _meta(row), now, previous_state=before,
+                                                 bus=self.events)
             except _Conflict:
                 self.forget(exec_id)
                 continue
@@ -266,6 +269,9 @@ class EngineWorker:
             return queued
         else:
             # Kept changing under us: let the events be claimed again later.
+            if not job_ids:     # a client's request: say so rather than drop it
+                raise Conflict(f"Execution {exec_id} kept changing while the request was "
+                               "computed; try again.")
             log.warning("role=engine execution=%s changed %d times while computing; retrying later",
                         exec_id, MAX_CONFLICTS)
             with self.db.tx() as conn:
@@ -297,13 +303,13 @@ class EngineWorker:
         state, info = started
         with self.db.tx() as conn:
             check(conn)
-            conn.execute(WE.insert(), values)    # parameters: no per-value cache key
+            executions.insert(conn, values)
             if info is not None:
                 _fail_execution(conn, state.id, info, now)
                 queued = 0
             else:
                 queued = state_store.persist(conn, state, _meta_of(values), now,
-                                             previous_state=states.IDLE)
+                                             previous_state=states.IDLE, bus=self.events)
             row = conn.execute(sa.select(WE).where(WE.c.id == state.id)).first()
         if info is None:
             self._remember(state.id, 0, states.IDLE, state)
@@ -372,31 +378,6 @@ class EngineWorker:
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
 
-    def apply(self, conn: sa.Connection, exec_id: str,
-              action: Callable[[Conductor, ExecState], None], now: float | None = None) -> int:
-        """Load execution ``exec_id``, let ``action`` drive its conductor, persist,
-        all in the caller's write transaction ``conn``.
-
-        Used by the API for pause/resume/cancel/rerun, which change several
-        executions in one transaction. The engine's own work goes through
-        :meth:`step`, which evaluates nothing inside a write transaction.
-        """
-        row = state_store.lock_execution(conn, exec_id, for_update=not self.db.is_sqlite)
-        if row is None:
-            return 0
-        state = self._state(conn, row)
-        before = state.state
-        try:
-            with self._step_budget():
-                action(Conductor(state, state_store.new_id), state)
-            queued = state_store.persist(conn, state, _meta(row), now, previous_state=before)
-        except BaseException:
-            # The object may be half-changed while the transaction rolls back.
-            self.forget(exec_id)
-            raise
-        self._remember(exec_id, row.version, before, state)
-        return queued
-
     def forget(self, exec_id: str) -> None:
         with self._cache_lock:
             self._cache.pop(exec_id, None)
@@ -458,17 +439,7 @@ def _version_query(exec_id: str, for_update: bool):
     return q.with_for_update() if for_update else q
 
 
-def _fail_execution(conn: sa.Connection, exec_id: str, info: str, now: float) -> None:
-    """Put a running execution in ERROR with ``info``; tell its parent task, if any."""
-    res = conn.execute(WE.update().where(WE.c.id == exec_id, WE.c.state.in_(
-        [states.RUNNING, states.PAUSED, states.IDLE])).values(
-        state=states.ERROR, state_info=info, output=json.dumps({"result": info}),
-        version=WE.c.version + 1, updated_at=now))
-    if res.rowcount:
-        parent_task = conn.execute(sa.select(WE.c.task_execution_id)
-                                   .where(WE.c.id == exec_id)).scalar()
-        if parent_task:
-            state_store.notify_parent(conn, parent_task, exec_id, now)
+_fail_execution = executions.fail
 
 
 def _dispatch(conn: sa.Connection, cond: Conductor, state: ExecState, events: list[dict]) -> None:

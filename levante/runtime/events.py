@@ -1,7 +1,7 @@
 """Execution events: what happened to a workflow or task, for whoever listens.
 
-The runtime emits an :class:`Event` inside the transaction that made the
-change, so a listener that writes (a notification job, a triggered
+The runtime emits an :class:`Event` on its :class:`EventBus` inside the
+transaction that made the change, so a listener that writes (a notification job, a triggered
 execution) commits or rolls back together with the change itself.
 Listeners must be quick and must not raise for bad user data.
 """
@@ -47,22 +47,26 @@ class Event:
 
 
 Listener = Callable[[sa.Connection, Event], None]
-_listeners: list[Listener] = []
 
 
-def subscribe(listener: Listener) -> None:
-    if listener not in _listeners:
-        _listeners.append(listener)
+class EventBus:
+    """The listeners of one runtime's execution events (made by the composition
+    root and handed to the Runtime; two runtimes in one process share none)."""
 
+    def __init__(self):
+        self._listeners: list[Listener] = []
 
-def unsubscribe(listener: Listener) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
+    def subscribe(self, listener: Listener) -> None:
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
-def emit(conn: sa.Connection, event: Event) -> None:
-    for listener in list(_listeners):
-        listener(conn, event)
+    def emit(self, conn: sa.Connection, event: Event) -> None:
+        for listener in list(self._listeners):
+            listener(conn, event)
 
 
 def workflow_event(old: str | None, new: str) -> str | None:

@@ -53,6 +53,7 @@ class Executor:
         # root when authentication is on): mistral.* actions call the API as
         # the project that started the execution.
         self.credentials: Callable[[str], str | None] | None = None
+        self.backends: dict[str, Any] = {}     # the runtime's, handed to actions (context.backends)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="levante-action")
         self.wake = threading.Event()
@@ -194,6 +195,7 @@ class Executor:
             action_execution_id=getattr(a, "id", None),
             workflow_name=getattr(a, "workflow_name", None),
             with_items_index=getattr(a, "idx", 0)))
+        ctx.backends = self.backends
         started = time.time()
         outcome = self.resolver.run(name, given, ctx, namespace=getattr(a, "workflow_namespace", None),
                                     project_id=project_id)

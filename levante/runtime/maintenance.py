@@ -71,7 +71,7 @@ def change(runtime, new_state) -> str:
 
 def _move(runtime, exec_id: str, state: str) -> bool:
     try:
-        runtime.set_execution_state(exec_id, state)
+        runtime.executions.change_state(exec_id, state)
         return True
     except LevanteError as e:      # it finished or was deleted meanwhile
         log.info("maintenance: execution %s not moved to %s: %s", exec_id, state, e)

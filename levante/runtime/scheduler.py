@@ -1,5 +1,6 @@
 """The scheduler loop: fire due timers (sleeping actions, delayed echo, ...)
-and due cron triggers (levante.triggers.cron).
+and run the steps services add (the cron triggers' step, given by the
+composition root).
 
 Timers are rows of the jobs table, so thousands of waiting actions cost no
 threads and survive restarts: a timer due while the server was down fires as
@@ -19,9 +20,11 @@ from levante.runtime.executor import complete_action
 from levante.store import jobs
 from levante.store.db import Database
 from levante.store.schema import action_executions as AE
-from levante.triggers.cron import CronFirer
 
 log = logging.getLogger("levante.scheduler")
+
+# A step services add: called with now, returns (how many it fired, when to call it again or None).
+Step = Callable[[float], "tuple[int, float | None]"]
 
 
 class Scheduler:
@@ -32,7 +35,11 @@ class Scheduler:
         self.max_sleep = max_sleep
         self.wake = threading.Event()
         self._stop = threading.Event()
-        self.cron = CronFirer(db)
+        self._steps: list[Step] = []
+
+    def add_step(self, step: Step) -> None:
+        """Run ``step`` on every tick too (e.g. firing due cron triggers)."""
+        self._steps.append(step)
 
     def run_forever(self) -> None:
         while not self._stop.is_set():
@@ -68,9 +75,12 @@ class Scheduler:
                         fired += 1
             jobs.delete(conn, [r.id for r in rows])
             next_due = jobs.next_due(conn, jobs.TIMER)
-        cron_fired, cron_next = self.cron.run(now)
-        if fired or cron_fired:
+        stepped = 0
+        for step in self._steps:
+            n, step_next = step(now)
+            stepped += n
+            if step_next is not None:
+                next_due = step_next if next_due is None else min(next_due, step_next)
+        if fired or stepped:
             self.on_engine_event()
-        if cron_next is not None:
-            next_due = cron_next if next_due is None else min(next_due, cron_next)
-        return len(rows) + cron_fired, next_due
+        return len(rows) + stepped, next_due

@@ -1,6 +1,6 @@
-"""The runtime: the worker loops of one process plus the operations the API
-needs that go through the engine (start, pause/resume/cancel, run an action,
-complete an asynchronous action)."""
+"""The runtime: the worker loops of one process, the writer of execution
+state (``runtime.executions``) and the action operations the API needs (run
+an action, complete an asynchronous action)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from levante import expr, limits, queues, triggers
+from levante import expr
 from levante.config import get_settings
 from levante.expr import Limits
 from levante.engine.model import Caps
@@ -22,38 +22,42 @@ from levante.runtime.watchdog import Watchdog
 from levante.actions.base import Outcome
 from levante.actions.registry import Registry
 from levante.engine import states
-from levante.engine.conductor import Conductor
-from levante.engine.model import ExecState
-from levante.notify import Notifier
-from levante.runtime import caps, definitions, specs, state_store
+from levante.runtime import state_store
+from levante.runtime.events import EventBus
+from levante.runtime.executions import Executions
 from levante.runtime.action_resolver import ActionResolver
 from levante.runtime.dynamic_actions import DynamicActionError
 from levante.runtime.engine_worker import EngineWorker
-from levante.errors import BadRequest, NotFound, TooManyRequests
+from levante.errors import BadRequest, Forbidden, NotFound, TooManyRequests
 from levante.runtime.executor import Executor, complete_action
 from levante.runtime.scheduler import Scheduler
 from levante.runtime.wakeup import Wakeup
 from levante.store import jobs
-from levante.store.notifications import NOTIFY
 from levante.store import scope
 from levante.store.db import Database
 from levante.store.scope import Caller
 from levante.store.schema import action_executions as AE
-from levante.store.schema import environments as ENV
-from levante.store.schema import workflow_executions as WE
 
 log = logging.getLogger("levante.runtime")
 
 ROLES = ("api", "engine", "executor", "scheduler")
-# The execution param mistral.executions_create sets to the execution it runs in.
-STARTED_BY_PARAM = "started_by_execution_id"
 # Synchronous run-action calls running at once (each holds an API thread).
 SYNC_ACTIONS = 8
 
 
 class Runtime:
+    """The loops of one process over one database, and the writer of execution state.
+
+    It knows nothing of the services beside it (api, queues, triggers,
+    notify): the composition root (``levante/cli/server.py``) makes them and
+    hands them in: listeners on ``events`` (this runtime's EventBus),
+    ``backends`` for the actions (``context.backends``: the queues),
+    ``executions.param_checks``, and services started and stopped with the
+    loops (:meth:`add_service`). Two runtimes in one process share none of it.
+    """
+
     def __init__(self, db_url: str, roles: tuple[str, ...] = ROLES, executor_workers: int = 16,
-                 notify: list[dict] | None = None):
+                 events: EventBus | None = None):
         self.db = Database(db_url)
         self.db.upgrade()
         self.roles = roles
@@ -65,10 +69,10 @@ class Runtime:
         self.watchdog = Watchdog(Limits(timeout=settings.expression_timeout,
                                         result_size=settings.expression_result_size))
         self.registry = Registry()
-        self.queues = queues.install(self.db)   # the zaqar.* actions' backend
+        self.events = events if events is not None else EventBus()
         self.resolver = ActionResolver(self.db, self.registry)
         self.engine = EngineWorker(
-            self.db, on_actions_queued=self._wake_executor, budget=self.watchdog,
+            self.db, on_actions_queued=self._wake_executor, budget=self.watchdog, events=self.events,
             poll=settings.job_poll_interval,
             max_attempts=settings.job_max_attempts, step_timeout=settings.engine_step_timeout,
             caps=Caps(max_with_items=settings.max_with_items,
@@ -76,20 +80,23 @@ class Runtime:
                       max_executions_per_root=settings.max_executions_per_root,
                       max_nesting_depth=settings.max_nesting_depth))
         self.executor = Executor(self.db, self.resolver, workers=executor_workers,
-                                 on_engine_event=self._wake_engine, on_timer=self._wake_scheduler,
+                                 on_engine_event=self.wake_engine, on_timer=self._wake_scheduler,
                                  poll=settings.job_poll_interval)
         self.engine.inline = self._run_inline
-        self.scheduler = Scheduler(self.db, on_engine_event=self._wake_engine,
+        # What the actions of this runtime reach besides the database, by name ("queues").
+        self.backends: dict[str, Any] = self.executor.backends
+        self.scheduler = Scheduler(self.db, on_engine_event=self.wake_engine,
                                    max_sleep=2 * settings.job_poll_interval)
-        self.notifier = Notifier(self.db, defaults=notify)   # notify jobs + live streams
+        # The one writer of execution state (the API, triggers and sub-workflows use it).
+        self.executions = Executions(self.db, self.engine, settings, wake_engine=self.wake_engine,
+                                     wake_executor=self._wake_executor)
         self._services: list = []     # started and stopped with the loops (add_service)
-        triggers.install(self)
+        # Job kind -> wake the loop that serves it (the composition root adds its own).
+        self.wakers: dict[str, Any] = {jobs.ENGINE: self.wake_engine, jobs.ACTION: self._wake_executor,
+                                       jobs.LOCAL: self._wake_executor, jobs.TIMER: self._wake_scheduler}
         if Wakeup.applies(db_url) and set(roles) & {"engine", "executor", "scheduler"}:
             # Other processes' commits wake these loops at once (LISTEN/NOTIFY).
-            self.add_service(Wakeup(db_url, {
-                jobs.ENGINE: self._wake_engine, jobs.ACTION: self._wake_executor,
-                jobs.LOCAL: self._wake_executor, jobs.TIMER: self._wake_scheduler,
-                NOTIFY: self.notifier.delivery.wake.set}))
+            self.add_service(Wakeup(db_url, self.wakers))
         self._threads: list[threading.Thread] = []
         # Runs the synchronous `run-action` calls, so a timeout can be kept. Bounded:
         # past SYNC_ACTIONS running at once the API answers 429 at once rather
@@ -114,8 +121,6 @@ class Runtime:
                                          name=f"levante-{role}" + (f"-{n}" if n else ""))
                     t.start()
                     self._threads.append(t)
-        if "executor" in self.roles:
-            self.notifier.start()
         for service in self._services:
             service.start()
         log.info("role=runtime started roles=%s db=%s", ",".join(self.roles), _safe_url(self.db.url))
@@ -137,7 +142,6 @@ class Runtime:
             loop.stop()
         for t in self._threads:
             t.join(timeout=5)
-        self.notifier.stop()
         self.watchdog.close()
         self.db.dispose()
 
@@ -153,7 +157,7 @@ class Runtime:
         if n:
             log.info("role=runtime recovered %d job(s) left by a previous run", n)
 
-    def _wake_engine(self) -> None:
+    def wake_engine(self) -> None:
         self.engine.wake.set()
 
     def _run_inline(self, a, state, meta: dict):
@@ -169,190 +173,6 @@ class Runtime:
 
     def _wake_scheduler(self) -> None:
         self.scheduler.wake.set()
-
-    # ------------------------------------------------------------ executions
-
-    def create_execution(self, workflow_identifier: str, given_input: dict, params: dict,
-                         description: str = "", namespace: str = "", caller: Caller | None = None):
-        """Store a new execution of a workflow ``caller`` may run, owned by the caller's
-        project, and start it; returns its row as the start left it."""
-        namespace = limits.check_namespace(namespace)
-        with self.db.read() as conn:
-            wf = definitions.resolve_workflow(conn, workflow_identifier, namespace, caller)
-            if wf is None:
-                raise NotFound(f"Workflow not found [workflow_identifier={workflow_identifier}, "
-                               f"namespace={namespace}]")
-            source = wf.source
-            env = params.get("env")
-            if isinstance(env, str):
-                env_row = conn.execute(sa.select(ENV.c.variables).where(
-                    ENV.c.name == env, scope.visible(ENV, caller))).first()
-                if env_row is None:
-                    # Mistral: InputException (400), not a 404
-                    raise BadRequest(f"Environment is not found: {env}")
-                params = dict(params, env=json.loads(env_row.variables))
-        spec = specs.workflow(source, wf.name)
-        full_input = self._check_input(spec, given_input)
-        try:
-            definitions.check_params(spec, params)
-        except ValueError as e:
-            raise BadRequest(str(e)) from e
-        self.notifier.check_params(params)
-        params = dict(params)
-        params.setdefault("namespace", namespace)
-        params.setdefault("env", {})
-        exec_id = params.pop("execution_id", None) or state_store.new_id()
-        # Set by mistral.executions_create run from a workflow: the new execution
-        # counts against the caps of the root that workflow descends from.
-        started_by = params.pop(STARTED_BY_PARAM, None)
-        input_text, params_text = json.dumps(full_input), json.dumps(params)
-        limits.check_field_size("WorkflowExecution", "input", input_text)
-        limits.check_field_size("WorkflowExecution", "params", params_text)
-        now = time.time()
-        values = dict(
-            id=exec_id, workflow_id=wf.id, workflow_name=wf.name, workflow_namespace=namespace,
-            description=description or "", state=states.IDLE, state_info=None,
-            input=input_text, output="{}", params=params_text, context="{}",
-            published_global="{}", definition=source, tags=wf.tags,
-            project_id=caller.project_id if caller else wf.project_id,
-            scope="private", created_at=now, updated_at=now, version=0)
-
-        def check_caps(conn) -> None:
-            if not isinstance(started_by, str):
-                return
-            # Only an execution of the caller's own project counts: a client may
-            # not charge its executions to another project's tree.
-            owner = conn.execute(sa.select(WE.c.project_id).where(WE.c.id == started_by)).scalar()
-            if owner != values["project_id"]:
-                return
-            budget_root, depth = caps.lineage(conn, started_by) or (None, 0)
-            if budget_root:
-                refused = caps.refusal(conn, budget_root, depth,
-                                       self.settings.max_executions_per_root,
-                                       self.settings.max_nesting_depth)
-                if refused:
-                    raise BadRequest(refused)
-                values.update(budget_root_id=budget_root, depth=depth)
-
-        # The start (vars, first inputs: untrusted expressions) is computed
-        # before any write transaction; one transaction then stores the
-        # execution as its start left it, with the jobs it causes.
-        queued, row = self.engine.create(values, spec, check_caps, now)
-        log.info("role=api execution=%s workflow=%s created", exec_id, wf.name)
-        if queued:
-            self._wake_executor()
-        if not states.is_completed(row.state):
-            self._wake_engine()     # the start may have queued engine work (a sub-workflow)
-        return row
-
-    @staticmethod
-    def _check_input(spec, given: dict) -> dict:
-        try:
-            return definitions.check_input(spec, given)
-        except ValueError as e:
-            raise BadRequest(str(e)) from e
-
-    def set_execution_state(self, exec_id: str, new_state: str, info: str | None = None) -> None:
-        """Pause, resume, cancel, or force SUCCESS/ERROR, through the conductor."""
-        if new_state not in states.API_WORKFLOW_STATES:
-            raise BadRequest(f"Cannot change state to {new_state}. Allowed states are: "
-                             f"'{', '.join(states.API_WORKFLOW_STATES)}")
-        with self.db.tx() as conn:
-            row = conn.execute(sa.select(WE.c.state, WE.c.workflow_name).where(WE.c.id == exec_id)).first()
-            if row is None:
-                raise NotFound(f"WorkflowExecution not found [id={exec_id}]")
-            if row.state == new_state:
-                return
-            if not states.can_client_move(row.state, new_state):
-                raise BadRequest(f"Can't change workflow execution state from {row.state} to "
-                                 f"{new_state}. [workflow={row.workflow_name}, execution_id={exec_id}]")
-
-            def act(c: Conductor, s: ExecState) -> None:
-                if new_state == states.PAUSED:
-                    c.pause()
-                elif new_state == states.RUNNING:
-                    c.resume()
-                elif new_state == states.CANCELLED:
-                    c.cancel(info)
-                else:
-                    c.force(new_state, info)
-
-            queued = self.engine.apply(conn, exec_id, act)
-            if new_state in (states.PAUSED, states.RUNNING):
-                queued += self._cascade(conn, exec_id, new_state)
-        if queued:
-            self._wake_executor()
-        self._wake_engine()
-
-    def _cascade(self, conn, exec_id: str, new_state: str) -> int:
-        """Pause or resume the running sub-workflows of an execution, all the way down."""
-        from levante.store.schema import task_executions as TE
-
-        want = (states.RUNNING, states.IDLE) if new_state == states.PAUSED else (states.PAUSED,)
-        children = conn.execute(sa.select(WE.c.id).where(
-            WE.c.task_execution_id.in_(sa.select(TE.c.id).where(TE.c.workflow_execution_id == exec_id)),
-            WE.c.state.in_(want))).fetchall()
-        queued = 0
-        for (child_id,) in children:
-            queued += self.engine.apply(
-                conn, child_id, lambda c, s: c.pause() if new_state == states.PAUSED else c.resume())
-            queued += self._cascade(conn, child_id, new_state)
-        return queued
-
-    def update_task(self, task_id: str, new_state: str, reset: bool = True, env: dict | None = None) -> None:
-        """PUT /v2/tasks/{id}: rerun a failed task (RUNNING) or skip it (SKIPPED)."""
-        from levante.store.schema import task_executions as TE
-
-        if new_state not in (states.RUNNING, states.SKIPPED):
-            raise BadRequest(f"Task state can only be set to RUNNING (rerun) or SKIPPED, not {new_state}.")
-        with self.db.tx() as conn:
-            t = conn.execute(sa.select(TE.c.state, TE.c.name, TE.c.workflow_execution_id)
-                             .where(TE.c.id == task_id)).first()
-            if t is None:
-                raise NotFound(f"Task execution not found [id={task_id}]")
-            if t.state != states.ERROR:
-                raise BadRequest(f"Only failed tasks can be rerun or skipped: task '{t.name}' "
-                                 f"[id={task_id}] is in state {t.state}.")
-            if new_state == states.RUNNING and not reset:
-                ex_row = conn.execute(sa.select(WE.c.definition, WE.c.workflow_name)
-                                      .where(WE.c.id == t.workflow_execution_id)).first()
-                tspec = specs.workflow(ex_row.definition, ex_row.workflow_name).tasks.get(t.name)
-                if tspec is None or tspec.with_items is None:
-                    raise BadRequest("Only with-items task has the option to not reset.")
-            ex = conn.execute(sa.select(WE.c.state, WE.c.params).where(WE.c.id == t.workflow_execution_id)).first()
-            if ex.state in (states.SUCCESS, states.CANCELLED):
-                raise BadRequest(f"Can't change task '{t.name}': its workflow execution is {ex.state}.")
-            if env:
-                p = json.loads(ex.params)
-                p["env"] = dict(p.get("env") or {}, **env)
-                conn.execute(WE.update().where(WE.c.id == t.workflow_execution_id)
-                             .values(params=json.dumps(p), version=WE.c.version + 1))
-            if new_state == states.RUNNING:
-                act = lambda c, s: c.rerun(task_id, reset)   # noqa: E731
-            else:
-                act = lambda c, s: c.skip(task_id)   # noqa: E731
-            queued = self.engine.apply(conn, t.workflow_execution_id, act)
-            if new_state == states.RUNNING:
-                self._reopen_parents(conn, t.workflow_execution_id)
-        if queued:
-            self._wake_executor()
-        self._wake_engine()
-
-    def _reopen_parents(self, conn, exec_id: str) -> None:
-        """A rerun inside a sub-workflow makes its failed parents run again, up to the root."""
-        from levante.store.schema import task_executions as TE
-
-        while True:
-            row = conn.execute(sa.select(WE.c.task_execution_id, WE.c.params).where(WE.c.id == exec_id)).first()
-            if row is None or not row.task_execution_id:
-                return
-            parent = conn.execute(sa.select(TE.c.workflow_execution_id)
-                                  .where(TE.c.id == row.task_execution_id)).scalar()
-            if parent is None:
-                return
-            index = json.loads(row.params).get("index", 0)
-            self.engine.apply(conn, parent, lambda c, s, tid=row.task_execution_id, i=index: c.reopen(tid, i))
-            exec_id = parent
 
     # ------------------------------------------------------------ actions
 
@@ -454,7 +274,22 @@ class Runtime:
             jobs.delete_by_key(conn, jobs.LOCAL, action_id)
             complete_action(conn, action_id, a.task_execution_id, a.workflow_execution_id,
                             new_state == states.SUCCESS, value, time.time())
-        self._wake_engine()
+        self.wake_engine()
+
+
+    def delete_action(self, action_id: str) -> None:
+        """DELETE /v2/action_executions/{id}: an ad-hoc action execution that ended."""
+        with self.db.tx() as conn:
+            row = conn.execute(sa.select(AE.c.task_execution_id, AE.c.state)
+                               .where(AE.c.id == action_id)).first()
+            if row is None:
+                raise NotFound(f"ActionExecution not found [id={action_id}]")
+            if row.task_execution_id:
+                raise Forbidden("Only ad-hoc action execution can be deleted.")
+            if not states.is_completed(row.state):
+                raise Forbidden("Only completed action execution can be deleted.")
+            conn.execute(jobs.jobs.delete().where(jobs.jobs.c.key == action_id))
+            conn.execute(AE.delete().where(AE.c.id == action_id))
 
 
 def _timeout_param(params: dict) -> float | None:

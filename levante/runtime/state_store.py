@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import sqlalchemy as sa
 
@@ -15,7 +14,7 @@ from levante import limits
 from levante.engine import states
 from levante.engine.model import NOT_LOADED, Changes, ExecState, TaskEx
 from levante.engine.task_runtime import TaskRuntime
-from levante.runtime import caps, events, specs
+from levante.runtime import events, executions, specs
 from levante.runtime.executor import LOCAL_ACTIONS
 from levante.store import jobs
 from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
@@ -26,8 +25,7 @@ from levante.store.schema import workflow_executions as WE
 _dumps = json.dumps
 
 
-def new_id() -> str:
-    return str(uuid.uuid4())
+new_id = executions.new_id
 
 
 def lock_execution(conn: sa.Connection, exec_id: str, for_update: bool):
@@ -86,11 +84,12 @@ def bind_loaders(conn: sa.Connection, state: ExecState) -> None:
 
 
 def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | None = None,
-            previous_state: str | None = None) -> int:
+            previous_state: str | None = None, bus: events.EventBus | None = None) -> int:
     """Write the state's pending changes; returns how many action jobs were queued.
 
     ``row_meta`` carries the execution's static columns (workflow id,
-    namespace, project) copied onto new task and action rows.
+    namespace, project) copied onto new task and action rows. The events
+    of the changes go to ``bus`` (the runtime's), in this transaction.
     """
     now = time.time() if now is None else now
     text: dict[int, str] = {}      # JSON text of published variables and inputs, made once
@@ -150,7 +149,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
         jobs.enqueue_many(conn, [(jobs.ENGINE, state.id, tm.payload, tm.delay) for tm in changes.timers],
                           now=now)
     for i, sub in enumerate(changes.subworkflows):
-        start_child(conn, state, sub, row_meta, now + i * CREATION_TICK)
+        executions.start_child(conn, state, sub, row_meta, now + i * CREATION_TICK)
     if cancel_of:
         running = conn.execute(sa.select(AE.c.id, AE.c.task_execution_id).where(
             AE.c.task_execution_id.in_(cancel_of), AE.c.state == states.RUNNING)).fetchall()
@@ -174,15 +173,15 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     if changes.drop_outputs_of:
         conn.execute(AE.update().where(AE.c.task_execution_id.in_(changes.drop_outputs_of))
                      .values(output="{}"))
-    _emit_events(conn, state, tasks, previous_state, now)
-    values = dict(version=WE.c.version + 1, updated_at=now)
+    _emit_events(conn, bus, state, tasks, previous_state, now)
+    values = dict(updated_at=now)
     if exec_dirty and states.is_completed(state.state) and state.task_execution_id:
-        notify_parent(conn, state.task_execution_id, state.id, now)
+        executions.notify_parent(conn, state.task_execution_id, state.id, now)
     if exec_dirty:
         values.update(state=state.state, state_info=state.state_info,
                       output=_dumps(state.output if state.output is not None else {}),
                       context=_dumps(state.context), published_global=_dumps(state.published_global))
-    _update(conn, WE, WE.c.id == state.id, values)
+    executions.save_step(conn, state.id, values)
     return len(actions)
 
 
@@ -267,86 +266,30 @@ def _update(conn: sa.Connection, table: sa.Table, where, values: dict) -> None:
     conn.execute(table.update().where(where).values(**exprs), params)
 
 
-def _emit_events(conn: sa.Connection, state: ExecState, tasks: list, previous_state: str | None,
-                 now: float) -> None:
+def _emit_events(conn: sa.Connection, bus: events.EventBus | None, state: ExecState, tasks: list,
+                 previous_state: str | None, now: float) -> None:
+    if bus is None:
+        for t in tasks:
+            t.stored_state = t.state
+        return
     base = dict(execution_id=state.id, workflow_name=state.workflow_name, params=state.params,
                 root_execution_id=state.root_execution_id, time=now)
     wf_event = events.workflow_event(previous_state, state.state)
     if wf_event == "WORKFLOW_LAUNCHED":
-        events.emit(conn, events.Event(wf_event, state=state.state, **base))
+        bus.emit(conn, events.Event(wf_event, state=state.state, **base))
     elif previous_state == states.IDLE and wf_event:
         # Started and ended (or paused) in one step: it was launched all the same.
-        events.emit(conn, events.Event("WORKFLOW_LAUNCHED", state=states.RUNNING, **base))
+        bus.emit(conn, events.Event("WORKFLOW_LAUNCHED", state=states.RUNNING, **base))
     for t in tasks:
         kind = events.task_event(t.stored_state, t.state)
         if t.stored_state is None and kind in _RAN:
             # Created and finished in one step (its action ran inside the step): it
             # was launched first, as when an executor runs the action.
-            events.emit(conn, events.Event("TASK_LAUNCHED", task_id=t.id, task_name=t.name,
-                                           state=states.RUNNING, state_info=None, **base))
+            bus.emit(conn, events.Event("TASK_LAUNCHED", task_id=t.id, task_name=t.name,
+                                        state=states.RUNNING, state_info=None, **base))
         t.stored_state = t.state
         if kind:
-            events.emit(conn, events.Event(kind, task_id=t.id, task_name=t.name, state=t.state,
-                                           state_info=t.state_info, **base))
+            bus.emit(conn, events.Event(kind, task_id=t.id, task_name=t.name, state=t.state,
+                                        state_info=t.state_info, **base))
     if wf_event and wf_event != "WORKFLOW_LAUNCHED":
-        events.emit(conn, events.Event(wf_event, state=state.state, state_info=state.state_info, **base))
-
-
-def start_child(conn: sa.Connection, parent: ExecState, sub, row_meta: dict, now: float) -> None:
-    """Store a sub-workflow execution and queue its start, in the parent's transaction.
-
-    A child that cannot be created (unknown workflow, bad input) is stored in
-    ERROR with the reason, so the parent task fails the usual way.
-    """
-    from levante.runtime.definitions import resolve_workflow, check_input
-    from levante.store import scope
-
-    namespace = row_meta.get("workflow_namespace", "")
-    params = dict(sub.params)
-    state_info = None
-    # As Mistral: a sub-workflow is looked up in the parent's namespace, then in
-    # the global one, as the project of the execution that started it.
-    wf = resolve_workflow(conn, sub.name, namespace,
-                          scope.acting_for(row_meta.get("project_id", scope.DEFAULT_PROJECT)),
-                          with_global=True)
-    full_input = sub.input
-    budget_root, depth = caps.lineage(conn, parent.id) or (parent.root_execution_id or parent.id, 1)
-    limits = parent.caps
-    if limits is not None:
-        state_info = caps.refusal(conn, budget_root, depth, limits.max_executions_per_root,
-                                  limits.max_nesting_depth)
-    if state_info:
-        source, wf_id, wf_name = (wf.source, wf.id, wf.name) if wf is not None else ("", None, sub.name)
-    elif wf is None:
-        state_info = f"Workflow not found [workflow_identifier={sub.name}, namespace={namespace}]"
-        source, wf_id, wf_name = "", None, sub.name
-    else:
-        source, wf_id, wf_name = wf.source, wf.id, wf.name
-        try:
-            full_input = check_input(specs.workflow(source, wf.name), sub.input)
-        except ValueError as e:
-            state_info = str(e)
-    conn.execute(WE.insert(), dict(
-        id=sub.id, workflow_id=wf_id, workflow_name=wf_name, workflow_namespace=namespace,
-        description="", state=states.ERROR if state_info else states.IDLE, state_info=state_info,
-        input=_dumps(full_input), output=_dumps({"result": state_info} if state_info else {}),
-        params=_dumps(params), context="{}", published_global="{}", definition=source,
-        task_execution_id=sub.task_id, root_execution_id=parent.root_execution_id or parent.id,
-        budget_root_id=budget_root, depth=depth, tags="[]",
-        project_id=row_meta.get("project_id", "<default-project>"), scope="private",
-        created_at=now, updated_at=now, version=0))
-    if state_info:
-        notify_parent(conn, sub.task_id, sub.id, now, parent_exec_id=parent.id)
-    else:
-        jobs.enqueue(conn, jobs.ENGINE, sub.id, {"event": "start"}, now=now)
-
-
-def notify_parent(conn: sa.Connection, task_id: str, child_id: str, now: float,
-                  parent_exec_id: str | None = None) -> None:
-    """Queue the event that tells the parent execution its sub-workflow ended."""
-    if parent_exec_id is None:
-        parent_exec_id = conn.execute(sa.select(TE.c.workflow_execution_id)
-                                      .where(TE.c.id == task_id)).scalar()
-    if parent_exec_id:
-        jobs.enqueue(conn, jobs.ENGINE, parent_exec_id,
-                     {"event": "subworkflow", "task_id": task_id, "child_id": child_id}, now=now)
+        bus.emit(conn, events.Event(wf_event, state=state.state, state_info=state.state_info, **base))

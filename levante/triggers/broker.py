@@ -36,7 +36,7 @@ import logging
 import re
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
@@ -149,10 +149,12 @@ class BrokerListener:
     """Keeps one notification listener per (exchange, topic) that event
     triggers name outside Levante's own exchanges."""
 
-    def __init__(self, db, transport_url: str, auth_mode: str = "none"):
+    def __init__(self, db, transport_url: str, auth_mode: str = "none",
+                 on_started: Callable[[], None] = lambda: None):
         self.db = db
         self.url = transport_url
         self.auth_mode = auth_mode
+        self.on_started = on_started    # wakes the runtime's engine
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -322,6 +324,7 @@ class BrokerListener:
         if started:
             log.info("role=triggers notification %s from %s on exchange %s topic %s started %s",
                      event_type, publisher_id, exchange, topic, ", ".join(started))
+            self.on_started()
         return True
 
 
@@ -338,4 +341,5 @@ def install(runtime) -> None:
         return
     event.on_change(wake)
     settings = get_settings()
-    runtime.add_service(BrokerListener(runtime.db, settings.transport_url, settings.auth))
+    runtime.add_service(BrokerListener(runtime.db, settings.transport_url, settings.auth,
+                                       on_started=runtime.wake_engine))

@@ -34,6 +34,8 @@ import os
 import threading
 import time
 import uuid
+import weakref
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -243,7 +245,8 @@ def fire_event(conn: sa.Connection, exchange: str, topic: str, event: str, paylo
     back with whatever produced the event. Triggers on ``event`` and on ``*``
     match. ``payload`` reaches each started execution as
     ``params.event_params``; ``depth`` is how many trigger hops led to the
-    event (0 for an outside event). Returns the ids of the started executions.
+    event (0 for an outside event). Returns the ids of the started executions
+    (the caller wakes an engine once it has committed them).
     """
     if depth >= MAX_DEPTH:
         log.warning("role=triggers event %s/%s/%s not fired: trigger chain reached depth %d "
@@ -251,10 +254,7 @@ def fire_event(conn: sa.Connection, exchange: str, topic: str, event: str, paylo
         return []
     rows = store.matching_events(conn, _aliases(exchange), (topic,), (event, ANY_EVENT), project_id,
                                  public=public)
-    started = _start_all(conn, rows, dict(payload or {}), depth, now)
-    if started:
-        launch.wake_engines()
-    return started
+    return _start_all(conn, rows, dict(payload or {}), depth, now)
 
 
 def _start_all(conn: sa.Connection, rows: list, payload: dict, depth: int,
@@ -293,40 +293,43 @@ class _Routes:
 
     def __init__(self, ttl: float = 1.0):
         self.ttl = ttl
-        self._keys: set[tuple[str, str]] | None = None
-        self._loaded = 0.0
+        # per database (SQLAlchemy engine): two runtimes in one process keep apart
+        self._cache: "weakref.WeakKeyDictionary[Any, tuple[set[tuple[str, str]], float]]" = \
+            weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
         with self._lock:
-            self._keys = None
+            self._cache.clear()
 
     def get(self, conn: sa.Connection) -> set[tuple[str, str]]:
         with self._lock:
-            keys, loaded = self._keys, self._loaded
-        if keys is None or time.monotonic() - loaded > self.ttl:
+            hit = self._cache.get(conn.engine)
+        if hit is None or time.monotonic() - hit[1] > self.ttl:
             keys = store.event_routes(conn, EXECUTION_EXCHANGES)
             with self._lock:
-                self._keys, self._loaded = keys, time.monotonic()
-        return keys
+                self._cache[conn.engine] = (keys, time.monotonic())
+            return keys
+        return hit[0]
 
 
 routes = _Routes()
 
 
-def on_execution_event(conn: sa.Connection, ev: events.Event) -> None:
-    """Listener for :mod:`levante.runtime.events`: fire the triggers on this event."""
+def on_execution_event(conn: sa.Connection, ev: events.Event) -> list[str]:
+    """Fire the triggers on this execution event (a listener of the runtime's
+    EventBus calls it); returns the ids of the executions it started."""
     try:
         keys = routes.get(conn)
         if not keys:
-            return
+            return []
         topics = (EXECUTIONS_TOPIC, f"{EXECUTIONS_TOPIC}.{ev.workflow_name}")
         if not any((t, e) in keys for t in topics for e in (ev.type, ANY_EVENT)):
-            return
+            return []
     except Exception:
         log.exception("role=triggers execution=%s event %s: looking up event triggers failed",
                       ev.execution_id, ev.type)
-        return
+        return []
     # Everything from here runs in a savepoint: on PostgreSQL a failed
     # statement would otherwise poison the transaction of the state change.
     sp = conn.begin_nested()
@@ -348,9 +351,8 @@ def on_execution_event(conn: sa.Connection, ev: events.Event) -> None:
         sp.rollback()
         log.exception("role=triggers execution=%s event %s: firing event triggers failed",
                       ev.execution_id, ev.type)
-        return
-    if started:
-        launch.wake_engines()
+        return []
+    return started
 
 
 def _depth(conn: sa.Connection, ev: events.Event) -> int:

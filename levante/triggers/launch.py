@@ -1,31 +1,28 @@
 """Start a trigger's workflow inside the transaction that fired the trigger.
 
-The execution row and the engine job that starts it are written with the
-trigger's own change (a cron trigger moved on, an event recorded), so a firing
-is never lost nor doubled by a crash between the two.
+The execution row and the engine job that starts it are written by the
+runtime's writer of executions, with the trigger's own change (a cron trigger
+moved on, an event recorded), so a firing is never lost nor doubled by a
+crash between the two.
 """
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
-import weakref
-from typing import Callable
 
 import sqlalchemy as sa
 
 from levante.engine import states
-from levante.runtime import definitions, specs
+from levante.runtime import definitions, executions, specs
 from levante.errors import BadRequest
 from levante import limits
 from levante.limits import loads
-from levante.store import jobs, scope
+from levante.store import scope
 from levante.store.scope import Caller
 from levante.store.schema import environments as ENV
 from levante.store.schema import workflow_definitions as WD
-from levante.store.schema import workflow_executions as WE
 
 log = logging.getLogger("levante.triggers")
 
@@ -127,7 +124,7 @@ def start_execution(conn: sa.Connection, *, workflow_id: str | None, workflow_na
                 params["env"] = json.loads(row.variables)
     params["namespace"] = namespace
     params.setdefault("env", {})
-    conn.execute(WE.insert().values(
+    executions.queue_start(conn, dict(
         id=exec_id, workflow_id=wf_id, workflow_name=wf_name, workflow_namespace=namespace,
         description=description, state=states.ERROR if state_info else states.IDLE,
         state_info=state_info, input=json.dumps(full_input),
@@ -139,29 +136,5 @@ def start_execution(conn: sa.Connection, *, workflow_id: str | None, workflow_na
         log.warning("role=triggers execution=%s workflow=%s could not start: %s", exec_id, wf_name,
                     state_info)
     else:
-        jobs.enqueue(conn, jobs.ENGINE, exec_id, {"event": "start"}, now=now)
         log.info("role=triggers execution=%s workflow=%s queued", exec_id, wf_name)
     return exec_id
-
-
-# ---------------------------------------------------------------- waking the engine
-
-_wakers: list[weakref.ref] = []
-_wakers_lock = threading.Lock()
-
-
-def add_waker(wake: Callable[[], None]) -> None:
-    """Call ``wake`` whenever a trigger queued an execution start (e.g. the engine's wake-up)."""
-    ref = weakref.WeakMethod(wake) if hasattr(wake, "__self__") else (lambda w=wake: w)
-    with _wakers_lock:
-        _wakers.append(ref)
-
-
-def wake_engines() -> None:
-    """A hint only: an engine that misses it still finds the job on its next poll."""
-    with _wakers_lock:
-        alive = [(r, r()) for r in _wakers]
-        _wakers[:] = [r for r, fn in alive if fn is not None]
-    for _, fn in alive:
-        if fn is not None:
-            fn()

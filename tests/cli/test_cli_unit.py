@@ -304,9 +304,9 @@ def test_bad_format_for_list_is_usage_error(capsys):
 
 def test_server_is_delegated_lazily(monkeypatch):
     calls = []
-    fake = types.ModuleType("levante.runtime.server")
+    fake = types.ModuleType("levante.cli.server")
     fake.run_server = lambda argv: calls.append(argv) or 7
-    monkeypatch.setitem(sys.modules, "levante.runtime.server", fake)
+    monkeypatch.setitem(sys.modules, "levante.cli.server", fake)
     assert cli_main.main(["server", "--port", "9000", "--workers", "2"]) == 7
     assert calls == [["--port", "9000", "--workers", "2"]]
 
@@ -314,7 +314,7 @@ def test_server_is_delegated_lazily(monkeypatch):
 def test_client_modules_do_not_import_server_stack():
     import subprocess
     code = ("import sys, levante.cli.main; "
-            "bad = [m for m in ('fastapi', 'sqlalchemy', 'uvicorn', 'levante.runtime.server') "
+            "bad = [m for m in ('fastapi', 'sqlalchemy', 'uvicorn', 'levante.cli.server') "
             "if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr

@@ -10,7 +10,6 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from levante.runtime import events
 from levante.store import jobs
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
@@ -123,11 +122,11 @@ def test_events_are_those_of_a_task_that_ran(local):
     def listener(conn, ev):
         seen.append((ev.type, ev.task_name))
 
-    events.subscribe(listener)
+    local.rt.events.subscribe(listener)
     try:
         ex = _start(local)
     finally:
-        events.unsubscribe(listener)
+        local.rt.events.unsubscribe(listener)
     assert ex["state"] == "SUCCESS"
     assert seen[0] == ("WORKFLOW_LAUNCHED", None) and seen[-1] == ("WORKFLOW_SUCCEEDED", None)
     for task, last in (("first", "TASK_SUCCEEDED"), ("fan", "TASK_SUCCEEDED"),

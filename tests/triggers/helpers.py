@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from levante.api.app import create_app
-from levante.runtime.service import Runtime
+from levante.cli.server import build_runtime
 from levante.store.schema import workflow_executions as WE
 
 FINAL = ("SUCCESS", "ERROR", "CANCELLED")
@@ -31,7 +31,7 @@ class Local:
 
     def __init__(self, path):
         self.url = f"sqlite:///{path}"
-        self.rt = Runtime(self.url)
+        self.rt = build_runtime(self.url)
         self.api = TestClient(create_app(self.rt))
         self.started = False
 

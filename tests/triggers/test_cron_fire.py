@@ -152,11 +152,11 @@ def test_due_query_locks_and_skips_locked_rows_on_postgresql():
 
 def test_two_schedulers_on_postgresql_never_double_fire(pg_url):
     url = pg_url
-    from levante.runtime.service import Runtime
+    from levante.cli.server import build_runtime
     from fastapi.testclient import TestClient
     from levante.api.app import create_app
 
-    rt = Runtime(url)
+    rt = build_runtime(url)
     try:
         api = TestClient(create_app(rt))
         name = f"cron_pg_{uuid.uuid4().hex[:8]}"

@@ -1,4 +1,9 @@
-"""``levante server``: every role in one process by default."""
+"""``levante server``: every role in one process by default.
+
+The composition root: :func:`build_runtime` makes a Runtime and the services
+beside it (notifications, queues, triggers) and wires them together; the
+runtime imports none of them.
+"""
 from __future__ import annotations
 
 import argparse
@@ -42,6 +47,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def build_runtime(db_url: str, roles: tuple[str, ...] | None = None, executor_workers: int = 16,
+                  notify: list[dict] | None = None):
+    """A Runtime on ``db_url`` with its services: its own event bus, notifier (notify
+    jobs and live streams; ``notify``: the server-wide targets, None: from
+    $LEVANTE_NOTIFY), queue service (the zaqar.* actions' backend and the queues
+    API's) and triggers (event, cron, broker). Not started."""
+    from levante import triggers
+    from levante.notify import Notifier
+    from levante.queues.service import QueueService
+    from levante.runtime.events import EventBus
+    from levante.runtime.service import ROLES, Runtime
+    from levante.store.notifications import NOTIFY
+
+    roles = tuple(roles or ROLES)
+    bus = EventBus()
+    runtime = Runtime(db_url, roles=roles, executor_workers=executor_workers, events=bus)
+    notifier = Notifier(runtime.db, bus, defaults=notify, deliver="executor" in roles)
+    runtime.executions.param_checks.append(notifier.check_params)
+    runtime.add_service(notifier)
+    runtime.wakers[NOTIFY] = notifier.delivery.wake.set     # other processes' notify jobs
+    queues = QueueService(runtime.db)
+    runtime.backends["queues"] = queues
+    triggers.install(runtime, queues)
+    return runtime
+
+
 def setup_logging(log_file: str | None, level: str) -> None:
     handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -72,7 +103,7 @@ def run_server(argv: list[str]) -> int:
     logging.getLogger("levante.server").info(
         "settings: http_denied_cidrs=%s http_allowed_hosts=%s", ",".join(settings.http_denied_cidrs),
         ",".join(settings.http_allowed_hosts))
-    from levante.runtime.service import ROLES, Runtime
+    from levante.runtime.service import ROLES
     from levante.store.db import DEFAULT_URL
 
     roles = tuple(ROLES) if not args.role or "all" in args.role else tuple(args.role)
@@ -113,7 +144,7 @@ def run_server(argv: list[str]) -> int:
             "memory limit: %d MB of data (RLIMIT_DATA; setting memory_limit_mb), of which about "
             "%d MB is reserved by the server's own threads and start-up", settings.memory_limit_mb,
             reserve)
-    runtime = Runtime(db_url, roles=roles, executor_workers=args.executor_workers, notify=notify)
+    runtime = build_runtime(db_url, roles=roles, executor_workers=args.executor_workers, notify=notify)
     try:
         auth = build_auth(mode, settings, runtime.db, args.host, os.environ["LEVANTE_API_URL"],
                           serves_api="api" in roles)
