@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from starlette.requests import Request
 
 from levante.api.errors import ApiError
-from levante.auth import current_caller
+from levante.auth import caller_of
 from levante.store import scope
 
 MAX_LIMIT = 1000
@@ -157,7 +157,7 @@ def list_response(request: Request, conn: sa.Connection, table: sa.Table, collec
     sorted and paged as the request asks; the caller is the request's unless given,
     so no list forgets the projects."""
     if caller is None:
-        caller = current_caller(request)
+        caller = caller_of(request)
     q = request.query_params
     limit = _limit(request)
     sort_keys, sort_dirs = _sort(request, set(table.c.keys()), default_sort, default_dir)

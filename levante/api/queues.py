@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from levante.auth import current_caller
+from levante.auth import caller_of
 from levante.queues.service import Message, ProjectQueues, QueueService, check_name
 from levante.errors import BadRequest, LevanteError
 from levante.limits import loads
@@ -60,7 +60,7 @@ def _svc(request: Request) -> QueueService:
         svc = getattr(request.app.state, "queue_service", None)
         if svc is None:
             svc = request.app.state.queue_service = QueueService(rt.db)
-    caller = current_caller(request)
+    caller = caller_of(request)
     return ProjectQueues(svc, caller.project_id if caller.authenticated else None)
 
 

@@ -12,11 +12,11 @@ without importing the server's libraries.
 """
 from __future__ import annotations
 
-__all__ = ["Auth", "Caller", "LOCAL", "current_caller", "is_loopback"]
+__all__ = ["Auth", "Caller", "LOCAL", "caller_of", "current_caller", "is_loopback"]
 
 
 def __getattr__(name: str):
-    if name in ("Auth", "current_caller", "PUBLIC_PATHS"):
+    if name in ("Auth", "caller_of", "current_caller", "PUBLIC_PATHS"):
         from levante.auth import core
 
         return getattr(core, name)

@@ -26,7 +26,7 @@ def test_create_by_name_with_input(mistral):
     name = unique()
     wf = create_wf(mistral, name, GREET)
     ex = mistral.executions.create(name, workflow_input={"name": "World"}, description="first run")
-    assert ex.state == "RUNNING"
+    assert ex.state in ("RUNNING", "SUCCESS")       # as far as its start got (std.echo runs in it)
     assert ex.workflow_name == name
     assert ex.workflow_id == wf.id
     assert ex.description == "first run"
@@ -169,7 +169,7 @@ def test_pause_and_resume(mistral):
     assert got.state == "PAUSED"
     assert [t.name for t in mistral.tasks.list(ex.id)] == ["nap"]
     resumed = mistral.executions.update(ex.id, "RUNNING")
-    assert resumed.state == "RUNNING"
+    assert resumed.state in ("RUNNING", "SUCCESS")     # as far as its resume got ("wake" echoes)
     done = finish(mistral, ex.id)
     assert done.state == "SUCCESS"
     assert as_json(done.output) == {"woke": "awake"}

@@ -161,12 +161,14 @@ def test_mistral_cli_finds_levante_in_the_keystone_catalog(srv, catalog_region, 
     # It was this server that answered.
     assert httpx.get(srv.url + f"/workflows/{name}", headers={"X-Auth-Token": _token("alice", "alice-pw", "demo")}
                      ).status_code == 200
-    # Without the catalog entry (another region) the CLI cannot find the service.
+    # Without the catalog entry (another region) the CLI cannot find this server: it
+    # fails, or falls back to its default address (http://localhost:8989/v2), which
+    # is not this server.
     r = subprocess.run([MISTRAL, "--os-auth-url", KEYSTONE, "--os-username", "alice", "--os-password", "alice-pw",
                         "--os-project-name", "demo", "--os-user-domain-name", "Default",
                         "--os-project-domain-name", "Default", "--os-region-name", "nowhere", "workflow-list"],
                        capture_output=True, text=True, timeout=120, env=env)
-    assert r.returncode != 0
+    assert r.returncode != 0 or name not in r.stdout
 
 
 def _token(user: str, password: str, project: str) -> str:

@@ -57,6 +57,15 @@ def _start(loc: Local) -> dict:
     return r.json()
 
 
+def _finish(loc: Local, ex: dict) -> dict:
+    """The execution once it left RUNNING (the runtime's threads started)."""
+    deadline = time.time() + 60
+    while ex["state"] == "RUNNING" and time.time() < deadline:
+        time.sleep(0.05)
+        ex = loc.api.get(f"/v2/executions/{ex['id']}").json()
+    return ex
+
+
 def _picture(loc: Local, exec_id: str) -> dict:
     """What an execution left in the database, without ids and times."""
     with loc.rt.db.read() as conn:
@@ -104,10 +113,7 @@ def test_inline_and_executor_runs_leave_the_same_record(tmp_path):
                 loc.rt.engine.inline = None
             loc.start()
             ex = _start(loc)
-            deadline = time.time() + 60
-            while ex["state"] == "RUNNING" and time.time() < deadline:
-                time.sleep(0.05)
-                ex = loc.api.get(f"/v2/executions/{ex['id']}").json()
+            ex = _finish(loc, ex)
             assert ex["state"] == "SUCCESS", ex["state_info"]
             pictures.append((json.loads(ex["output"]), ex["state_info"], _picture(loc, ex["id"])))
         finally:
@@ -145,10 +151,7 @@ def test_a_start_over_its_allowance_is_left_to_the_engine(local):
                               .where(AE.c.workflow_execution_id == ex["id"])).fetchall()
     assert [tuple(q) for q in queued] == [(jobs.LOCAL, "std.noop")]
     local.start()
-    deadline = time.time() + 60
-    while ex["state"] == "RUNNING" and time.time() < deadline:
-        time.sleep(0.05)
-        ex = local.api.get(f"/v2/executions/{ex['id']}").json()
+    ex = _finish(local, ex)
     assert ex["state"] == "SUCCESS"
     assert json.loads(ex["output"]) == {"tens": [10, 20, 30], "said": "no 60"}
 
@@ -165,9 +168,6 @@ def test_one_step_runs_at_most_its_limit_inline(local):
     assert sorted(tuple(r) for r in rows) == [("std.echo", 0, "SUCCESS"), ("std.echo", 1, "RUNNING"),
                                               ("std.echo", 2, "RUNNING"), ("std.noop", 0, "SUCCESS")]
     local.start()
-    deadline = time.time() + 60
-    while ex["state"] == "RUNNING" and time.time() < deadline:
-        time.sleep(0.05)
-        ex = local.api.get(f"/v2/executions/{ex['id']}").json()
+    ex = _finish(local, ex)
     assert ex["state"] == "SUCCESS"
     assert json.loads(ex["output"])["tens"] == [10, 20, 30]
