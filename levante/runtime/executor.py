@@ -36,7 +36,7 @@ LEASE = 30.0
 # worker thread, and so are never stuck behind slow actions (std.http,
 # std.javascript...) that hold every worker.
 LOCAL_ACTIONS = frozenset({"std.noop", "std.echo", "std.fail", "std.async_noop", "std.sleep"})
-LOCAL_BATCH = 64
+LOCAL_BATCH = 256
 
 
 class Executor:
@@ -149,8 +149,14 @@ class Executor:
             except Exception as e:
                 done.append((r, a, Outcome("error", f"{type(e).__name__}: {e}")))
         with self.db.tx() as conn:
+            now = time.time()
+            ended = [(r, a, o) for r, a, o in done if o.kind in ("ok", "error")]
             for r, a, outcome in done:
-                self._finish(conn, a, outcome, r.id, time.time())
+                if outcome.kind not in ("ok", "error"):
+                    self._finish(conn, a, outcome, r.id, now)
+            complete_actions(conn, [(a, o.kind == "ok", o.value) for _, a, o in ended], now,
+                             skip_locked=not self.db.is_sqlite)
+            jobs.delete(conn, [r.id for r, _, _ in ended])
         if any(o.kind == "delay" for _, _, o in done):
             self.on_timer()
         if any(o.kind not in ("delay", "async") for _, _, o in done):
@@ -238,6 +244,36 @@ def complete_action(conn: sa.Connection, action_id: str, task_id: str | None, ex
         jobs.enqueue(conn, jobs.ENGINE, exec_id,
                      {"event": "action", "task_id": task_id, "action_id": action_id}, now=now)
     return True
+
+
+def complete_actions(conn: sa.Connection, done: list[tuple[Any, bool, Any]], now: float,
+                     skip_locked: bool = False) -> None:
+    """:func:`complete_action` for many actions (rows with id, task and
+    execution ids) in a few statements: the ones still running are updated
+    and their engine events queued."""
+    if not done:
+        return
+    ids = [a.id for a, _, _ in done]
+    q = sa.select(AE.c.id).where(AE.c.id.in_(ids), AE.c.state == states.RUNNING)
+    running = {r.id for r in conn.execute(q.with_for_update() if skip_locked else q)}
+    rows, events = [], []
+    for a, ok, value in done:
+        if a.id not in running:
+            continue
+        output = json.dumps({"result": value})
+        too_big = limits.size_problem("ActionExecution", "output", output)
+        if too_big:
+            ok, value, output = False, too_big, json.dumps({"result": too_big})
+        rows.append({"_id": a.id, "state": states.SUCCESS if ok else states.ERROR,
+                     "state_info": None if ok else _text(value), "output": output})
+        if a.task_execution_id and a.workflow_execution_id:
+            events.append((jobs.ENGINE, a.workflow_execution_id,
+                           {"event": "action", "task_id": a.task_execution_id, "action_id": a.id}, 0.0))
+    if rows:
+        conn.execute(AE.update().where(AE.c.id == sa.bindparam("_id")).values(
+            state=sa.bindparam("state"), state_info=sa.bindparam("state_info"),
+            output=sa.bindparam("output"), accepted=True, updated_at=now), rows)
+        jobs.enqueue_many(conn, events, now=now)
 
 
 def _text(value: Any) -> str:
