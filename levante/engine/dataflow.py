@@ -43,12 +43,29 @@ def in_context(state: ExecState, task: TaskEx) -> dict:
 
 
 def out_context(state: ExecState, task: TaskEx) -> dict:
-    cached = state._out_ctx_cache.get(task.id)
+    """``task``'s inbound context plus what it published, memoised. Worked out
+    without recursion, predecessors first, so that a state loaded afresh (by
+    another engine process, or after a restart) with a chain of thousands of
+    tasks costs no deeper stack than a short one."""
+    cache = state._out_ctx_cache
+    cached = cache.get(task.id)
     if cached is not None:
         return cached
-    ctx = merge_dicts(in_context(state, task), task.published)
-    state._out_ctx_cache[task.id] = ctx
-    return ctx
+    stack: list[tuple[TaskEx, bool]] = [(task, False)]
+    while stack:
+        t, preds_done = stack.pop()
+        if t.id in cache:
+            continue
+        preds = [p for p in (state.tasks.get(i) for i in t.in_tasks) if p is not None]
+        if preds_done:
+            ctx: dict = {}
+            for p in preds:
+                ctx = merge_dicts(ctx, cache.get(p.id) or {})
+            cache[t.id] = merge_dicts(ctx, t.published)
+        else:
+            stack.append((t, True))
+            stack.extend((p, False) for p in preds if p.id not in cache)
+    return cache[task.id]
 
 
 def env_dict(state: ExecState) -> dict:
