@@ -35,7 +35,17 @@ class Wakeup:
 
     @staticmethod
     def applies(url: str) -> bool:
-        return sa.engine.make_url(url).get_backend_name() == "postgresql"
+        """PostgreSQL, with psycopg 3 to listen (the driver of postgresql+psycopg
+        URLs); without it the loops only poll, and the log says so."""
+        if sa.engine.make_url(url).get_backend_name() != "postgresql":
+            return False
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            log.warning("role=wakeup psycopg 3 is not installed: processes on this PostgreSQL "
+                        "database find each other's work by polling only (job_poll_interval)")
+            return False
+        return True
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="levante-wakeup", daemon=True)
