@@ -324,9 +324,11 @@ class Executions:
             else:
                 c.skip(task_id)
 
-        self._step(exec_id, act)
         if new_state == states.RUNNING:
+            # Parents first: the rerun may end the sub-workflow at once (its actions
+            # run inside the step), and its parent must be waiting for it by then.
             self._reopen_parents(exec_id)
+        self._step(exec_id, act)
 
     def _reopen_parents(self, exec_id: str) -> None:
         """A rerun inside a sub-workflow makes its failed parents run again, up to the root."""
