@@ -54,7 +54,8 @@ class ActionRequest:
     index: int = 0
     safe_rerun: bool = False
     timeout: float | None = None
-    # (ok, result or error, state_info) once it ran inside the engine step (runtime/inline.py)
+    # (ok, result or error, state_info, output JSON) once it ran inside the engine step
+    # (runtime/inline.py)
     outcome: tuple | None = None
 
 

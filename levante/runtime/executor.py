@@ -223,6 +223,17 @@ class Executor:
                         outcome.kind == "ok", outcome.value, now)
 
 
+def ended(ok: bool, value: Any) -> tuple[bool, Any, str | None, str]:
+    """How an action that ended is stored: (ok, result or error, state_info, output
+    JSON). A result over execution_field_size_limit_kb fails the action with a
+    message saying so."""
+    output = json.dumps({"result": value})
+    too_big = limits.size_problem("ActionExecution", "output", output)
+    if too_big:
+        ok, value, output = False, too_big, json.dumps({"result": too_big})
+    return ok, value, None if ok else _text(value), output
+
+
 def complete_action(conn: sa.Connection, action_id: str, task_id: str | None, exec_id: str | None,
                     ok: bool, value: Any, now: float) -> bool:
     """Store an action's outcome and, for a workflow's action, queue the engine event.
@@ -230,13 +241,9 @@ def complete_action(conn: sa.Connection, action_id: str, task_id: str | None, ex
     Returns False when the action was no longer running (already completed or cancelled).
     A result over execution_field_size_limit_kb fails the action with a message saying so.
     """
-    output = json.dumps({"result": value})
-    too_big = limits.size_problem("ActionExecution", "output", output)
-    if too_big:
-        ok, value, output = False, too_big, json.dumps({"result": too_big})
+    ok, _value, info, output = ended(ok, value)
     res = conn.execute(AE.update().where(AE.c.id == action_id, AE.c.state == states.RUNNING).values(
-        state=states.SUCCESS if ok else states.ERROR, accepted=True,
-        state_info=None if ok else _text(value),
+        state=states.SUCCESS if ok else states.ERROR, accepted=True, state_info=info,
         output=output, updated_at=now))
     if res.rowcount == 0:
         return False
@@ -260,12 +267,9 @@ def complete_actions(conn: sa.Connection, done: list[tuple[Any, bool, Any]], now
     for a, ok, value in done:
         if a.id not in running:
             continue
-        output = json.dumps({"result": value})
-        too_big = limits.size_problem("ActionExecution", "output", output)
-        if too_big:
-            ok, value, output = False, too_big, json.dumps({"result": too_big})
+        ok, _value, info, output = ended(ok, value)
         rows.append({"_id": a.id, "state": states.SUCCESS if ok else states.ERROR,
-                     "state_info": None if ok else _text(value), "output": output})
+                     "state_info": info, "output": output})
         if a.task_execution_id and a.workflow_execution_id:
             events.append((jobs.ENGINE, a.workflow_execution_id,
                            {"event": "action", "task_id": a.task_execution_id, "action_id": a.id}, 0.0))

@@ -28,6 +28,7 @@ from levante.actions.base import Outcome
 from levante.engine import states
 from levante.engine.conductor import Conductor
 from levante.engine.model import ActionRequest, ExecState
+from levante.runtime.executor import ended
 
 # What may run inline: pure, quick, and never asynchronous or delayed.
 INLINE_ACTIONS = frozenset({"std.noop", "std.echo", "std.fail"})
@@ -64,7 +65,7 @@ def run_inline(cond: Conductor, state: ExecState, runner: Runner | None, meta: d
             if outcome is None:     # it asked to finish later (std.echo with a delay)
                 deferred.append(a)
                 continue
-            ok, value, info = a.outcome = outcome
+            ok, value, _info, _output = a.outcome = outcome
             state.done_actions.append(a)
             done_now.setdefault(a.task_id, []).append(
                 (a.index, ok, value, a.id, time.time() + ran * 1e-6))
@@ -92,21 +93,16 @@ def _inlinable(a: ActionRequest) -> bool:
 
 
 def _outcome(runner: Runner, a: ActionRequest, state: ExecState,
-             meta: dict) -> tuple[bool, Any, str | None] | None:
-    """(ok, result or error, state_info), or None if the action does not end now."""
+             meta: dict) -> tuple[bool, Any, str | None, str] | None:
+    """How it is stored (see :func:`levante.runtime.executor.ended`), or None if the
+    action does not end now."""
     try:
         outcome = runner(a, state, meta)
     except Exception as e:      # as the executor does for a local action that raised
         outcome = Outcome("error", f"{type(e).__name__}: {e}")
     if outcome.kind not in ("ok", "error"):
         return None
-    ok = outcome.kind == "ok"
-    value = outcome.value
-    too_big = limits.size_problem("ActionExecution", "output", json.dumps({"result": value}))
-    if too_big:
-        ok, value = False, too_big
-    info = None if ok else (value if isinstance(value, str) else json.dumps(value))
-    return ok, value, info
+    return ended(outcome.kind == "ok", outcome.value)
 
 
 def _see_unstored(state: ExecState, done_now: dict[str, list]) -> None:

@@ -17,6 +17,7 @@ from levante.engine.task_runtime import TaskRuntime
 from levante.runtime import events, executions, specs
 from levante.runtime.executor import LOCAL_ACTIONS
 from levante.store import jobs
+from levante.store.db import update_where
 from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
@@ -122,7 +123,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
         else:
             if t.state == states.RUNNING:
                 values["started_at"] = sa.func.coalesce(TE.c.started_at, now)
-            _update(conn, TE, TE.c.id == t.id, values)
+            update_where(conn, TE, TE.c.id == t.id, values)
     if new_rows:
         keys = set().union(*(r.keys() for r in new_rows))
         for r in new_rows:
@@ -185,13 +186,17 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     return len(actions)
 
 
+# How an action made already finished is stored (std.noop of a task without an action).
+_NOOP_OUTCOME = (True, None, None, _dumps({"result": None}))
+
+
 def _done_row(a, state: ExecState, row_meta: dict, created: float, now: float) -> dict:
-    ok, value, info = a.outcome if a.outcome is not None else (True, None, None)
+    ok, _value, info, output = a.outcome if a.outcome is not None else _NOOP_OUTCOME
     return dict(
         id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
         workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
         task_name=a.task_name, state=states.SUCCESS if ok else states.ERROR, state_info=info,
-        input=_dumps(a.input), output=_dumps({"result": value}), accepted=True, idx=a.index,
+        input=_dumps(a.input), output=output, accepted=True, idx=a.index,
         params=_dumps({"timeout": a.timeout} if a.timeout else {}), description="",
         safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", DEFAULT_PROJECT),
         tags="[]", scope="private", created_at=created, updated_at=now)
@@ -254,16 +259,6 @@ def _within_size_limit(state: ExecState, changes: Changes, text: dict[int, str])
 
 
 _RAN = ("TASK_SUCCEEDED", "TASK_FAILED")
-
-
-def _update(conn: sa.Connection, table: sa.Table, where, values: dict) -> None:
-    """UPDATE ``table`` SET ``values`` WHERE ``where``: SQL expressions in the
-    statement, plain values as parameters. (Plain values given to .values()
-    go into SQLAlchemy's statement cache key, whose cost grows with the size
-    of the JSON text stored.)"""
-    exprs = {k: v for k, v in values.items() if isinstance(v, sa.ClauseElement)}
-    params = {k: v for k, v in values.items() if k not in exprs}
-    conn.execute(table.update().where(where).values(**exprs), params)
 
 
 def _emit_events(conn: sa.Connection, bus: events.EventBus | None, state: ExecState, tasks: list,

@@ -31,7 +31,6 @@ class Wakeup:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._conn = None
-        self.listening = threading.Event()      # set while LISTEN is in place (for tests)
 
     @staticmethod
     def applies(url: str) -> bool:
@@ -72,7 +71,6 @@ class Wakeup:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     self._conn = conn
                     conn.execute(f"LISTEN {jobs.CHANNEL}")
-                    self.listening.set()
                     # Wake everything once: what was committed while not listening.
                     self._wake(set(self.wakers))
                     while not self._stop.is_set():
@@ -81,7 +79,6 @@ class Wakeup:
                             if origin != jobs.ORIGIN:
                                 self._wake({kind})
             except Exception as e:
-                self.listening.clear()
                 if self._stop.is_set():
                     break
                 log.warning("role=wakeup lost the PostgreSQL LISTEN connection (%s); "
@@ -89,7 +86,6 @@ class Wakeup:
                 self._stop.wait(self.retry)
             finally:
                 self._conn = None
-                self.listening.clear()
 
     def _wake(self, kinds: set[str]) -> None:
         for kind in kinds:

@@ -65,6 +65,16 @@ class Database:
         self.engine.dispose()
 
 
+def update_where(conn: sa.Connection, table: sa.Table, where, values: dict) -> int:
+    """UPDATE ``table`` SET ``values`` WHERE ``where``; returns the rows changed.
+    SQL expressions go into the statement, plain values as parameters: given
+    to ``.values()`` they would be part of SQLAlchemy's statement cache key,
+    whose cost grows with the size of the (JSON) text stored."""
+    exprs = {k: v for k, v in values.items() if isinstance(v, sa.ClauseElement)}
+    params = {k: v for k, v in values.items() if k not in exprs}
+    return conn.execute(table.update().where(where).values(**exprs), params).rowcount
+
+
 def alembic_config():
     """Alembic's configuration for Levante's migrations (no ini file needed)."""
     from alembic.config import Config
