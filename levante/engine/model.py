@@ -57,6 +57,12 @@ class ActionRequest:
     # (ok, result or error, state_info, output JSON) once it ran inside the engine step
     # (runtime/inline.py)
     outcome: tuple | None = None
+    # How the runtime handles it (runtime/inline.py): ``stored``, its action execution
+    # is in the database already (RUNNING), so it is updated rather than inserted;
+    # ``deferred``, a later engine step runs it (an engine ``run`` event), not an executor.
+    stored: bool = False
+    deferred: bool = False
+    input_text: str | None = None       # its input as JSON, once made
 
 
 @dataclass

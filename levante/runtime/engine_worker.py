@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from levante.engine import states
 from levante.engine.conductor import Conductor
-from levante.engine.model import ExecState
+from levante.engine.model import ExecState, Timer
 from levante.errors import Conflict
 from levante.expr.budget import Abandoned
 from levante.runtime import executions, state_store
@@ -44,8 +44,10 @@ MAX_CONFLICTS = 5
 # also runs no more actions inline (runtime/inline.py): the rest become jobs.
 SLOW_STEP = 0.25
 # Seconds the API's start of an execution may spend on its fast path (running
-# the I/O-free actions inline) before it is given up and done the usual way.
+# the I/O-free actions inline) before it leaves the rest to the engine.
 FAST_START = 0.1
+# The share of SLOW_STEP a step spends running inline actions.
+INLINE_SHARE = 0.8
 
 
 class _Conflict(Exception):
@@ -208,7 +210,8 @@ class EngineWorker:
     def _handle(self, exec_id: str, events: list[dict], job_ids: list[int], now: float,
                 reading: contextlib.AbstractContextManager | None = None) -> int:
         try:
-            return self.step(exec_id, lambda conn, c, s: _dispatch(conn, c, s, events), now,
+            room = self.inline_limit if self.inline is not None else None
+            return self.step(exec_id, lambda conn, c, s: _dispatch(conn, c, s, events, room), now,
                              job_ids, reading)
         except Exception as e:
             self.forget(exec_id)
@@ -240,13 +243,15 @@ class EngineWorker:
                     break
                 state = self._state(conn, row)
                 before = state.state
+                started = time.monotonic()
                 try:
                     with self._step_budget(self._lease_later(list(job_ids)) if job_ids else None):
                         cond = Conductor(state, state_store.new_id)
                         action(conn, cond, state)
+                        # Ends before SLOW_STEP, so that a step of inline actions is not leased.
                         inline_actions.run_inline(cond, state, self.inline, _meta(row),
                                                   self.inline_limit,
-                                                  deadline=time.monotonic() + SLOW_STEP)
+                                                  deadline=started + INLINE_SHARE * SLOW_STEP)
                 except BaseException:
                     self.forget(exec_id)
                     raise
@@ -257,6 +262,7 @@ class EngineWorker:
                         raise _Conflict
                     if job_ids and jobs.delete(conn, list(job_ids)) != len(job_ids):
                         raise _Taken     # another engine handled these events meanwhile
+                    runs_later = _runs_later(state)
                     queued = state_store.persist(conn, state, _meta(row), now, previous_state=before,
                                                  bus=self.events)
             except _Conflict:
@@ -266,6 +272,8 @@ class EngineWorker:
                 self.forget(exec_id)
                 return 0
             self._remember(exec_id, row.version, before, state)
+            if runs_later:
+                self.wake.set()     # its next step has inline actions to run
             return queued
         else:
             # Kept changing under us: let the events be claimed again later.
@@ -296,7 +304,7 @@ class EngineWorker:
         up and done again without them, leaving the rest to the engine as usual.
         """
         started = None
-        if self.inline is not None and getattr(self.budget, "step", None) is not None:
+        if self.inline is not None and getattr(self.budget, "abandon_in", None) is not None:
             started = self._start(values, spec, fast=True)
         if started is None:
             started = self._start(values, spec, fast=False)
@@ -329,13 +337,19 @@ class EngineWorker:
         with self.db.read() as conn:
             state_store.bind_loaders(conn, state)
             try:
-                with self._step_budget(abandon_after=self.fast_start if fast else None):
+                with self._step_budget():
                     cond = Conductor(state, state_store.new_id)
                     cond.start()
                     if fast:
+                        # The start itself is needed either way; what follows from its
+                        # inline actions has fast_start seconds, then goes to the engine.
+                        # An expression still running a while after that is given up.
+                        self.budget.abandon_in(2 * self.fast_start)
                         inline_actions.run_inline(cond, state, self.inline, _meta_of(values),
                                                   self.inline_limit,
                                                   deadline=time.monotonic() + self.fast_start)
+                    elif self.inline is not None:
+                        inline_actions.defer_rest(state)
             except Abandoned:
                 return None
             except Exception as e:      # a bug: store the execution failed, say why
@@ -343,13 +357,11 @@ class EngineWorker:
                 info = f"Internal engine error: {type(e).__name__}: {e}"
         return state, info
 
-    def _step_budget(self, on_slow: Callable[[], None] | None = None,
-                     abandon_after: float | None = None):
+    def _step_budget(self, on_slow: Callable[[], None] | None = None):
         step = getattr(self.budget, "step", None)
         if step is None:
             return contextlib.nullcontext()
-        return step(self.step_timeout, on_slow=on_slow, slow_after=SLOW_STEP,
-                    abandon_after=abandon_after)
+        return step(self.step_timeout, on_slow=on_slow, slow_after=SLOW_STEP)
 
     def _state(self, conn: sa.Connection, row) -> ExecState:
         # Taken out of the cache while in use: two threads never share a state.
@@ -442,10 +454,21 @@ def _version_query(exec_id: str, for_update: bool):
 _fail_execution = executions.fail
 
 
-def _dispatch(conn: sa.Connection, cond: Conductor, state: ExecState, events: list[dict]) -> None:
+def _runs_later(state: ExecState) -> bool:
+    """Whether the step's changes queue a ``run`` event (inline actions for a later step)."""
+    return any(t.delay <= 0 and t.payload.get("event") == "run" for t in state.timers)
+
+
+def _dispatch(conn: sa.Connection, cond: Conductor, state: ExecState, events: list[dict],
+              room: int | None = None) -> None:
+    """Hand the events of one step to the conductor. ``run`` events name stored
+    actions the step is to run inline (runtime/inline.py): the first ``room`` of
+    them (all if None) are read and put first to run; the rest wait for the next
+    step, in new ``run`` events."""
     # The finished actions of the batch, read at once (a with-items of thousands
     # of items brings thousands of these events).
     wanted = [ev["action_id"] for ev in events if ev.get("event") == "action"]
+    to_run = [i for ev in events if ev.get("event") == "run" for i in ev.get("action_ids", ())]
     done = {}
     for i in range(0, len(wanted), 500):
         done.update((r.id, r) for r in conn.execute(
@@ -473,6 +496,8 @@ def _dispatch(conn: sa.Connection, cond: Conductor, state: ExecState, events: li
             # As in Mistral, the task's result is the child's output, failed or not.
             cond.on_subworkflow_complete(ev["task_id"], ev["child_id"], index, ok, output,
                                          None if ok else info)
+        elif kind == "run":
+            pass    # below
         elif kind == "timer":
             cond.on_timer(ev)
         elif kind == "start":
@@ -483,3 +508,9 @@ def _dispatch(conn: sa.Connection, cond: Conductor, state: ExecState, events: li
             cond.cancel(ev.get("info"))
         else:
             log.warning("role=engine execution=%s unknown event %r", state.id, ev)
+    if to_run:
+        now_ids, later = (to_run, []) if room is None else (to_run[:room], to_run[room:])
+        state.actions_to_run[:0] = state_store.stored_actions(conn, now_ids)
+        for i in range(0, len(later), inline_actions.RUN_CHUNK):
+            state.timers.append(Timer(0.0, {"event": "run",
+                                            "action_ids": later[i:i + inline_actions.RUN_CHUNK]}))

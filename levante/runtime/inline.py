@@ -16,6 +16,17 @@ an engine thread: the rest are queued as ``local`` jobs as before.
 
 Events are the same as when the executor runs the action: the conductor gets
 ``on_action_complete`` for each, in order.
+
+What a step leaves of these actions (over its limit or out of its time) is not
+sent to the executor either: :func:`defer_rest` marks them ``deferred``, their
+action executions are stored RUNNING as usual, and an engine ``run`` event
+(chunks of RUN_CHUNK ids) has the next step of the same execution run them
+inline (``stored``: their rows are then updated). One step runs at most
+``limit`` of them, so a with-items over 10,000 items goes through a few steps
+of a thousand, each one commit, instead of ten thousand executor jobs and
+their ten thousand completion events. Only an execution that is no longer
+RUNNING (paused, cancelled) hands what it has left to the executor, which
+finishes actions already started whatever the execution's state.
 """
 from __future__ import annotations
 
@@ -27,13 +38,15 @@ from levante import limits
 from levante.actions.base import Outcome
 from levante.engine import states
 from levante.engine.conductor import Conductor
-from levante.engine.model import ActionRequest, ExecState
+from levante.engine.model import ActionRequest, ExecState, Timer
 from levante.runtime.executor import ended
 
 # What may run inline: pure, quick, and never asynchronous or delayed.
 INLINE_ACTIONS = frozenset({"std.noop", "std.echo", "std.fail"})
-# Most actions run inline in one step (the rest go to the executor as jobs).
+# Most actions run inline in one step (the rest wait for the next step: defer_rest).
 STEP_LIMIT = 1000
+# Most action ids in one engine ``run`` event.
+RUN_CHUNK = 1000
 
 # (the action, its execution, the execution's row meta: namespace and project) -> outcome
 Runner = Callable[[ActionRequest, ExecState, dict], Outcome]
@@ -81,15 +94,41 @@ def run_inline(cond: Conductor, state: ExecState, runner: Runner | None, meta: d
                 break
     # These have no side effects, so the executor runs them again, the usual way.
     state.actions_to_run[:0] = deferred
+    defer_rest(state, skip={id(a) for a in deferred})
     return ran
+
+
+def defer_rest(state: ExecState, skip: set[int] = frozenset()) -> None:
+    """Leave the inline-able actions still to run to a later engine step of this
+    execution (an engine ``run`` event) rather than to the executor, while the
+    execution is RUNNING; ``skip``: ids of requests that must go the usual way."""
+    if state.state != states.RUNNING:
+        return
+    later = [a for a in state.actions_to_run if id(a) not in skip and _inlinable(a)]
+    if not later:
+        return
+    for a in later:
+        a.deferred = True
+    # Those already stored only need the event; new ones are stored with it.
+    state.actions_to_run = [a for a in state.actions_to_run if not (a.deferred and a.stored)]
+    ids = [a.id for a in later]
+    for i in range(0, len(ids), RUN_CHUNK):
+        state.timers.append(Timer(0.0, {"event": "run", "action_ids": ids[i:i + RUN_CHUNK]}))
 
 
 def _inlinable(a: ActionRequest) -> bool:
     if a.name not in INLINE_ACTIONS:
         return False
+    if a.stored or a.deferred:      # its input was checked when it was stored
+        return True
     # An input over the field size limit is refused by the usual path, with its message.
+    # (The JSON text is kept: persist stores it as it is.)
     limit = limits.field_size_limit()
-    return not (limit and limits.size_problem("ActionExecution", "input", json.dumps(a.input), limit))
+    if not limit:
+        return True
+    if a.input_text is None:
+        a.input_text = json.dumps(a.input)
+    return not limits.size_problem("ActionExecution", "input", a.input_text, limit)
 
 
 def _outcome(runner: Runner, a: ActionRequest, state: ExecState,

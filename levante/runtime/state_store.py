@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from levante import limits
 from levante.engine import states
-from levante.engine.model import NOT_LOADED, Changes, ExecState, TaskEx
+from levante.engine.model import NOT_LOADED, ActionRequest, Changes, ExecState, TaskEx
 from levante.engine.task_runtime import TaskRuntime
 from levante.runtime import events, executions, specs
 from levante.runtime.executor import LOCAL_ACTIONS
@@ -57,6 +57,22 @@ def load(conn: sa.Connection, row) -> ExecState:
             in_tasks=json.loads(t.in_tasks), type=t.type, processed=bool(t.processed),
             seq=t.seq, result=NOT_LOADED, stored_state=t.state)
     return state
+
+
+def stored_actions(conn: sa.Connection, ids: list[str]) -> list[ActionRequest]:
+    """The actions among ``ids`` that are stored and still RUNNING, as requests to
+    run (``stored``), in the order of ``ids``."""
+    found = {}
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(sa.select(AE.c.id, AE.c.name, AE.c.input, AE.c.task_execution_id,
+                                        AE.c.task_name, AE.c.idx, AE.c.safe_rerun, AE.c.params)
+                              .where(AE.c.id.in_(ids[i:i + 500]), AE.c.state == states.RUNNING)):
+            found[r.id] = ActionRequest(
+                id=r.id, task_id=r.task_execution_id, task_name=r.task_name, name=r.name,
+                input=json.loads(r.input), index=r.idx, safe_rerun=bool(r.safe_rerun),
+                timeout=json.loads(r.params).get("timeout") if r.params else None,
+                stored=True, input_text=r.input)
+    return [found[i] for i in ids if i in found]
 
 
 def bind_loaders(conn: sa.Connection, state: ExecState) -> None:
@@ -130,22 +146,29 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
             for k in keys:
                 r.setdefault(k, None)
         conn.execute(TE.insert(), new_rows)
-    if actions:
+    new_actions = [a for a in actions if not a.stored]
+    if new_actions:
         conn.execute(AE.insert(), [dict(
             id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
             workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
             task_name=a.task_name, state=states.RUNNING, state_info=None,
-            input=text.get(id(a.input)) or _dumps(a.input),
-            output=None, accepted=False, idx=a.index,
+            input=_input_text(a, text), output=None, accepted=False, idx=a.index,
             params=_dumps({"timeout": a.timeout} if a.timeout else {}), description="",
             safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", "<default-project>"),
             tags="[]", scope="private", created_at=now + i * CREATION_TICK, updated_at=None)
-            for i, a in enumerate(actions)])
-        jobs.enqueue_many(conn, [(jobs.LOCAL if a.name in LOCAL_ACTIONS else jobs.ACTION, a.id, {}, 0.0)
-                                 for a in actions], now=now)
+            for i, a in enumerate(new_actions)])
+    # Deferred ones are run by a later engine step (its ``run`` event is among the timers).
+    executor_jobs = [(jobs.LOCAL if a.name in LOCAL_ACTIONS else jobs.ACTION, a.id, {}, 0.0)
+                     for a in actions if not a.deferred]
+    jobs.enqueue_many(conn, executor_jobs, now=now)
     if changes.done_actions:
-        conn.execute(AE.insert(), [_done_row(a, state, row_meta, now + i * CREATION_TICK, now)
-                                   for i, a in enumerate(changes.done_actions)])
+        fresh = [a for a in changes.done_actions if not a.stored]
+        if fresh:
+            conn.execute(AE.insert(), [_done_row(a, state, row_meta, now + i * CREATION_TICK, now)
+                                       for i, a in enumerate(fresh)])
+        ran = [a for a in changes.done_actions if a.stored]
+        if ran:
+            _store_outcomes(conn, ran, now)
     if changes.timers:
         jobs.enqueue_many(conn, [(jobs.ENGINE, state.id, tm.payload, tm.delay) for tm in changes.timers],
                           now=now)
@@ -183,7 +206,20 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
                       output=_dumps(state.output if state.output is not None else {}),
                       context=_dumps(state.context), published_global=_dumps(state.published_global))
     executions.save_step(conn, state.id, values)
-    return len(actions)
+    return len(executor_jobs)
+
+
+def _input_text(a, text: dict[int, str]) -> str:
+    return a.input_text or text.get(id(a.input)) or _dumps(a.input)
+
+
+def _store_outcomes(conn: sa.Connection, ran: list, now: float) -> None:
+    """Store the outcomes of actions that were stored RUNNING and ran in this step."""
+    conn.execute(AE.update().where(AE.c.id == sa.bindparam("_id"), AE.c.state == states.RUNNING).values(
+        state=sa.bindparam("state"), state_info=sa.bindparam("state_info"),
+        output=sa.bindparam("output"), accepted=True, updated_at=now),
+        [{"_id": a.id, "state": states.SUCCESS if a.outcome[0] else states.ERROR,
+          "state_info": a.outcome[2], "output": a.outcome[3]} for a in ran])
 
 
 # How an action made already finished is stored (std.noop of a task without an action).
@@ -196,7 +232,7 @@ def _done_row(a, state: ExecState, row_meta: dict, created: float, now: float) -
         id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
         workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
         task_name=a.task_name, state=states.SUCCESS if ok else states.ERROR, state_info=info,
-        input=_dumps(a.input), output=output, accepted=True, idx=a.index,
+        input=a.input_text or _dumps(a.input), output=output, accepted=True, idx=a.index,
         params=_dumps({"timeout": a.timeout} if a.timeout else {}), description="",
         safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", DEFAULT_PROJECT),
         tags="[]", scope="private", created_at=created, updated_at=now)
@@ -226,7 +262,8 @@ def _within_size_limit(state: ExecState, changes: Changes, text: dict[int, str])
     if found is None:
         for kind, reqs in (("ActionExecution", changes.actions), ("WorkflowExecution", changes.subworkflows)):
             for r in reqs:
-                problem = limits.size_problem(kind, "input", dumped(r.input), limit)
+                problem = limits.size_problem(kind, "input", getattr(r, "input_text", None)
+                                              or dumped(r.input), limit)
                 if problem:
                     found = (state.tasks.get(r.task_id), problem)
                     break

@@ -64,20 +64,17 @@ class Watchdog(Budget):
 
     @contextlib.contextmanager
     def step(self, seconds: float, on_slow: Callable[[], None] | None = None,
-             slow_after: float = 0.25, abandon_after: float | None = None):
+             slow_after: float = 0.25):
         """All evaluations inside share ``seconds`` (one engine step; 0: no step
         limit). ``on_slow`` is called (from another thread) if the step is
-        still running after ``slow_after`` seconds. With ``abandon_after``, an
-        evaluation still running that many seconds into the step is
-        interrupted with :class:`Abandoned` (the caller gives the step up and
-        does it again elsewhere), and so is one that starts after it."""
+        still running after ``slow_after`` seconds. See also :meth:`abandon_in`."""
         if getattr(self._local, "in_step", False):
             yield
             return
         tid = threading.get_ident()
         self._local.in_step = True
         self._local.deadline = time.monotonic() + seconds if seconds > 0 else None
-        self._local.abandon = time.monotonic() + abandon_after if abandon_after is not None else None
+        self._local.abandon = None
         if seconds > 0:
             self._step_seconds = seconds
         entry = None
@@ -97,6 +94,13 @@ class Watchdog(Budget):
                 with self._lock:
                     if self._slow.get(tid) is entry:
                         del self._slow[tid]
+
+    def abandon_in(self, seconds: float) -> None:
+        """Inside a step: an evaluation still running ``seconds`` from now is
+        interrupted with :class:`Abandoned` (the caller gives the step up and
+        does it again another way), and so is one that starts after that."""
+        if getattr(self._local, "in_step", False):
+            self._local.abandon = time.monotonic() + seconds
 
     def timeout_message(self, handle: Any, expression: str | None) -> str:
         if handle is not None and handle.by_step:

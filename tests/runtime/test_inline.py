@@ -140,16 +140,30 @@ def test_events_are_those_of_a_task_that_ran(local):
         assert [e for e, t in seen if t == task] == ["TASK_LAUNCHED", last]
 
 
+def _queued(loc: Local, exec_id: str) -> list[tuple]:
+    """(kind, payload) of the jobs queued for an execution and its actions."""
+    with loc.rt.db.read() as conn:
+        ids = [r.id for r in conn.execute(sa.select(AE.c.id).where(AE.c.workflow_execution_id == exec_id))]
+        rows = conn.execute(sa.select(jobs.jobs.c.kind, jobs.jobs.c.payload)
+                            .where(jobs.jobs.c.key.in_([exec_id, *ids])).order_by(jobs.jobs.c.id))
+        return [(r.kind, json.loads(r.payload)) for r in rows]
+
+
+def _action_ids(loc: Local, exec_id: str, state: str) -> list[str]:
+    with loc.rt.db.read() as conn:
+        return [r.id for r in conn.execute(sa.select(AE.c.id).where(
+            AE.c.workflow_execution_id == exec_id, AE.c.state == state).order_by(AE.c.created_at))]
+
+
 def test_a_start_over_its_allowance_is_left_to_the_engine(local):
-    # No time at all: the first expression of the fast start gives it up, and the
-    # start is done again the usual way, its actions queued for the executor.
+    # No time at all: the first expression of the fast start's inline actions gives
+    # it up, and the start is done again without running them: they are stored
+    # RUNNING and an engine `run` event has the next engine step run them.
     local.rt.engine.fast_start = 0.0
     ex = _start(local)
     assert ex["state"] == "RUNNING"
-    with local.rt.db.read() as conn:
-        queued = conn.execute(sa.select(jobs.jobs.c.kind, AE.c.name).join(AE, AE.c.id == jobs.jobs.c.key)
-                              .where(AE.c.workflow_execution_id == ex["id"])).fetchall()
-    assert [tuple(q) for q in queued] == [(jobs.LOCAL, "std.noop")]
+    (noop,) = _action_ids(local, ex["id"], "RUNNING")
+    assert _queued(local, ex["id"]) == [(jobs.ENGINE, {"event": "run", "action_ids": [noop]})]
     local.start()
     ex = _finish(local, ex)
     assert ex["state"] == "SUCCESS"
@@ -160,14 +174,73 @@ def test_one_step_runs_at_most_its_limit_inline(local):
     local.rt.engine.fast_start = 60.0
     local.rt.engine.inline_limit = 2
     ex = _start(local)
-    # first (noop) and the first item of fan ran in the start; the other items wait as jobs.
+    # first (noop) and the first item of fan ran in the start; the other items are
+    # stored RUNNING, for the next engine step to run (a `run` event), not an executor.
     assert ex["state"] == "RUNNING"
     with local.rt.db.read() as conn:
         rows = conn.execute(sa.select(AE.c.name, AE.c.idx, AE.c.state)
                             .where(AE.c.workflow_execution_id == ex["id"])).fetchall()
     assert sorted(tuple(r) for r in rows) == [("std.echo", 0, "SUCCESS"), ("std.echo", 1, "RUNNING"),
                                               ("std.echo", 2, "RUNNING"), ("std.noop", 0, "SUCCESS")]
+    waiting = _action_ids(local, ex["id"], "RUNNING")
+    assert _queued(local, ex["id"]) == [(jobs.ENGINE, {"event": "run", "action_ids": waiting})]
     local.start()
     ex = _finish(local, ex)
     assert ex["state"] == "SUCCESS"
     assert json.loads(ex["output"])["tens"] == [10, 20, 30]
+
+
+def test_actions_left_by_a_step_run_in_the_next_engine_steps(tmp_path):
+    """What one step could not run inline is run by the next steps of the engine,
+    a few per step, from the database (also after a restart), and no executor job
+    is ever queued."""
+    path = tmp_path / "levante.sqlite"
+    first = Local(path)
+    try:
+        first.workflow(FLOW)
+        first.rt.engine.fast_start = 60.0
+        first.rt.engine.inline_limit = 2
+        ex = _start(first)
+        assert ex["state"] == "RUNNING"
+    finally:
+        first.stop()
+    loc = Local(path)       # another process, after a restart: nothing in memory
+    try:
+        loc.rt.engine.inline_limit = 2
+        seen = []
+        for _ in range(10):
+            seen += [kind for kind, _ in _queued(loc, ex["id"])]
+            if not loc.rt.engine.run_once():
+                break
+        assert set(seen) == {jobs.ENGINE}
+        ex = loc.api.get(f"/v2/executions/{ex['id']}").json()
+        assert ex["state"] == "SUCCESS", ex["state_info"]
+        assert json.loads(ex["output"]) == {"tens": [10, 20, 30], "said": "no 60"}
+        assert _queued(loc, ex["id"]) == []
+        pic = _picture(loc, ex["id"])
+        assert all(a[3] in ("SUCCESS", "ERROR") and a[7] for a in pic["actions"])
+    finally:
+        loc.stop()
+
+
+def test_a_paused_execution_hands_its_waiting_actions_to_the_executor(local):
+    # Actions already started finish while their execution is paused (as in
+    # Mistral): the engine does not hold them back, it queues them as usual.
+    local.rt.engine.fast_start = 60.0
+    local.rt.engine.inline_limit = 2
+    ex = _start(local)
+    waiting = _action_ids(local, ex["id"], "RUNNING")
+    r = local.api.put(f"/v2/executions/{ex['id']}", json={"state": "PAUSED"})
+    assert r.status_code == 200, r.text
+    assert local.rt.engine.run_once()
+    assert sorted(_queued(local, ex["id"])) == [(jobs.LOCAL, {}), (jobs.LOCAL, {})]
+    assert local.rt.executor.run_local() == 2
+    assert _action_ids(local, ex["id"], "RUNNING") == []
+    assert local.api.get(f"/v2/executions/{ex['id']}").json()["state"] == "PAUSED"
+    r = local.api.put(f"/v2/executions/{ex['id']}", json={"state": "RUNNING"})
+    assert r.status_code == 200, r.text
+    local.start()
+    ex = _finish(local, ex)
+    assert ex["state"] == "SUCCESS", ex["state_info"]
+    assert json.loads(ex["output"])["tens"] == [10, 20, 30]
+    assert len(waiting) == 2
