@@ -66,6 +66,7 @@ def build_runtime(db_url: str, roles: tuple[str, ...] | None = None, executor_wo
     notifier = Notifier(runtime.db, bus, defaults=notify, deliver="executor" in roles)
     runtime.executions.param_checks.append(notifier.check_params)
     runtime.add_service(notifier)
+    runtime.services["hub"] = notifier.hub      # the API's live streams subscribe to it
     runtime.wakers[NOTIFY] = notifier.delivery.wake.set     # other processes' notify jobs
     queues = QueueService(runtime.db)
     runtime.backends["queues"] = queues

@@ -125,3 +125,49 @@ def test_event_trigger_routes_are_kept_per_database(two):
         assert routes.get(conn) == {("executions.source", "WORKFLOW_SUCCEEDED")}
     with b.rt.db.read() as conn:
         assert routes.get(conn) == set()
+
+
+SLEEPY = """
+version: '2.0'
+sleepy:
+  tasks:
+    nap:
+      action: std.sleep seconds=0.3
+      on-success: after
+    after:
+      action: std.noop
+"""
+
+
+def test_two_runtimes_keep_separate_live_stream_hubs(two):
+    """A live-stream subscriber on runtime a hears nothing of runtime b's events,
+    even for the same execution id, while b's own subscriber hears them all."""
+    import asyncio
+
+    a, b = two
+    hubs = {"a": a.rt.services["hub"], "b": b.rt.services["hub"]}
+    assert hubs["a"] is not hubs["b"]
+    b.workflow(SLEEPY)
+    r = b.api.post("/v2/executions", json={"workflow_name": "sleepy"})
+    assert r.status_code == 201, r.text
+    exec_id = r.json()["id"]
+    loop = asyncio.new_event_loop()
+    try:
+        subs = {name: hub.subscribe(exec_id, loop) for name, hub in hubs.items()}
+        heard: dict[str, list[str]] = {"a": [], "b": []}
+
+        async def until_b_ends():
+            while "WORKFLOW_SUCCEEDED" not in heard["b"]:
+                heard["b"].append((await subs["b"].queue.get())["event"])
+            await asyncio.sleep(0.1)    # anything published with it has landed too
+
+        loop.run_until_complete(asyncio.wait_for(until_b_ends(), 20))
+        while not subs["a"].queue.empty():
+            heard["a"].append(subs["a"].queue.get_nowait()["event"])
+    finally:
+        loop.close()
+    assert "TASK_SUCCEEDED" in heard["b"]
+    assert heard["a"] == []
+    for name, hub in hubs.items():
+        hub.unsubscribe(subs[name])
+        assert not hub.wants(exec_id)
