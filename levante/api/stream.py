@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from levante.api.errors import ApiError
 from levante.auth import Caller, current_caller
-from levante.notify import HUB, live
+from levante.notify import Hub, live
 from levante.store import scope as access
 from levante.store.schema import workflow_executions as WE
 
@@ -27,6 +27,18 @@ router = APIRouter()
 
 POLL = 1.0          # seconds of quiet before looking at the database
 KEEPALIVE = 15.0
+
+
+def _hub(request: Request) -> Hub:
+    """The runtime's hub (``runtime.services["hub"]``, from the composition root).
+    A runtime made without one: an idle hub of this app, so streams follow the
+    database alone."""
+    hub = getattr(request.app.state.runtime, "services", {}).get("hub")
+    if hub is None:
+        hub = getattr(request.app.state, "idle_hub", None)
+        if hub is None:
+            hub = request.app.state.idle_hub = Hub()
+    return hub
 
 
 def _message(kind: str, data: dict) -> str:
@@ -39,16 +51,17 @@ async def execution_events(exec_id: str, request: Request, caller: Caller = Depe
     if not await run_in_threadpool(_visible, db, exec_id, caller):
         raise ApiError(404, f"WorkflowExecution not found [id={exec_id}]")
     # Subscribe before the snapshot, so nothing committed in between is lost.
-    sub = HUB.subscribe(exec_id)
+    hub = _hub(request)
+    sub = hub.subscribe(exec_id)
     try:
         snapshot = await run_in_threadpool(live.read_snapshot, db, exec_id)
     except BaseException:
-        HUB.unsubscribe(sub)
+        hub.unsubscribe(sub)
         raise
     if snapshot is None:
-        HUB.unsubscribe(sub)
+        hub.unsubscribe(sub)
         raise ApiError(404, f"WorkflowExecution not found [id={exec_id}]")
-    return StreamingResponse(_stream(db, sub, snapshot), media_type="text/event-stream",
+    return StreamingResponse(_stream(db, hub, sub, snapshot), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
@@ -57,7 +70,7 @@ def _visible(db, exec_id: str, caller: Caller) -> bool:
         return conn.execute(sa.select(WE.c.id).where(WE.c.id == exec_id, access.visible(WE, caller))).first() is not None
 
 
-async def _stream(db, sub, snapshot: dict):
+async def _stream(db, hub: Hub, sub, snapshot: dict):
     loop = asyncio.get_running_loop()
     tracker = live.Tracker(snapshot)
     try:
@@ -97,4 +110,4 @@ async def _stream(db, sub, snapshot: dict):
                 yield ": keepalive\n\n"
                 last_sent = loop.time()
     finally:
-        HUB.unsubscribe(sub)
+        hub.unsubscribe(sub)

@@ -1,6 +1,7 @@
 """Cron triggers and event triggers: /v2/cron_triggers, /v2/event_triggers."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,13 +15,24 @@ from levante.api.listing import list_response
 from levante.api.render import ts
 from levante.auth import Caller, current_caller
 from levante.store import triggers as store
-from levante.triggers import broker, cron, event
+from levante.triggers import EventTriggers, broker, cron, event
 
 router = APIRouter()
 
 
 def _db(request: Request):
     return request.app.state.runtime.db
+
+
+def _triggers(request: Request) -> EventTriggers:
+    """The runtime's event triggers (``runtime.services["event_triggers"]``, from
+    the composition root); for a runtime made without them, this app's own."""
+    found = getattr(request.app.state.runtime, "services", {}).get("event_triggers")
+    if found is None:
+        found = getattr(request.app.state, "event_triggers", None)
+        if found is None:
+            found = request.app.state.event_triggers = EventTriggers()
+    return found
 
 
 def render_cron(r: Any) -> dict:
@@ -35,14 +47,14 @@ def render_cron(r: Any) -> dict:
     }
 
 
-def render_event(r: Any) -> dict:
+def render_event(r: Any, triggers: EventTriggers) -> dict:
     out = {
         "id": r.id, "name": r.name, "workflow_id": r.workflow_id, "workflow_input": r.workflow_input,
         "workflow_params": r.workflow_params, "exchange": r.exchange, "topic": r.topic,
         "event": r.event, "scope": r.scope, "project_id": r.project_id,
         "created_at": ts(r.created_at), "updated_at": ts(r.updated_at),
     }
-    note = broker.broker_note(r.exchange)
+    note = broker.broker_note(triggers, r.exchange)
     if note:    # a trigger on a broker's exchange: does the server listen for it?
         out["broker"] = note
     return out
@@ -90,22 +102,25 @@ def create_event_trigger(request: Request, data: bytes = Depends(raw_body),
     body = json_object(data)
     if body.get("scope") == "public" and request.app.state.auth is not None:
         request.app.state.auth.require("event_triggers:create:public", caller)
+    triggers = _triggers(request)
     with _db(request).tx() as conn:
-        row = event.create(conn, body, caller=caller)
-    return JSONResponse(render_event(row), status_code=201)
+        row = event.create(conn, body, caller=caller, triggers=triggers)
+    triggers.changed()      # committed: the broker listener reads the triggers again
+    return JSONResponse(render_event(row, triggers), status_code=201)
 
 
 @router.get("/v2/event_triggers")
 def list_event_triggers(request: Request, caller: Caller = Depends(current_caller)):
     with _db(request).read() as conn:
-        return list_response(request, conn, store.ET, "event_triggers", render_event, caller=caller)
+        return list_response(request, conn, store.ET, "event_triggers",
+                             partial(render_event, triggers=_triggers(request)), caller=caller)
 
 
 @router.get("/v2/event_triggers/{trigger_id}")
 def get_event_trigger(trigger_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _db(request).read() as conn:
         row = event.get(conn, trigger_id, caller)
-    return _only_fields(request, render_event(row))
+    return _only_fields(request, render_event(row, _triggers(request)))
 
 
 @router.put("/v2/event_triggers/{trigger_id}")
@@ -114,11 +129,12 @@ def update_event_trigger(trigger_id: str, request: Request, data: bytes = Depend
     body = json_object(data)
     with _db(request).tx() as conn:
         row = event.update(conn, trigger_id, body, caller=caller)
-    return render_event(row)
+    return render_event(row, _triggers(request))
 
 
 @router.delete("/v2/event_triggers/{trigger_id}", status_code=204)
 def delete_event_trigger(trigger_id: str, request: Request, caller: Caller = Depends(current_caller)):
     with _db(request).tx() as conn:
         event.delete(conn, trigger_id, caller)
+    _triggers(request).changed()
     return Response(status_code=204)

@@ -50,10 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
 def build_runtime(db_url: str, roles: tuple[str, ...] | None = None, executor_workers: int = 16,
                   notify: list[dict] | None = None):
     """A Runtime on ``db_url`` with its services: its own event bus, notifier (notify
-    jobs and live streams; ``notify``: the server-wide targets, None: from
-    $LEVANTE_NOTIFY), queue service (the zaqar.* actions' backend and the queues
-    API's) and triggers (event, cron, broker). Not started."""
+    jobs and live streams, whose hub the API reaches as ``runtime.services["hub"]``;
+    ``notify``: the server-wide targets, None: from $LEVANTE_NOTIFY), queue service
+    (the zaqar.* actions' backend and the queues API's) and triggers (event, cron,
+    broker; their live state is ``runtime.services["event_triggers"]``). Not started."""
     from levante import triggers
+    from levante.triggers import EventTriggers
     from levante.notify import Notifier
     from levante.queues.service import QueueService
     from levante.runtime.events import EventBus
@@ -66,10 +68,13 @@ def build_runtime(db_url: str, roles: tuple[str, ...] | None = None, executor_wo
     notifier = Notifier(runtime.db, bus, defaults=notify, deliver="executor" in roles)
     runtime.executions.param_checks.append(notifier.check_params)
     runtime.add_service(notifier)
+    runtime.services["hub"] = notifier.hub      # the API's live streams subscribe to it
     runtime.wakers[NOTIFY] = notifier.delivery.wake.set     # other processes' notify jobs
     queues = QueueService(runtime.db)
     runtime.backends["queues"] = queues
-    triggers.install(runtime, queues)
+    event_triggers = EventTriggers()    # known exchanges, change hooks, broker listener
+    runtime.services["event_triggers"] = event_triggers     # the API's trigger routes tell it
+    triggers.install(runtime, event_triggers, queues)
     return runtime
 
 

@@ -1,5 +1,10 @@
 """In-process fan-out of committed execution events to live streams.
 
+One :class:`Hub` per runtime, owned by its :class:`~levante.notify.Notifier`
+(which publishes) and reached by the API's streams through
+``runtime.services["hub"]`` (which subscribe): two runtimes in one process
+never see each other's events.
+
 Publishers are engine and API threads (after their commit); subscribers are
 asyncio streams, each with its own queue, so a slow client never slows the
 engine. A subscriber whose queue overflows is marked ``lagged`` and
@@ -62,6 +67,3 @@ class Hub:
             subs = list(self._subs.get(execution_id, ()))
         for sub in subs:
             sub.push(item)
-
-
-HUB = Hub()

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from levante import egress
 from levante.notify import aftercommit, targets
 from levante.notify.delivery import Delivery, DeliveryConfig
-from levante.notify.hub import HUB
+from levante.notify.hub import Hub
 from levante.notify.payload import build
 from levante.runtime import events
 from levante.errors import BadRequest
@@ -39,7 +39,8 @@ ROOT_CACHE = 1024
 
 
 class Notifier:
-    """The listener of one runtime's events (``bus``): notify jobs and live streams.
+    """The listener of one runtime's events (``bus``): notify jobs and live streams
+    (its own :attr:`hub`, which the composition root hands to the API).
 
     A service of the runtime (``Runtime.add_service``): ``start()`` runs the
     delivery loop when ``deliver`` (the executor role), ``stop()`` ends it.
@@ -56,6 +57,7 @@ class Notifier:
         self.defaults = (targets.check(defaults, "server notify default") if defaults is not None
                          else targets.default_from_env())
         self.delivery = Delivery(db, config)
+        self.hub = Hub()    # this runtime's live streams
         self._roots: "OrderedDict[str, list | None]" = OrderedDict()
         self._roots_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -98,7 +100,7 @@ class Notifier:
 
     def on_event(self, conn: sa.Connection, ev: events.Event) -> None:
         """The events listener (runs inside the state-change transaction)."""
-        aftercommit.defer(conn, partial(_publish, ev))
+        aftercommit.defer(conn, partial(_publish, self.hub, ev))
         self.enqueue(conn, ev)
 
     def enqueue(self, conn: sa.Connection, ev: events.Event) -> int:
@@ -144,6 +146,6 @@ def _sendable(t) -> bool:
     return isinstance(t, dict) and t.get("type") == "webhook" and isinstance(t.get("url"), str)
 
 
-def _publish(ev: events.Event) -> None:
-    if HUB.wants(ev.execution_id):
-        HUB.publish(ev.execution_id, ev.as_dict())
+def _publish(hub: Hub, ev: events.Event) -> None:
+    if hub.wants(ev.execution_id):
+        hub.publish(ev.execution_id, ev.as_dict())

@@ -52,7 +52,8 @@ class Runtime:
     notify): the composition root (``levante/cli/server.py``) makes them and
     hands them in: listeners on ``events`` (this runtime's EventBus),
     ``backends`` for the actions (``context.backends``: the queues),
-    ``executions.param_checks``, and services started and stopped with the
+    ``executions.param_checks``, ``services`` for the API (the live streams'
+    hub, the event triggers), and services started and stopped with the
     loops (:meth:`add_service`). Two runtimes in one process share none of it.
     """
 
@@ -85,6 +86,9 @@ class Runtime:
         self.engine.inline = self._run_inline
         # What the actions of this runtime reach besides the database, by name ("queues").
         self.backends: dict[str, Any] = self.executor.backends
+        # The services beside this runtime that the API reaches through it, by name
+        # ("hub": the live streams' hub, "event_triggers"); the runtime never reads them.
+        self.services: dict[str, Any] = {}
         self.scheduler = Scheduler(self.db, on_engine_event=self.wake_engine,
                                    max_sleep=2 * settings.job_poll_interval)
         # The one writer of execution state (the API, triggers and sub-workflows use it).

@@ -5,6 +5,9 @@ Public surface:
 * :func:`fire_event` -- for any event source (the queues fire messages with
   it): starts the workflows of the matching event triggers in the caller's
   transaction.
+* :class:`EventTriggers` -- the live state of one runtime's event triggers
+  (known exchanges, change hooks, routes cache, broker listener), made by
+  the composition root.
 * :func:`install` -- called by the composition root for each runtime:
   listens to its execution events and its queues' posts, gives its scheduler
   the cron step, and (scheduler role, with a ``transport_url``) listens to
@@ -18,23 +21,25 @@ from __future__ import annotations
 from levante.triggers.cron import CronFirer, fire_due
 from levante.triggers.guard import check_workflow_deletable
 from levante.triggers.event import (ANY_EVENT, EXECUTION_EXCHANGES, EXECUTIONS_TOPIC, MAX_DEPTH,
-                                    QUEUES_EXCHANGE, execution_depth, fire_event,
-                                    register_exchange)
+                                    QUEUES_EXCHANGE, execution_depth, fire_event)
+from levante.triggers.registry import EventTriggers
 
 __all__ = ["ANY_EVENT", "EXECUTION_EXCHANGES", "EXECUTIONS_TOPIC", "MAX_DEPTH", "QUEUES_EXCHANGE",
-           "CronFirer", "check_workflow_deletable", "execution_depth", "fire_due", "fire_event", "install", "register_exchange"]
+           "CronFirer", "EventTriggers", "check_workflow_deletable", "execution_depth", "fire_due",
+           "fire_event", "install"]
 
 
-def install(runtime, queues=None) -> None:
-    """Hook the triggers into ``runtime`` (the composition root calls it): fire the
-    event triggers on its execution events and on messages posted to ``queues``
-    (its QueueService), fire the cron triggers from its scheduler, and (scheduler
-    role, with a ``transport_url``) listen to the broker's notifications. Each
-    wakes the runtime's engine when it started an execution."""
+def install(runtime, event_triggers: EventTriggers, queues=None) -> None:
+    """Hook the triggers into ``runtime`` (the composition root calls it, with
+    the runtime's own ``event_triggers``): fire the event triggers on its
+    execution events and on messages posted to ``queues`` (its QueueService),
+    fire the cron triggers from its scheduler, and (scheduler role, with a
+    ``transport_url``) listen to the broker's notifications. Each wakes the
+    runtime's engine when it started an execution."""
     from levante.triggers import broker, event
 
     def on_execution(conn, ev) -> None:
-        if event.on_execution_event(conn, ev):
+        if event.on_execution_event(conn, ev, event_triggers):
             runtime.wake_engine()
 
     def on_queue_post(conn, project_id: str, queue: str, messages: list) -> None:
@@ -45,7 +50,7 @@ def install(runtime, queues=None) -> None:
     if queues is not None:
         queues.on_post(on_queue_post)
     runtime.scheduler.add_step(CronFirer(runtime.db).run)
-    broker.install(runtime)     # OpenStack notifications, when the server has a broker
+    broker.install(runtime, event_triggers)     # OpenStack notifications, when the server has a broker
 
 
 def _on_queue_post(conn, project_id: str, queue: str, messages: list) -> list[str]:

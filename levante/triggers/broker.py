@@ -11,11 +11,12 @@ event trigger names outside Levante's own exchanges (``levante``,
 acknowledged once that transaction committed (requeued if it failed).
 
 The listened set follows the triggers table: it is read again at once when
-this process creates or deletes a trigger, and every ``REFRESH_SECONDS``
-for the triggers other processes change. Each (exchange, topic) has its own
-listener pool ``levante-<exchange>-<topic>``: several scheduler processes
-share the work (each notification fires its triggers once) and take nothing
-from other consumers of the same topic.
+this runtime creates or deletes a trigger (the listener is a change hook of
+the runtime's :class:`~levante.triggers.registry.EventTriggers`), and every
+``REFRESH_SECONDS`` for the triggers other processes change. Each
+(exchange, topic) has its own listener pool ``levante-<exchange>-<topic>``:
+several scheduler processes share the work (each notification fires its
+triggers once) and take nothing from other consumers of the same topic.
 
 Which triggers a notification fires, as Mistral's event engine: those of the
 project the notification belongs to plus every project's public ones. The
@@ -35,8 +36,7 @@ import importlib.util
 import logging
 import re
 import threading
-import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import sqlalchemy as sa
 
@@ -44,17 +44,15 @@ from levante.config import get_settings
 from levante.store import triggers as store
 from levante.triggers import event
 
+if TYPE_CHECKING:
+    from levante.triggers.registry import EventTriggers
+
 log = logging.getLogger("levante.triggers")
 
 REFRESH_SECONDS = 1.0
 RETRY_SECONDS = 5.0
 PRIORITIES = ("audit", "critical", "debug", "error", "info", "warn", "sample")
 INSTALL_HINT = "pip install 'levante[broker]'"
-
-
-def internal(exchange: str) -> bool:
-    """True for the exchanges Levante fires itself (no broker needed)."""
-    return exchange in event.known_exchanges()
 
 
 def safe_url(url: str) -> str:
@@ -77,28 +75,20 @@ def waiting_reason(transport_url: str | None = None) -> str | None:
     return None
 
 
-def broker_note(exchange: str) -> str | None:
-    """What the API says about a trigger on ``exchange``: None for Levante's own
-    exchanges, else whether the server listens to the broker for it."""
-    if internal(exchange):
+def broker_note(triggers: EventTriggers, exchange: str) -> str | None:
+    """What the API says about a trigger on ``exchange`` (``triggers``: its
+    runtime's): None for Levante's own exchanges, else whether the server
+    listens to the broker for it."""
+    if triggers.internal(exchange):
         return None
     why = waiting_reason()
     if why:
         return f"waiting for a broker: {why}"
-    listener = _current
+    listener = triggers.listener
     if listener is not None:
         return listener.note(exchange)
     return (f"the scheduler role listens for it on the broker "
             f"{safe_url(get_settings().transport_url)}")
-
-
-_current: "BrokerListener | None" = None
-
-
-def wake() -> None:
-    """Read the triggers again now (this process created or deleted one)."""
-    if _current is not None:
-        _current.wake.set()
 
 
 class _Endpoint:
@@ -147,11 +137,14 @@ def event_params(ctxt: dict, publisher_id: str, event_type: str, payload: Any,
 
 class BrokerListener:
     """Keeps one notification listener per (exchange, topic) that event
-    triggers name outside Levante's own exchanges."""
+    triggers name outside Levante's own exchanges (``triggers``: its runtime's,
+    which wake it when a trigger is created or deleted and show it to the API
+    while it runs)."""
 
-    def __init__(self, db, transport_url: str, auth_mode: str = "none",
+    def __init__(self, db, transport_url: str, triggers: EventTriggers, auth_mode: str = "none",
                  on_started: Callable[[], None] = lambda: None):
         self.db = db
+        self.triggers = triggers
         self.url = transport_url
         self.auth_mode = auth_mode
         self.on_started = on_started    # wakes the runtime's engine
@@ -166,15 +159,13 @@ class BrokerListener:
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        global _current
-        _current = self
+        self.triggers.listener = self
         self._thread = threading.Thread(target=self._run, name="levante-broker", daemon=True)
         self._thread.start()
         log.info("role=triggers event triggers listen to OpenStack notifications on the broker %s",
                  safe_url(self.url))
 
     def stop(self) -> None:
-        global _current
         self._stop.set()
         self.wake.set()
         if self._thread is not None:
@@ -187,8 +178,8 @@ class BrokerListener:
             except Exception:
                 pass
             self._transport = None
-        if _current is self:
-            _current = None
+        if self.triggers.listener is self:
+            self.triggers.listener = None
 
     def note(self, exchange: str) -> str:
         with self._lock:
@@ -211,15 +202,12 @@ class BrokerListener:
                 log.exception("role=triggers reading the event triggers to listen to failed")
                 retry = True
             self.wake.wait(RETRY_SECONDS if retry else REFRESH_SECONDS)
-            if self.wake.is_set() and not self._stop.is_set():
-                # Woken by a create or delete in this process: let its transaction commit.
-                time.sleep(0.1)
             self.wake.clear()
 
     def _wanted(self) -> set[tuple[str, str]]:
         with self.db.read() as conn:
             rows = conn.execute(sa.select(store.ET.c.exchange, store.ET.c.topic).distinct())
-            return {(r.exchange, r.topic) for r in rows if not internal(r.exchange)}
+            return {(r.exchange, r.topic) for r in rows if not self.triggers.internal(r.exchange)}
 
     def _refresh(self) -> bool:
         """Start and stop listeners to match the triggers; True if one failed to start."""
@@ -328,8 +316,9 @@ class BrokerListener:
         return True
 
 
-def install(runtime) -> None:
-    """Listen to the broker in a runtime with the scheduler role, or say why not."""
+def install(runtime, triggers: EventTriggers) -> None:
+    """Listen to the broker in a runtime with the scheduler role, or say why not
+    (``triggers``: the runtime's event triggers)."""
     if "scheduler" not in runtime.roles:
         return
     why = waiting_reason()
@@ -337,9 +326,10 @@ def install(runtime) -> None:
         # A broker set but not usable is a mistake worth a warning; no broker is the default.
         level = logging.WARNING if get_settings().transport_url else logging.INFO
         log.log(level, "role=triggers event triggers on other exchanges than %s wait for a "
-                "broker: %s", ", ".join(event.known_exchanges()), why)
+                "broker: %s", ", ".join(triggers.known_exchanges()), why)
         return
-    event.on_change(wake)
     settings = get_settings()
-    runtime.add_service(BrokerListener(runtime.db, settings.transport_url, settings.auth,
-                                       on_started=runtime.wake_engine))
+    listener = BrokerListener(runtime.db, settings.transport_url, triggers, settings.auth,
+                              on_started=runtime.wake_engine)
+    triggers.on_change(listener.wake.set)
+    runtime.add_service(listener)

@@ -7,7 +7,8 @@ The events come from Levante itself:
   :mod:`levante.runtime.events`) of every workflow; topic
   ``executions.<workflow name>``: only those of that workflow.
 * exchange ``queues``, topic = a queue name: messages posted to that queue.
-* any source that calls :func:`fire_event`.
+* any source that calls :func:`fire_event` (and registered its exchange with
+  :meth:`levante.triggers.registry.EventTriggers.register_exchange`).
 
 and, on any other exchange, from a message broker: OpenStack notifications
 (event = the notification's ``event_type``), when the server has one
@@ -31,11 +32,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 import uuid
-import weakref
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -47,6 +46,9 @@ from levante.store.scope import Caller, acting_for, ensure_owner
 from levante.store.schema import workflow_executions as WE
 from levante.triggers import launch
 
+if TYPE_CHECKING:
+    from levante.triggers.registry import EventTriggers
+
 log = logging.getLogger("levante.triggers")
 
 EXECUTION_EXCHANGES = ("levante", "mistral")
@@ -55,21 +57,6 @@ QUEUES_EXCHANGE = "queues"
 ANY_EVENT = "*"
 DEPTH_PARAM = "trigger_depth"
 MAX_DEPTH = int(os.environ.get("LEVANTE_EVENT_TRIGGER_MAX_DEPTH") or 10)
-
-_exchanges: set[str] = {*EXECUTION_EXCHANGES, QUEUES_EXCHANGE}
-_exchanges_lock = threading.Lock()
-
-
-def register_exchange(name: str) -> None:
-    """Let event triggers listen to ``name``: for a new source that calls :func:`fire_event`."""
-    with _exchanges_lock:
-        _exchanges.add(name)
-
-
-def known_exchanges() -> list[str]:
-    with _exchanges_lock:
-        return sorted(_exchanges)
-
 
 def _aliases(exchange: str) -> tuple[str, ...]:
     return EXECUTION_EXCHANGES if exchange in EXECUTION_EXCHANGES else (exchange,)
@@ -80,9 +67,11 @@ def _aliases(exchange: str) -> tuple[str, ...]:
 MANDATORY = ("exchange", "topic", "event", "workflow_id")
 
 
-def create(conn: sa.Connection, body: dict, now: float | None = None, caller: Caller | None = None):
+def create(conn: sa.Connection, body: dict, now: float | None = None, caller: Caller | None = None,
+           *, triggers: EventTriggers):
     """Validate a POST /v2/event_triggers body and store the trigger, owned by the
-    caller's project; returns its row."""
+    caller's project; returns its row. Once committed, the caller tells
+    ``triggers`` (the runtime's: ``triggers.changed()``)."""
     now = time.time() if now is None else now
     missing = [k for k in MANDATORY if not body.get(k)]
     if missing:
@@ -119,8 +108,7 @@ def create(conn: sa.Connection, body: dict, now: float | None = None, caller: Ca
     except sa.exc.IntegrityError:   # the same trigger created concurrently
         raise Conflict(f"Duplicate entry for EventTrigger ['exchange', 'topic', 'event', 'workflow_id', "
                        f"'project_id']: {exchange}, {topic}, {event}, {wf.id}, {project}")
-    _changed()
-    why = broker_waiting(exchange)
+    why = broker_waiting(triggers, exchange)
     if why:
         log.warning("role=triggers event_trigger=%s on exchange %s topic %s event %s waits for a "
                     "broker: %s", values["id"], exchange, topic, event, why)
@@ -156,31 +144,16 @@ def update(conn: sa.Connection, trigger_id: str, body: dict, now: float | None =
 
 
 def delete(conn: sa.Connection, trigger_id: str, caller: Caller | None = None) -> None:
+    """DELETE /v2/event_triggers/{id}; once committed, the caller tells the
+    runtime's triggers (``triggers.changed()``)."""
     row = get(conn, trigger_id, caller)
     ensure_owner(row, caller, f"Can not delete event trigger of another project [id={trigger_id}]")
     conn.execute(store.ET.delete().where(store.ET.c.id == row.id))
-    _changed()
 
 
-_change_hooks: list = []
-
-
-def on_change(hook) -> None:
-    """Call ``hook()`` whenever this process creates or deletes an event trigger
-    (the broker listener reads the triggers again)."""
-    if hook not in _change_hooks:
-        _change_hooks.append(hook)
-
-
-def _changed() -> None:
-    routes.invalidate()
-    for hook in list(_change_hooks):
-        hook()
-
-
-def broker_waiting(exchange: str) -> str | None:
+def broker_waiting(triggers: EventTriggers, exchange: str) -> str | None:
     """Why a trigger on ``exchange`` cannot fire yet (no broker), or None."""
-    if exchange in known_exchanges():
+    if triggers.internal(exchange):
         return None
     from levante.triggers import broker
 
@@ -282,45 +255,12 @@ def _start_all(conn: sa.Connection, rows: list, payload: dict, depth: int,
     return started
 
 
-class _Routes:
-    """Which (topic, event) pairs some trigger on the execution exchanges
-    listens to, so that the engine pays a set lookup per event, not a query.
-
-    Refreshed every ``ttl`` seconds and at once when this process changes a
-    trigger; a trigger created through another process's API is seen by this
-    engine within ``ttl`` seconds.
-    """
-
-    def __init__(self, ttl: float = 1.0):
-        self.ttl = ttl
-        # per database (SQLAlchemy engine): two runtimes in one process keep apart
-        self._cache: "weakref.WeakKeyDictionary[Any, tuple[set[tuple[str, str]], float]]" = \
-            weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
-    def get(self, conn: sa.Connection) -> set[tuple[str, str]]:
-        with self._lock:
-            hit = self._cache.get(conn.engine)
-        if hit is None or time.monotonic() - hit[1] > self.ttl:
-            keys = store.event_routes(conn, EXECUTION_EXCHANGES)
-            with self._lock:
-                self._cache[conn.engine] = (keys, time.monotonic())
-            return keys
-        return hit[0]
-
-
-routes = _Routes()
-
-
-def on_execution_event(conn: sa.Connection, ev: events.Event) -> list[str]:
+def on_execution_event(conn: sa.Connection, ev: events.Event, triggers: EventTriggers) -> list[str]:
     """Fire the triggers on this execution event (a listener of the runtime's
-    EventBus calls it); returns the ids of the executions it started."""
+    EventBus calls it, with the runtime's ``triggers``); returns the ids of the
+    executions it started."""
     try:
-        keys = routes.get(conn)
+        keys = triggers.routes.get(conn)
         if not keys:
             return []
         topics = (EXECUTIONS_TOPIC, f"{EXECUTIONS_TOPIC}.{ev.workflow_name}")
