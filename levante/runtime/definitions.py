@@ -48,15 +48,29 @@ def resolve_workflow(conn: sa.Connection, identifier: str, namespace: str = "",
     return StoredWorkflow(id=wf.id, name=wf.name, source=source, tags=wf.tags, project_id=wf.project_id)
 
 
+def _find_query(restricted: bool):
+    """The query of :func:`find_row`, built once (each start of an execution runs
+    it), with parameters ``ident``, ``ns`` and ``project``. ``restricted``: only
+    what the project may see, as scope.visible says for an authenticated caller
+    who is not an admin (its own, public, and shared with it and accepted)."""
+    project = sa.bindparam("project")
+    where = [sa.or_(WD.c.id == sa.bindparam("ident"),
+                    sa.and_(WD.c.name == sa.bindparam("ident"), WD.c.namespace == sa.bindparam("ns")))]
+    if restricted:
+        where.append(scope.visible_to_project(WD, project, scope.shared_query(project)))
+    return sa.select(WD).where(*where).order_by(sa.case((WD.c.project_id == project, 0), else_=1))
+
+
+_FIND = {False: _find_query(False), True: _find_query(True)}
+
+
 def find_row(conn: sa.Connection, identifier: str, namespace: str, caller: Caller | None):
     """The stored workflow row ``caller`` may see, by id (in any namespace) or by
     name in ``namespace``, the caller's own before public or shared ones; None if none."""
-    mine = scope.visible(WD, caller, scope.shared_with(caller))
-    first = WD.c.project_id == (caller.project_id if caller else scope.DEFAULT_PROJECT)
-    return conn.execute(sa.select(WD).where(sa.or_(
-        WD.c.id == identifier,
-        sa.and_(WD.c.name == identifier, WD.c.namespace == namespace)), mine)
-        .order_by(sa.case((first, 0), else_=1))).first()
+    restricted = caller is not None and caller.authenticated and not caller.is_admin
+    return conn.execute(_FIND[restricted], {"ident": identifier, "ns": namespace,
+                                            "project": caller.project_id if caller else scope.DEFAULT_PROJECT}
+                        ).first()
 
 
 def _find(conn: sa.Connection, identifier: str, namespace: str, caller: Caller | None):

@@ -311,16 +311,20 @@ class EngineWorker:
         state, info = started
         with self.db.tx() as conn:
             check(conn)
-            executions.insert(conn, values)
             if info is not None:
+                executions.insert(conn, values)
                 _fail_execution(conn, state.id, info, now)
                 queued = 0
             else:
+                runs_later = _runs_later(state)
                 queued = state_store.persist(conn, state, _meta_of(values), now,
-                                             previous_state=states.IDLE, bus=self.events)
+                                             previous_state=states.IDLE, bus=self.events,
+                                             new_row=values)
             row = conn.execute(sa.select(WE).where(WE.c.id == state.id)).first()
         if info is None:
-            self._remember(state.id, 0, states.IDLE, state)
+            self._remember(state.id, values["version"], states.IDLE, state)
+            if runs_later:
+                self.wake.set()
         return queued, row
 
     def _start(self, values: dict, spec, fast: bool) -> tuple[ExecState, str | None] | None:

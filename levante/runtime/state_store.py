@@ -101,18 +101,24 @@ def bind_loaders(conn: sa.Connection, state: ExecState) -> None:
 
 
 def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | None = None,
-            previous_state: str | None = None, bus: events.EventBus | None = None) -> int:
+            previous_state: str | None = None, bus: events.EventBus | None = None,
+            new_row: dict | None = None) -> int:
     """Write the state's pending changes; returns how many action jobs were queued.
 
     ``row_meta`` carries the execution's static columns (workflow id,
     namespace, project) copied onto new task and action rows. The events
     of the changes go to ``bus`` (the runtime's), in this transaction.
+    ``new_row``: the execution is new, and this is its row as created; it is
+    stored as the step left it (one insert rather than an insert and an update).
     """
     now = time.time() if now is None else now
     text: dict[int, str] = {}      # JSON text of published variables and inputs, made once
     changes = _within_size_limit(state, state.take_changes(), text)
     tasks, exec_dirty, actions, cancel_of = (changes.tasks, changes.exec_dirty, changes.actions,
                                              changes.cancel_actions_of)
+    if new_row is not None:
+        executions.insert(conn, {**new_row, **_exec_values(state, exec_dirty, now),
+                                 "version": new_row["version"] + 1})
     new_rows = []
     for t in tasks:
         done = states.is_completed(t.state)
@@ -198,15 +204,21 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
         conn.execute(AE.update().where(AE.c.task_execution_id.in_(changes.drop_outputs_of))
                      .values(output="{}"))
     _emit_events(conn, bus, state, tasks, previous_state, now)
-    values = dict(updated_at=now)
     if exec_dirty and states.is_completed(state.state) and state.task_execution_id:
         executions.notify_parent(conn, state.task_execution_id, state.id, now)
+    if new_row is None:
+        executions.save_step(conn, state.id, _exec_values(state, exec_dirty, now))
+    return len(executor_jobs)
+
+
+def _exec_values(state: ExecState, exec_dirty: bool, now: float) -> dict:
+    """What a step writes on the execution's row."""
+    values = dict(updated_at=now)
     if exec_dirty:
         values.update(state=state.state, state_info=state.state_info,
                       output=_dumps(state.output if state.output is not None else {}),
                       context=_dumps(state.context), published_global=_dumps(state.published_global))
-    executions.save_step(conn, state.id, values)
-    return len(executor_jobs)
+    return values
 
 
 def _input_text(a, text: dict[int, str]) -> str:

@@ -48,11 +48,16 @@ SHAREABLE = {"workflow_definitions", "workbooks", "action_definitions", "environ
 
 def shared_with(caller: Caller | None, resource_type: str = "workflow"):
     """Ids of the resources other projects shared with the caller's, accepted by it."""
-    from levante.store.auth import resource_members as RM
-
     if caller is None or not caller.authenticated:
         return None
-    return sa.select(RM.c.resource_id).where(RM.c.member_id == caller.project_id,
+    return shared_query(caller.project_id, resource_type)
+
+
+def shared_query(project, resource_type: str = "workflow"):
+    """:func:`shared_with` for ``project`` (a value or a bind parameter)."""
+    from levante.store.auth import resource_members as RM
+
+    return sa.select(RM.c.resource_id).where(RM.c.member_id == project,
                                              RM.c.resource_type == resource_type,
                                              RM.c.status == "accepted")
 
@@ -69,7 +74,13 @@ def visible(table: sa.Table, caller: Caller | None, shared_ids=None):
     (for workflows) those shared with its project and accepted; an admin, any."""
     if caller is None or not caller.authenticated or caller.is_admin:
         return sa.true()
-    clauses = [table.c.project_id == caller.project_id]
+    return visible_to_project(table, caller.project_id, shared_ids)
+
+
+def visible_to_project(table: sa.Table, project, shared_ids=None):
+    """:func:`visible` for an authenticated caller of ``project`` (a value or a
+    bind parameter) who is not an admin."""
+    clauses = [table.c.project_id == project]
     if _has_scope(table):
         clauses.append(table.c.scope == "public")
     if shared_ids is not None:
