@@ -125,9 +125,11 @@ class EngineWorker:
 
     def _idle_wait(self) -> float:
         """Sleep until the next delayed event is due, at most ``poll`` seconds."""
+        with self._busy_lock:
+            busy = tuple(self._busy)
         try:
             with self.db.read() as conn:
-                due = jobs.next_due(conn, jobs.ENGINE)
+                due = jobs.next_due(conn, jobs.ENGINE, exclude=busy)
         except Exception:
             return self.poll
         if due is None:

@@ -149,5 +149,15 @@ def delete_by_key(conn: sa.Connection, kind: str, key: str) -> None:
     conn.execute(jobs.delete().where(jobs.c.kind == kind, jobs.c.key == key))
 
 
-def next_due(conn: sa.Connection, kind: str) -> float | None:
-    return conn.execute(sa.select(sa.func.min(jobs.c.due_at)).where(jobs.c.kind == kind)).scalar()
+def next_due(conn: sa.Connection, kind: str, exclude: tuple[str, ...] | None = None) -> float | None:
+    """When a job of ``kind`` is next due (None: there is none). With ``exclude``
+    (keys this process is working on), when one is next claimable: those keys'
+    jobs do not count, and a leased job counts from the end of its lease, so a
+    loop that found nothing to claim does not spin on them."""
+    if exclude is None:
+        return conn.execute(sa.select(sa.func.min(jobs.c.due_at)).where(jobs.c.kind == kind)).scalar()
+    free_at = sa.case((jobs.c.lease_until > jobs.c.due_at, jobs.c.lease_until), else_=jobs.c.due_at)
+    where = [jobs.c.kind == kind]
+    if exclude:
+        where.append(jobs.c.key.not_in(exclude))
+    return conn.execute(sa.select(sa.func.min(free_at)).where(*where)).scalar()
