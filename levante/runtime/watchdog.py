@@ -55,6 +55,12 @@ class Watchdog(Budget):
         self._lock = threading.Lock()
         self._armed: dict[int, _Slot] = {}
         self._wake = threading.Event()
+        # The watchdog thread checks every ``tick`` while evaluations come, and
+        # sleeps (``_sleeping``) after a second without any: only then does an
+        # arming wake it, not every evaluation (each wake-up takes the
+        # interpreter lock from the thread that is evaluating).
+        self._sleeping = False
+        self._last_armed = 0.0
         self._thread: threading.Thread | None = None
         self._stopped = False
         self.fired = 0      # how many evaluations were interrupted (for logs and tests)
@@ -83,7 +89,7 @@ class Watchdog(Budget):
             with self._lock:
                 self._slow[tid] = entry
                 self._ensure_thread()
-            self._wake.set()
+                self._rouse()
         try:
             yield
         finally:
@@ -130,10 +136,16 @@ class Watchdog(Budget):
             if abandon is not None and abandon < slot.deadline:
                 slot.deadline, slot.by_step, slot.abandon = abandon, False, True
             self._armed[tid] = slot
+            self._last_armed = now
             self._ensure_thread()
-        if len(self._armed) == 1:
-            self._wake.set()
+            self._rouse()
         return slot
+
+    def _rouse(self) -> None:
+        # under self._lock
+        if self._sleeping:
+            self._sleeping = False
+            self._wake.set()
 
     def _ensure_thread(self) -> None:
         # under self._lock
@@ -167,9 +179,11 @@ class Watchdog(Budget):
         while not self._stopped:
             with self._lock:
                 idle = not self._armed and not self._slow
-            if idle:
+                if idle and time.monotonic() - self._last_armed > 1.0:
+                    self._sleeping = True
+                    self._wake.clear()
+            if self._sleeping:
                 self._wake.wait(1.0)
-                self._wake.clear()
                 continue
             time.sleep(self.tick)
             now = time.monotonic()
