@@ -38,6 +38,25 @@ def create_app(runtime, auth=None, listen_host: str | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi
+    # A request is matched against the routes in this order, one by one (about
+    # 10 microseconds each): the busiest ones come first.
+    @app.get("/")
+    async def versions(request: Request):
+        if wants_html(request):     # a browser: the console; API clients get the versions
+            return RedirectResponse("/ui/", status_code=302)
+        base = _base(request)
+        return {"versions": [{"id": "v2.0", "status": "CURRENT",
+                              "links": [{"href": f"{base}/v2", "target": "v2", "rel": "self"}]}]}
+
+    @app.get("/v2", include_in_schema=False)
+    async def v2_redirect(request: Request):
+        return RedirectResponse(f"{_base(request)}/v2/", status_code=302)
+
+    @app.get("/v2/")
+    async def v2_root(request: Request):
+        return {"uri": f"{_base(request)}/v2"}
+
+    app.include_router(executions.router)
     app.include_router(definitions.router)
     app.include_router(code_sources.router)
     app.include_router(maintenance.router)
@@ -48,7 +67,6 @@ def create_app(runtime, auth=None, listen_host: str | None = None) -> FastAPI:
         from levante.auth.middleware import AuthMiddleware
 
         app.add_middleware(AuthMiddleware, auth=auth)
-    app.include_router(executions.router)
     app.include_router(report.router)
     app.include_router(events_stream_router)
     app.include_router(queues.router)
@@ -57,21 +75,6 @@ def create_app(runtime, auth=None, listen_host: str | None = None) -> FastAPI:
     app.include_router(members_api.router)
     mount_console(app)
 
-    @app.get("/")
-    def versions(request: Request):
-        if wants_html(request):     # a browser: the console; API clients get the versions
-            return RedirectResponse("/ui/", status_code=302)
-        base = _base(request)
-        return {"versions": [{"id": "v2.0", "status": "CURRENT",
-                              "links": [{"href": f"{base}/v2", "target": "v2", "rel": "self"}]}]}
-
-    @app.get("/v2", include_in_schema=False)
-    def v2_redirect(request: Request):
-        return RedirectResponse(f"{_base(request)}/v2/", status_code=302)
-
-    @app.get("/v2/")
-    def v2_root(request: Request):
-        return {"uri": f"{_base(request)}/v2"}
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
