@@ -7,6 +7,7 @@ IMMEDIATE. PostgreSQL needs neither: row locks and SKIP LOCKED do the work.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from contextlib import contextmanager
@@ -54,6 +55,7 @@ class Database:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest Alembic revision (the one head)."""
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)   # not news to an operator
         from alembic import command
 
         cfg = alembic_config()
