@@ -18,6 +18,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from levante.api.errors import ApiError
+from levante.api.services import service
 from levante.auth import Caller, current_caller
 from levante.notify import Hub, live
 from levante.store import scope as access
@@ -30,15 +31,7 @@ KEEPALIVE = 15.0
 
 
 def _hub(request: Request) -> Hub:
-    """The runtime's hub (``runtime.services["hub"]``, from the composition root).
-    A runtime made without one: an idle hub of this app, so streams follow the
-    database alone."""
-    hub = getattr(request.app.state.runtime, "services", {}).get("hub")
-    if hub is None:
-        hub = getattr(request.app.state, "idle_hub", None)
-        if hub is None:
-            hub = request.app.state.idle_hub = Hub()
-    return hub
+    return service(request, "hub", Hub)
 
 
 def _message(kind: str, data: dict) -> str:

@@ -13,6 +13,7 @@ from levante.api.body import raw as raw_body
 from levante.api.executions import _only_fields
 from levante.api.listing import list_response
 from levante.api.render import ts
+from levante.api.services import service
 from levante.auth import Caller, current_caller
 from levante.store import triggers as store
 from levante.triggers import EventTriggers, broker, cron, event
@@ -25,14 +26,7 @@ def _db(request: Request):
 
 
 def _triggers(request: Request) -> EventTriggers:
-    """The runtime's event triggers (``runtime.services["event_triggers"]``, from
-    the composition root); for a runtime made without them, this app's own."""
-    found = getattr(request.app.state.runtime, "services", {}).get("event_triggers")
-    if found is None:
-        found = getattr(request.app.state, "event_triggers", None)
-        if found is None:
-            found = request.app.state.event_triggers = EventTriggers()
-    return found
+    return service(request, "event_triggers", EventTriggers)
 
 
 def render_cron(r: Any) -> dict:
