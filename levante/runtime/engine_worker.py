@@ -41,7 +41,8 @@ LEASE = 120.0
 # How many times a step is recomputed when the execution changed meanwhile.
 MAX_CONFLICTS = 5
 # A step running longer than this leases its events and counts an attempt; it
-# also runs no more actions inline (runtime/inline.py): the rest become jobs.
+# stops running actions inline before that (INLINE_SHARE): the rest wait for the
+# next step (runtime/inline.py).
 SLOW_STEP = 0.25
 # Seconds the API's start of an execution may spend on its fast path (running
 # the I/O-free actions inline) before it leaves the rest to the engine.

@@ -12,7 +12,7 @@ already finished, and hands their outcomes to the conductor, which may ask for
 more. A chain of ``std.noop`` tasks thus runs to its end in one step and one
 commit. The step's expression budget (the watchdog) stays on throughout, and
 at most ``limit`` actions run per step so that one huge with-items cannot hold
-an engine thread: the rest are queued as ``local`` jobs as before.
+an engine thread: the rest wait for the next steps (below).
 
 Events are the same as when the executor runs the action: the conductor gets
 ``on_action_complete`` for each, in order.
