@@ -163,6 +163,8 @@ class EngineWorker:
                     self._quarantine(wconn, exec_id, spent, now)
                 return len(rows)
             events = [json.loads(r.payload) for r in rows]
+            if self.inline is not None:
+                rows, events = _within_room(rows, events, self.inline_limit)
             queued = self._handle(exec_id, events, [r.id for r in rows], now,
                                   _Entered(reading, conn))
         finally:
@@ -459,6 +461,22 @@ def _version_query(exec_id: str, for_update: bool):
 
 
 _fail_execution = executions.fail
+
+
+def _within_room(rows: list, events: list[dict], room: int) -> tuple[list, list[dict]]:
+    """The events one step takes: all but the ``run`` events past the first
+    ones that name ``room`` actions, which stay queued for the next steps (read
+    and queued again by each step, a with-items of 100,000 items would cost
+    the square of its size)."""
+    kept_rows, kept, ids = [], [], 0
+    for r, ev in zip(rows, events):
+        if ev.get("event") == "run":
+            if ids >= room:
+                continue
+            ids += len(ev.get("action_ids", ()))
+        kept_rows.append(r)
+        kept.append(ev)
+    return kept_rows, kept
 
 
 def _runs_later(state: ExecState) -> bool:

@@ -244,3 +244,35 @@ def test_a_paused_execution_hands_its_waiting_actions_to_the_executor(local):
     assert ex["state"] == "SUCCESS", ex["state_info"]
     assert json.loads(ex["output"])["tens"] == [10, 20, 30]
     assert len(waiting) == 2
+
+
+def test_a_step_takes_only_the_run_events_it_has_room_for(local, monkeypatch):
+    # Queued actions wait in their `run` events; a step reads only those it can
+    # run, and the others stay queued as they are (not read and queued again).
+    from levante.runtime import inline
+    monkeypatch.setattr(inline, "RUN_CHUNK", 2)
+    local.workflow(FLOW.replace("flow:", "many:").replace("items: [1, 2, 3]", "items: [1, 2, 3, 4, 5, 6, 7, 8]"))
+    local.rt.engine.fast_start = 60.0
+    local.rt.engine.inline_limit = 2
+    r = local.api.post("/v2/executions", json={"workflow_name": "many"})
+    assert r.status_code == 201, r.text
+    ex = r.json()
+
+    def run_jobs() -> dict:
+        with local.rt.db.read() as conn:
+            return {r.id: json.loads(r.payload)["action_ids"] for r in conn.execute(
+                sa.select(jobs.jobs.c.id, jobs.jobs.c.payload).where(jobs.jobs.c.key == ex["id"])
+                .order_by(jobs.jobs.c.id))}
+
+    before = run_jobs()
+    assert [len(ids) for ids in before.values()] == [2, 2, 2, 1]     # items 2 to 8
+    assert local.rt.engine.run_once() == 1
+    after = run_jobs()
+    first = min(before)
+    assert {k: v for k, v in before.items() if k != first} == after   # untouched
+    for _ in range(10):
+        if not local.rt.engine.run_once():
+            break
+    ex = local.api.get(f"/v2/executions/{ex['id']}").json()
+    assert ex["state"] == "SUCCESS", ex["state_info"]
+    assert json.loads(ex["output"])["tens"] == [10, 20, 30, 40, 50, 60, 70, 80]
