@@ -43,3 +43,8 @@ class TooManyRequests(LevanteError):
 
 class IllegalStateChange(Conflict):
     """A workflow or task execution was asked to move to a state its table forbids."""
+
+
+class AuthSetupError(LevanteError):
+    """The settings do not make a safe or working authentication setup: the
+    server refuses to start, saying why."""

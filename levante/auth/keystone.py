@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 
-from levante.auth.setup import AuthSetupError
+from levante.errors import AuthSetupError
 from levante.store.scope import Caller
 
 log = logging.getLogger("levante.auth")

@@ -17,7 +17,7 @@ import urllib.request
 
 import jwt
 
-from levante.auth.setup import AuthSetupError
+from levante.errors import AuthSetupError
 from levante.store.scope import Caller
 
 log = logging.getLogger("levante.auth")

@@ -7,13 +7,10 @@ import logging
 from levante.auth import credentials
 from levante.auth.core import Auth
 from levante.auth.hosts import BrowserGuard, is_loopback
+from levante.errors import AuthSetupError
 from levante.store.scope import DEFAULT_PROJECT
 
 log = logging.getLogger("levante.auth")
-
-
-class AuthSetupError(Exception):
-    """The settings do not make a safe or working authentication setup."""
 
 
 def check_bind(mode: str, host: str) -> None:

@@ -125,7 +125,8 @@ def run_server(argv: list[str]) -> int:
     except TargetError as e:
         sys.stderr.write(f"levante server: error: {e}\n")
         return 2
-    from levante.auth.setup import AuthSetupError, build as build_auth, check_bind
+    from levante.auth.setup import build as build_auth, check_bind
+    from levante.errors import AuthSetupError
 
     mode = args.auth or settings.auth
     try:

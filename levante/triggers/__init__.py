@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from levante.triggers.cron import CronFirer, fire_due
 from levante.triggers.guard import check_workflow_deletable
-from levante.triggers.event import (ANY_EVENT, EXECUTION_EXCHANGES, EXECUTIONS_TOPIC, MAX_DEPTH,
-                                    QUEUES_EXCHANGE, execution_depth, fire_event)
+from levante.triggers.event import ANY_EVENT, MAX_DEPTH, execution_depth, fire_event
+from levante.triggers.exchanges import EXECUTION_EXCHANGES, EXECUTIONS_TOPIC, QUEUES_EXCHANGE
 from levante.triggers.registry import EventTriggers
 
 __all__ = ["ANY_EVENT", "EXECUTION_EXCHANGES", "EXECUTIONS_TOPIC", "MAX_DEPTH", "QUEUES_EXCHANGE",

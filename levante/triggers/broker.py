@@ -32,7 +32,6 @@ notification's context, ``timestamp``) plus ``event_type`` and ``payload``.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import re
 import threading
@@ -43,6 +42,7 @@ import sqlalchemy as sa
 from levante.config import get_settings
 from levante.store import triggers as store
 from levante.triggers import event
+from levante.triggers.exchanges import waiting_reason
 
 if TYPE_CHECKING:
     from levante.triggers.registry import EventTriggers
@@ -52,27 +52,11 @@ log = logging.getLogger("levante.triggers")
 REFRESH_SECONDS = 1.0
 RETRY_SECONDS = 5.0
 PRIORITIES = ("audit", "critical", "debug", "error", "info", "warn", "sample")
-INSTALL_HINT = "pip install 'levante[broker]'"
 
 
 def safe_url(url: str) -> str:
     """``url`` with its password hidden."""
     return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
-
-
-def oslo_messaging_installed() -> bool:
-    return importlib.util.find_spec("oslo_messaging") is not None
-
-
-def waiting_reason(transport_url: str | None = None) -> str | None:
-    """Why triggers on a broker's exchanges cannot fire here, or None if they can."""
-    url = get_settings().transport_url if transport_url is None else transport_url
-    if not url:
-        return ("the server has no message broker: set transport_url (levante server "
-                "--transport-url rabbit://user:password@host:5672/)")
-    if not oslo_messaging_installed():
-        return f"oslo.messaging is not installed ({INSTALL_HINT})"
-    return None
 
 
 def broker_note(triggers: EventTriggers, exchange: str) -> str | None:

@@ -45,15 +45,13 @@ from levante.store import triggers as store
 from levante.store.scope import Caller, acting_for, ensure_owner
 from levante.store.schema import workflow_executions as WE
 from levante.triggers import launch
+from levante.triggers.exchanges import EXECUTION_EXCHANGES, EXECUTIONS_TOPIC, QUEUES_EXCHANGE, waiting_reason
 
 if TYPE_CHECKING:
     from levante.triggers.registry import EventTriggers
 
 log = logging.getLogger("levante.triggers")
 
-EXECUTION_EXCHANGES = ("levante", "mistral")
-EXECUTIONS_TOPIC = "executions"
-QUEUES_EXCHANGE = "queues"
 ANY_EVENT = "*"
 DEPTH_PARAM = "trigger_depth"
 MAX_DEPTH = int(os.environ.get("LEVANTE_EVENT_TRIGGER_MAX_DEPTH") or 10)
@@ -155,9 +153,7 @@ def broker_waiting(triggers: EventTriggers, exchange: str) -> str | None:
     """Why a trigger on ``exchange`` cannot fire yet (no broker), or None."""
     if triggers.internal(exchange):
         return None
-    from levante.triggers import broker
-
-    return broker.waiting_reason()
+    return waiting_reason()
 
 
 def get(conn: sa.Connection, trigger_id: str, caller: Caller | None = None):

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 
 from levante.store import triggers as store
-from levante.triggers.event import EXECUTION_EXCHANGES, QUEUES_EXCHANGE
+from levante.triggers.exchanges import EXECUTION_EXCHANGES, QUEUES_EXCHANGE
 
 
 class Routes:
