@@ -263,21 +263,27 @@ def complete_actions(conn: sa.Connection, done: list[tuple[Any, bool, Any]], now
     ids = [a.id for a, _, _ in done]
     q = sa.select(AE.c.id).where(AE.c.id.in_(ids), AE.c.state == states.RUNNING)
     running = {r.id for r in conn.execute(q.with_for_update() if skip_locked else q)}
-    rows, events = [], []
+    outcomes, events = [], []
     for a, ok, value in done:
         if a.id not in running:
             continue
-        ok, _value, info, output = ended(ok, value)
-        rows.append({"_id": a.id, "state": states.SUCCESS if ok else states.ERROR,
-                     "state_info": info, "output": output})
+        outcomes.append((a.id, ended(ok, value)))
         if a.task_execution_id and a.workflow_execution_id:
             events.append((jobs.ENGINE, a.workflow_execution_id,
                            {"event": "action", "task_id": a.task_execution_id, "action_id": a.id}, 0.0))
-    if rows:
-        conn.execute(AE.update().where(AE.c.id == sa.bindparam("_id")).values(
-            state=sa.bindparam("state"), state_info=sa.bindparam("state_info"),
-            output=sa.bindparam("output"), accepted=True, updated_at=now), rows)
+    if outcomes:
+        store_ended(conn, outcomes, now)
         jobs.enqueue_many(conn, events, now=now)
+
+
+def store_ended(conn: sa.Connection, outcomes: list[tuple[str, tuple]], now: float) -> None:
+    """Store, in one statement, the outcomes of running actions: (action id,
+    :func:`ended`'s tuple) each; an action no longer running is left as it is."""
+    conn.execute(AE.update().where(AE.c.id == sa.bindparam("_id"), AE.c.state == states.RUNNING).values(
+        state=sa.bindparam("state"), state_info=sa.bindparam("state_info"),
+        output=sa.bindparam("output"), accepted=True, updated_at=now),
+        [{"_id": action_id, "state": states.SUCCESS if ok else states.ERROR,
+          "state_info": info, "output": output} for action_id, (ok, _value, info, output) in outcomes])
 
 
 def _text(value: Any) -> str:

@@ -15,7 +15,7 @@ from levante.engine import states
 from levante.engine.model import NOT_LOADED, ActionRequest, Changes, ExecState, TaskEx
 from levante.engine.task_runtime import TaskRuntime
 from levante.runtime import events, executions, specs
-from levante.runtime.executor import LOCAL_ACTIONS
+from levante.runtime.executor import LOCAL_ACTIONS, store_ended
 from levante.store import jobs
 from levante.store.db import update_where
 from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
@@ -170,11 +170,11 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     if changes.done_actions:
         fresh = [a for a in changes.done_actions if not a.stored]
         if fresh:
-            conn.execute(AE.insert(), [_done_row(a, state, row_meta, now + i * CREATION_TICK, now)
+            conn.execute(AE.insert(), [_done_row(a, state, row_meta, now + i * CREATION_TICK, now, text)
                                        for i, a in enumerate(fresh)])
-        ran = [a for a in changes.done_actions if a.stored]
+        ran = [(a.id, a.outcome) for a in changes.done_actions if a.stored]
         if ran:
-            _store_outcomes(conn, ran, now)
+            store_ended(conn, ran, now)
     if changes.timers:
         jobs.enqueue_many(conn, [(jobs.ENGINE, state.id, tm.payload, tm.delay) for tm in changes.timers],
                           now=now)
@@ -225,26 +225,18 @@ def _input_text(a, text: dict[int, str]) -> str:
     return a.input_text or text.get(id(a.input)) or _dumps(a.input)
 
 
-def _store_outcomes(conn: sa.Connection, ran: list, now: float) -> None:
-    """Store the outcomes of actions that were stored RUNNING and ran in this step."""
-    conn.execute(AE.update().where(AE.c.id == sa.bindparam("_id"), AE.c.state == states.RUNNING).values(
-        state=sa.bindparam("state"), state_info=sa.bindparam("state_info"),
-        output=sa.bindparam("output"), accepted=True, updated_at=now),
-        [{"_id": a.id, "state": states.SUCCESS if a.outcome[0] else states.ERROR,
-          "state_info": a.outcome[2], "output": a.outcome[3]} for a in ran])
-
-
 # How an action made already finished is stored (std.noop of a task without an action).
 _NOOP_OUTCOME = (True, None, None, _dumps({"result": None}))
 
 
-def _done_row(a, state: ExecState, row_meta: dict, created: float, now: float) -> dict:
+def _done_row(a, state: ExecState, row_meta: dict, created: float, now: float,
+              text: dict[int, str]) -> dict:
     ok, _value, info, output = a.outcome if a.outcome is not None else _NOOP_OUTCOME
     return dict(
         id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
         workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
         task_name=a.task_name, state=states.SUCCESS if ok else states.ERROR, state_info=info,
-        input=a.input_text or _dumps(a.input), output=output, accepted=True, idx=a.index,
+        input=_input_text(a, text), output=output, accepted=True, idx=a.index,
         params=_dumps({"timeout": a.timeout} if a.timeout else {}), description="",
         safe_rerun=a.safe_rerun, project_id=row_meta.get("project_id", DEFAULT_PROJECT),
         tags="[]", scope="private", created_at=created, updated_at=now)
