@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from typing import Any, Callable
 
 import sqlalchemy as sa
@@ -29,22 +28,21 @@ class Routes:
 
     def __init__(self, ttl: float = 1.0):
         self.ttl = ttl
-        # keyed by database (SQLAlchemy engine): one never answers for another
-        self._cache: "weakref.WeakKeyDictionary[Any, tuple[set[tuple[str, str]], float]]" = \
-            weakref.WeakKeyDictionary()
+        self._cached: tuple[set[tuple[str, str]], float] | None = None     # (routes, when read)
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
         with self._lock:
-            self._cache.clear()
+            self._cached = None
 
     def get(self, conn: sa.Connection) -> set[tuple[str, str]]:
+        """The routes, read through ``conn`` (on the runtime's database) when stale."""
         with self._lock:
-            hit = self._cache.get(conn.engine)
+            hit = self._cached
         if hit is None or time.monotonic() - hit[1] > self.ttl:
             keys = store.event_routes(conn, EXECUTION_EXCHANGES)
             with self._lock:
-                self._cache[conn.engine] = (keys, time.monotonic())
+                self._cached = (keys, time.monotonic())
             return keys
         return hit[0]
 
