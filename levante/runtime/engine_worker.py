@@ -298,9 +298,12 @@ class EngineWorker:
                now: float) -> tuple[int, Any]:
         """Store a new execution (``values``: its row) started by the conductor.
 
-        The start runs before any write transaction; ``check(conn)`` runs in
-        the write transaction before the insert and may refuse it by raising.
-        Returns (actions queued, the stored row).
+        The start runs before any write transaction. No read transaction is
+        held while the write one commits either: on SQLite, a read still open
+        in the process when a write commits made commits several times slower
+        (the WAL cannot be reset). ``check(conn)`` runs in the write transaction
+        before the insert and may refuse it by raising. Returns (actions
+        queued, the stored row).
 
         The fast path: the start also runs the actions that need no I/O and
         what follows from them (runtime/inline.py), so a short workflow is
@@ -314,28 +317,31 @@ class EngineWorker:
         if started is None:
             started = self._start(values, spec, fast=False)
         state, info = started
+        version = values["version"]
         with self.db.tx() as conn:
             check(conn)
             if info is not None:
                 executions.insert(conn, values)
                 _fail_execution(conn, state.id, info, now)
+                row = conn.execute(sa.select(WE).where(WE.c.id == state.id)).first()
                 queued = 0
             else:
                 runs_later = _runs_later(state)
                 queued = state_store.persist(conn, state, _meta_of(values), now,
                                              previous_state=states.IDLE, bus=self.events,
                                              new_row=values)
-            row = conn.execute(sa.select(WE).where(WE.c.id == state.id)).first()
+                row = executions.stored_row(values)     # persist left in values what it stored
         if info is None:
-            self._remember(state.id, values["version"], states.IDLE, state)
+            self._remember(state.id, version, states.IDLE, state, logged=True)   # the creator logs it
             if runs_later:
                 self.wake.set()
         return queued, row
 
     def _start(self, values: dict, spec, fast: bool) -> tuple[ExecState, str | None] | None:
-        """Run the conductor's start of a new execution on a read snapshot;
-        (state, None), or (state, why) if it failed, or None if ``fast`` and
-        it took longer than ``fast_start``."""
+        """Run the conductor's start of a new execution: (state, None), or (state,
+        why) if it failed, or None if ``fast`` and it took longer than
+        ``fast_start``. Nothing of it is in the database yet, so it reads
+        nothing (but through the loaders, should the conductor ask)."""
         state = ExecState(
             id=values["id"], workflow_name=values["workflow_name"], spec=spec,
             input=json.loads(values["input"]), params=json.loads(values["params"]),
@@ -343,27 +349,26 @@ class EngineWorker:
         state.budget = self.budget
         state.caps = self.caps
         info = None
-        with self.db.read() as conn:
-            state_store.bind_loaders(conn, state)
-            try:
-                with self._step_budget():
-                    cond = Conductor(state, state_store.new_id)
-                    cond.start()
-                    if fast:
-                        # The start itself is needed either way; what follows from its
-                        # inline actions has fast_start seconds, then goes to the engine.
-                        # An expression still running a while after that is given up.
-                        self.budget.abandon_in(2 * self.fast_start)
-                        inline_actions.run_inline(cond, state, self.inline, _meta_of(values),
-                                                  self.inline_limit,
-                                                  deadline=time.monotonic() + self.fast_start)
-                    elif self.inline is not None:
-                        inline_actions.defer_rest(state)
-            except Abandoned:
-                return None
-            except Exception as e:      # a bug: store the execution failed, say why
-                log.exception("role=engine execution=%s failed to start", state.id)
-                info = f"Internal engine error: {type(e).__name__}: {e}"
+        state_store.bind_own_reads(self.db, state)
+        try:
+            with self._step_budget():
+                cond = Conductor(state, state_store.new_id)
+                cond.start()
+                if fast:
+                    # The start itself is needed either way; what follows from its
+                    # inline actions has fast_start seconds, then goes to the engine.
+                    # An expression still running a while after that is given up.
+                    self.budget.abandon_in(2 * self.fast_start)
+                    inline_actions.run_inline(cond, state, self.inline, _meta_of(values),
+                                              self.inline_limit,
+                                              deadline=time.monotonic() + self.fast_start)
+                elif self.inline is not None:
+                    inline_actions.defer_rest(state)
+        except Abandoned:
+            return None
+        except Exception as e:      # a bug: store the execution failed, say why
+            log.exception("role=engine execution=%s failed to start", state.id)
+            info = f"Internal engine error: {type(e).__name__}: {e}"
         return state, info
 
     def _step_budget(self, on_slow: Callable[[], None] | None = None):
@@ -385,8 +390,9 @@ class EngineWorker:
         state.caps = self.caps
         return state
 
-    def _remember(self, exec_id: str, version: int, before: str, state: ExecState) -> None:
-        if state.state != before:
+    def _remember(self, exec_id: str, version: int, before: str, state: ExecState,
+                  logged: bool = False) -> None:
+        if state.state != before and not logged:
             log.info("role=engine execution=%s workflow=%s state %s -> %s%s", exec_id,
                      state.workflow_name, before, state.state,
                      f" info={state.state_info!r}" if state.state_info else "")

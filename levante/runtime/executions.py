@@ -20,6 +20,7 @@ The functions at module level write inside a transaction the caller holds;
 """
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import time
@@ -59,6 +60,27 @@ def new_id() -> str:
 def insert(conn: sa.Connection, values: dict) -> None:
     """Store a new execution row (``values``: every column)."""
     conn.execute(WE.insert(), values)     # as parameters: no per-value statement cache key
+
+
+def _column_default(column: sa.Column) -> Any:
+    """The value the database gives ``column`` when an insert leaves it out."""
+    if column.server_default is None:
+        return None
+    text = column.server_default.arg
+    if not isinstance(text, str):       # an SQL expression: say so at import, not in a wrong row
+        raise TypeError(f"no Python value for the server default of {column}")
+    return int(text) if isinstance(column.type, sa.Integer) else text
+
+
+#: One execution row, as a SELECT of the table would return it (by attribute).
+ExecutionRow = collections.namedtuple("ExecutionRow", [c.name for c in WE.c])
+_ROW_DEFAULTS = {c.name: _column_default(c) for c in WE.c}
+
+
+def stored_row(values: dict) -> ExecutionRow:
+    """The row :func:`insert` stored from ``values``, without reading it back:
+    the columns ``values`` leaves out hold their server defaults."""
+    return ExecutionRow(**{**_ROW_DEFAULTS, **values})
 
 
 def queue_start(conn: sa.Connection, values: dict) -> None:
@@ -240,7 +262,8 @@ class Executions:
         # before any write transaction; one transaction then stores the
         # execution as its start left it, with the jobs it causes.
         queued, row = self.engine.create(values, spec, check_caps, now)
-        log.info("role=api execution=%s workflow=%s created", exec_id, wf.name)
+        log.info("role=api execution=%s workflow=%s created, state %s%s", exec_id, wf.name, row.state,
+                 f" info={row.state_info!r}" if row.state_info else "")
         # The start may have queued engine work too (a sub-workflow), unless it ended.
         self._woken(queued, engine=not states.is_completed(row.state))
         return row

@@ -75,29 +75,45 @@ def stored_actions(conn: sa.Connection, ids: list[str]) -> list[ActionRequest]:
     return [found[i] for i in ids if i in found]
 
 
+def _load_result(conn: sa.Connection, task_id: str):
+    raw = conn.execute(sa.select(TE.c.result).where(TE.c.id == task_id)).scalar()
+    return json.loads(raw) if raw else None
+
+
+def _load_item_results(conn: sa.Connection, task_id: str) -> list:
+    # Oldest first, so a rerun's result for an index replaces the earlier one.
+    out = []
+    for r in conn.execute(sa.select(AE.c.idx, AE.c.state, AE.c.output, AE.c.id, AE.c.created_at)
+                          .where(AE.c.task_execution_id == task_id)):
+        res = json.loads(r.output).get("result") if r.output else None
+        out.append((r.idx, r.state == states.SUCCESS, res, r.id, r.created_at))
+    for r in conn.execute(sa.select(WE.c.id, WE.c.state, WE.c.output, WE.c.params, WE.c.created_at)
+                          .where(WE.c.task_execution_id == task_id)):
+        idx = json.loads(r.params).get("index", 0)
+        out.append((idx, r.state == states.SUCCESS, json.loads(r.output), r.id, r.created_at))
+    out.sort(key=lambda r: r[4])
+    return out
+
+
 def bind_loaders(conn: sa.Connection, state: ExecState) -> None:
     """Give the state the lazy loaders it needs for this transaction."""
+    state.load_result = lambda task_id: _load_result(conn, task_id)
+    state.load_item_results = lambda task_id: _load_item_results(conn, task_id)
 
-    def load_result(task_id: str):
-        raw = conn.execute(sa.select(TE.c.result).where(TE.c.id == task_id)).scalar()
-        return json.loads(raw) if raw else None
 
-    def load_item_results(task_id: str):
-        # Oldest first, so a rerun's result for an index replaces the earlier one.
-        out = []
-        for r in conn.execute(sa.select(AE.c.idx, AE.c.state, AE.c.output, AE.c.id, AE.c.created_at)
-                              .where(AE.c.task_execution_id == task_id)):
-            res = json.loads(r.output).get("result") if r.output else None
-            out.append((r.idx, r.state == states.SUCCESS, res, r.id, r.created_at))
-        for r in conn.execute(sa.select(WE.c.id, WE.c.state, WE.c.output, WE.c.params, WE.c.created_at)
-                              .where(WE.c.task_execution_id == task_id)):
-            idx = json.loads(r.params).get("index", 0)
-            out.append((idx, r.state == states.SUCCESS, json.loads(r.output), r.id, r.created_at))
-        out.sort(key=lambda r: r[4])
-        return out
+def bind_own_reads(db, state: ExecState) -> None:
+    """Loaders that each read in a transaction of their own: for a new execution,
+    whose results are all in memory, so that its start opens no transaction
+    for reads it almost never makes."""
 
-    state.load_result = load_result
-    state.load_item_results = load_item_results
+    def read(load):
+        def loader(task_id: str):
+            with db.read() as conn:
+                return load(conn, task_id)
+        return loader
+
+    state.load_result = read(_load_result)
+    state.load_item_results = read(_load_item_results)
 
 
 def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | None = None,
@@ -109,7 +125,8 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     namespace, project) copied onto new task and action rows. The events
     of the changes go to ``bus`` (the runtime's), in this transaction.
     ``new_row``: the execution is new, and this is its row as created; it is
-    stored as the step left it (one insert rather than an insert and an update).
+    stored as the step left it (one insert rather than an insert and an update),
+    and ``new_row`` is updated to the values stored.
     """
     now = time.time() if now is None else now
     text: dict[int, str] = {}      # JSON text of published variables and inputs, made once
@@ -117,8 +134,8 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     tasks, exec_dirty, actions, cancel_of = (changes.tasks, changes.exec_dirty, changes.actions,
                                              changes.cancel_actions_of)
     if new_row is not None:
-        executions.insert(conn, {**new_row, **_exec_values(state, exec_dirty, now),
-                                 "version": new_row["version"] + 1})
+        new_row.update(_exec_values(state, exec_dirty, now), version=new_row["version"] + 1)
+        executions.insert(conn, new_row)
     new_rows = []
     for t in tasks:
         done = states.is_completed(t.state)
