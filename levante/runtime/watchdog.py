@@ -35,13 +35,21 @@ def _raise_in(thread_id: int, exc: Any) -> None:
     _set_async_exc(ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None)
 
 
+# An evaluation still armed this long after its interruption was raised did not
+# get it: PyThreadState_SetAsyncExc raises at the next bytecode the thread runs,
+# and if that is inside a garbage-collection callback or a __del__, Python
+# prints the exception and drops it. It is raised again, as often as needed.
+REFIRE_AFTER = 0.5
+
+
 class _Slot:
-    __slots__ = ("thread_id", "deadline", "fired", "by_step", "abandon")
+    __slots__ = ("thread_id", "deadline", "fired", "fired_at", "by_step", "abandon")
 
     def __init__(self, thread_id: int, deadline: float, by_step: bool, abandon: bool = False):
         self.thread_id = thread_id
         self.deadline = deadline
         self.fired = False
+        self.fired_at = 0.0
         self.by_step = by_step      # the step's deadline came first
         self.abandon = abandon      # the step's allowance came first: raise Abandoned
 
@@ -190,15 +198,21 @@ class Watchdog(Budget):
             calls = []
             with self._lock:
                 for slot in self._armed.values():
-                    if not slot.fired and now >= slot.deadline:
-                        slot.fired = True
-                        if slot.abandon:
-                            _raise_in(slot.thread_id, Abandoned)
-                            continue
-                        self.fired += 1
-                        _raise_in(slot.thread_id, OutOfTime)
-                        log.warning("role=engine an expression ran out of its time budget "
-                                    "(expression_timeout=%ss); interrupted", self.limits.timeout)
+                    if now < slot.deadline:
+                        continue
+                    if slot.fired:
+                        if now - slot.fired_at >= REFIRE_AFTER:     # lost on the way: again
+                            slot.fired_at = now
+                            _raise_in(slot.thread_id, Abandoned if slot.abandon else OutOfTime)
+                        continue
+                    slot.fired, slot.fired_at = True, now
+                    if slot.abandon:
+                        _raise_in(slot.thread_id, Abandoned)
+                        continue
+                    self.fired += 1
+                    _raise_in(slot.thread_id, OutOfTime)
+                    log.warning("role=engine an expression ran out of its time budget "
+                                "(expression_timeout=%ss); interrupted", self.limits.timeout)
                 for tid, (due, call) in list(self._slow.items()):
                     if now >= due:
                         del self._slow[tid]
