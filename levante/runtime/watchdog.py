@@ -198,21 +198,14 @@ class Watchdog(Budget):
             calls = []
             with self._lock:
                 for slot in self._armed.values():
-                    if now < slot.deadline:
+                    if now < slot.deadline or (slot.fired and now - slot.fired_at < REFIRE_AFTER):
                         continue
-                    if slot.fired:
-                        if now - slot.fired_at >= REFIRE_AFTER:     # lost on the way: again
-                            slot.fired_at = now
-                            _raise_in(slot.thread_id, Abandoned if slot.abandon else OutOfTime)
-                        continue
-                    slot.fired, slot.fired_at = True, now
-                    if slot.abandon:
-                        _raise_in(slot.thread_id, Abandoned)
-                        continue
-                    self.fired += 1
-                    _raise_in(slot.thread_id, OutOfTime)
-                    log.warning("role=engine an expression ran out of its time budget "
-                                "(expression_timeout=%ss); interrupted", self.limits.timeout)
+                    _raise_in(slot.thread_id, Abandoned if slot.abandon else OutOfTime)
+                    first, slot.fired, slot.fired_at = not slot.fired, True, now
+                    if first and not slot.abandon:      # counted and logged once, however many raises
+                        self.fired += 1
+                        log.warning("role=engine an expression ran out of its time budget "
+                                    "(expression_timeout=%ss); interrupted", self.limits.timeout)
                 for tid, (due, call) in list(self._slow.items()):
                     if now >= due:
                         del self._slow[tid]
