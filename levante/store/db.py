@@ -16,12 +16,15 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from levante.store.checkpoint import BACKSTOP_PAGES, Checkpointer
+
 DEFAULT_URL = "sqlite:///levante.sqlite"
 
 
 class Database:
     def __init__(self, url: str):
         self.url = url
+        self.checkpointer: Checkpointer | None = None   # SQLite files: WAL checkpoints off the writers' path
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self.engine = sa.create_engine(
@@ -29,6 +32,9 @@ class Database:
                 pool_size=8, max_overflow=16)
             event.listen(self.engine, "connect", _sqlite_on_connect)
             event.listen(self.engine, "begin", _sqlite_on_begin)
+            path = self.engine.url.database
+            if path and path != ":memory:" and not path.startswith("file:"):
+                self.checkpointer = Checkpointer(path)
         else:
             self.engine = sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         self._write_lock = threading.RLock() if self.is_sqlite else None
@@ -42,6 +48,8 @@ class Database:
                     conn.info["immediate"] = True
                     with conn.begin():
                         yield conn
+                if self.checkpointer is not None:
+                    self.checkpointer.committed()
         else:
             with self.engine.begin() as conn:
                 yield conn
@@ -64,6 +72,8 @@ class Database:
             command.upgrade(cfg, "head")
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.engine.dispose()
 
 
@@ -95,6 +105,9 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=60000")
+    # Checkpoints run on the Database's checkpointer thread (store/checkpoint.py);
+    # a writer does one itself only if that thread falls far behind.
+    cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
     cur.close()
 
 
