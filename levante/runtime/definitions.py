@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from levante.lang.spec import WorkflowSpec
-from levante.store import scope
+from levante.store import prepared, scope
 from levante.store.scope import Caller
 from levante.store.schema import workbooks as WB
 from levante.store.schema import workflow_definitions as WD
@@ -61,16 +61,15 @@ def _find_query(restricted: bool):
     return sa.select(WD).where(*where).order_by(sa.case((WD.c.project_id == project, 0), else_=1))
 
 
-_FIND = {False: _find_query(False), True: _find_query(True)}
+_FIND = {False: prepared.Query(_find_query(False)), True: prepared.Query(_find_query(True))}
 
 
 def find_row(conn: sa.Connection, identifier: str, namespace: str, caller: Caller | None):
     """The stored workflow row ``caller`` may see, by id (in any namespace) or by
     name in ``namespace``, the caller's own before public or shared ones; None if none."""
     restricted = caller is not None and caller.authenticated and not caller.is_admin
-    return conn.execute(_FIND[restricted], {"ident": identifier, "ns": namespace,
-                                            "project": caller.project_id if caller else scope.DEFAULT_PROJECT}
-                        ).first()
+    return _FIND[restricted].first(conn, {"ident": identifier, "ns": namespace,
+                                          "project": caller.project_id if caller else scope.DEFAULT_PROJECT})
 
 
 def _find(conn: sa.Connection, identifier: str, namespace: str, caller: Caller | None):

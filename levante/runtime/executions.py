@@ -33,7 +33,7 @@ from levante import limits
 from levante.engine import states
 from levante.errors import BadRequest, Forbidden, NotFound
 from levante.runtime import caps, definitions, specs
-from levante.store import jobs, scope
+from levante.store import jobs, prepared, scope
 from levante.store.db import update_where
 from levante.store.scope import Caller
 from levante.store.schema import action_executions as AE
@@ -57,9 +57,12 @@ def new_id() -> str:
 
 # ---------------------------------------------------------------- rows, in the caller's transaction
 
+_insert = prepared.Insert(WE)
+
+
 def insert(conn: sa.Connection, values: dict) -> None:
     """Store a new execution row (``values``: every column)."""
-    conn.execute(WE.insert(), values)     # as parameters: no per-value statement cache key
+    _insert(conn, values)
 
 
 def _column_default(column: sa.Column) -> Any:

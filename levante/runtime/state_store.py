@@ -16,12 +16,15 @@ from levante.engine.model import NOT_LOADED, ActionRequest, Changes, ExecState, 
 from levante.engine.task_runtime import TaskRuntime
 from levante.runtime import events, executions, specs
 from levante.runtime.executor import LOCAL_ACTIONS, store_ended
-from levante.store import jobs
+from levante.store import jobs, prepared
 from levante.store.db import update_where
 from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
 from levante.store.schema import workflow_executions as WE
+
+_insert_tasks = prepared.Insert(TE)
+_insert_actions = prepared.Insert(AE)
 
 _dumps = json.dumps
 
@@ -168,10 +171,10 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
         for r in new_rows:
             for k in keys:
                 r.setdefault(k, None)
-        conn.execute(TE.insert(), new_rows)
+        _insert_tasks(conn, new_rows)
     new_actions = [a for a in actions if not a.stored]
     if new_actions:
-        conn.execute(AE.insert(), [dict(
+        _insert_actions(conn, [dict(
             id=a.id, name=a.name, task_execution_id=a.task_id, workflow_execution_id=state.id,
             workflow_name=state.workflow_name, workflow_namespace=row_meta.get("workflow_namespace", ""),
             task_name=a.task_name, state=states.RUNNING, state_info=None,
@@ -187,7 +190,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
     if changes.done_actions:
         fresh = [a for a in changes.done_actions if not a.stored]
         if fresh:
-            conn.execute(AE.insert(), [_done_row(a, state, row_meta, now + i * CREATION_TICK, now, text)
+            _insert_actions(conn, [_done_row(a, state, row_meta, now + i * CREATION_TICK, now, text)
                                        for i, a in enumerate(fresh)])
         ran = [(a.id, a.outcome) for a in changes.done_actions if a.stored]
         if ran:
