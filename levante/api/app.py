@@ -29,6 +29,7 @@ def create_app(runtime, auth=None, listen_host: str | None = None) -> FastAPI:
                   description="Mistral-compatible workflow service (REST API v2)",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.runtime = runtime
+    app.state.creates = executions.create_pool()
     app.state.listen_host = listen_host     # decides allow_code_sources: auto
     app.add_middleware(RequestLimits)
     generated = app.openapi
