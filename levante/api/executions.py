@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from levante.api import render
 from levante.api.body import json_object
