@@ -10,7 +10,8 @@ under 1%, so this is how to compare two versions of the code:
     bench/instructions.py --tree ../old        # another checkout (git worktree)
     bench/instructions.py --path request       # through the ASGI app, as a POST
 
-It starts a Levante runtime on a temporary SQLite file (its threads not
+It starts a Levante runtime on a temporary SQLite file, logging at INFO to a
+file as ``levante server`` does (its threads not
 started, so nothing runs on a timer; the API's fast start and the expression
 budgets given a minute, as valgrind slows everything down), creates a hello_world workflow, makes
 30 executions to warm the caches, then counts the instructions of ``--count``
@@ -44,11 +45,14 @@ def child(count: int, path: str, signal_dir: str) -> None:
     import json
     import logging
 
-    logging.disable(logging.CRITICAL)
     from fastapi.testclient import TestClient
 
     from levante.api.app import create_app
-    from levante.cli.server import build_runtime
+    from levante.cli.server import build_runtime, setup_logging
+
+    # Log as the server does (INFO, to a file): two lines per create are part of its cost.
+    setup_logging(os.path.join(signal_dir, "server.log"), "info")
+    logging.getLogger("httpx").setLevel(logging.WARNING)    # the TestClient's own requests
 
     rt = build_runtime(f"sqlite:///{signal_dir}/bench.sqlite")
     # Under valgrind everything runs some 50 times slower: give the API's fast

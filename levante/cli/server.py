@@ -82,6 +82,11 @@ def build_runtime(db_url: str, roles: tuple[str, ...] | None = None, executor_wo
 def setup_logging(log_file: str | None, level: str) -> None:
     handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    # Record fields the format above never shows, not gathered for every
+    # record (the logging HOWTO's "Optimization"): the caller's file and line
+    # (a walk up the stack), thread, process and multiprocessing names.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
