@@ -7,10 +7,12 @@ connection with :func:`defer` and run after the commit.
 
 SQLAlchemy Core has no "after commit" event: its ``commit`` event fires
 before the DBAPI commit. So the queue moves to a "staged" list on
-``commit`` and runs when the connection goes back to the pool, which
-happens after the commit returned (``Database.tx`` closes its connection).
-A rollback, a failed commit or a rolled-back savepoint drops what it
-covered. The lists live in the pooled connection's ``info`` dict.
+``commit`` and runs once the transaction is over: when ``Database`` gives
+back the connection of its ``tx()`` (:meth:`Database.on_release`; on SQLite
+the Connection stays open for the next transaction), or when a connection
+goes back to the pool. A rollback, a failed commit or a rolled-back
+savepoint drops what it covered. The lists live in the pooled connection's
+``info`` dict.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from levante.store.db import Database
+
 log = logging.getLogger("levante.notify")
 
 _PENDING = "levante.after_commit.pending"
@@ -27,8 +31,10 @@ _STAGED = "levante.after_commit.staged"
 _MARKS = "levante.after_commit.savepoints"
 
 
-def install(engine: sa.Engine) -> None:
-    """Hook ``engine`` once; :func:`defer` does nothing on engines not hooked."""
+def install(db: Database) -> None:
+    """Hook ``db`` once; :func:`defer` does nothing on databases not hooked."""
+    engine = db.engine
+    db.on_release(_on_release)     # a Connection the Database keeps open between transactions
     if event.contains(engine, "commit", _on_commit):
         return
     event.listen(engine, "commit", _on_commit)
@@ -90,10 +96,17 @@ def _on_error(ctx) -> None:
             pass
 
 
+def _on_release(conn: sa.Connection) -> None:
+    if not conn.closed and not conn.invalidated:
+        _run_staged(conn.info)
+
+
 def _on_checkin(dbapi_conn, record) -> None:
-    if record is None:
-        return
-    info = record.info
+    if record is not None:
+        _run_staged(record.info)
+
+
+def _run_staged(info: dict) -> None:
     info.pop(_PENDING, None)
     info.pop(_MARKS, None)
     staged = info.pop(_STAGED, None)

@@ -61,7 +61,7 @@ class Notifier:
         self._roots: "OrderedDict[str, list | None]" = OrderedDict()
         self._roots_lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        aftercommit.install(db.engine)
+        aftercommit.install(db)
         bus.subscribe(self.on_event)
 
     def start(self) -> None:

@@ -91,7 +91,7 @@ def test_tracker_ignores_other_executions_and_waiting_tasks_launch():
 def db(tmp_path):
     d = Database(f"sqlite:///{tmp_path / 'n.sqlite'}")
     d.upgrade()
-    aftercommit.install(d.engine)
+    aftercommit.install(d)
     yield d
     d.dispose()
 
