@@ -16,13 +16,14 @@ errors are raised as SQLAlchemy's (``sqlalchemy.exc.IntegrityError``...), as
 from __future__ import annotations
 
 import collections
-from typing import Any, Iterable
+import operator
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 
 
 class _Compiled:
-    __slots__ = ("sql", "names", "fixed", "positional", "direct")
+    __slots__ = ("sql", "names", "fixed", "positional", "direct", "pick")
 
     def __init__(self, sql: str, names: tuple[str, ...], fixed: dict, positional: bool, direct: bool):
         self.sql = sql
@@ -30,6 +31,14 @@ class _Compiled:
         self.fixed = fixed          # values the statement itself binds (literals in it)
         self.positional = positional
         self.direct = direct        # False: run through Connection.execute
+        self.pick = _picker(names, fixed)   # a row's dict -> the driver's tuple (positional)
+
+
+def _picker(names: tuple[str, ...], fixed: dict) -> Callable[[dict], tuple]:
+    if names and not fixed:
+        get = operator.itemgetter(*names)
+        return get if len(names) > 1 else (lambda p: (get(p),))
+    return lambda p: tuple([p[k] if k in p else fixed[k] for k in names])
 
 
 # Values of these types go to the driver and come back from it as they are
@@ -54,7 +63,7 @@ def _compile(stmt, dialect, column_keys: list[str] | None, plain: bool, given: I
 def _run(conn: sa.Connection, c: _Compiled, params: list[dict], many: bool):
     dialect = conn.dialect
     if c.positional:
-        args = [tuple(p[k] if k in p else c.fixed[k] for k in c.names) for p in params]
+        args = [c.pick(p) for p in params]
     else:
         args = [{**c.fixed, **p} for p in params] if c.fixed else params
     cursor = conn.connection.dbapi_connection.cursor()
