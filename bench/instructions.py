@@ -11,10 +11,10 @@ under 1%, so this is how to compare two versions of the code:
     bench/instructions.py --path request       # through the ASGI app, as a POST
 
 It starts a Levante runtime on a temporary SQLite file, logging at INFO to a
-file as ``levante server`` does (its threads not
-started, so nothing runs on a timer; the API's fast start and the expression
-budgets given a minute, as valgrind slows everything down), creates a hello_world workflow, makes
-30 executions to warm the caches, then counts the instructions of ``--count``
+file as ``levante server`` does (its threads not started, so nothing runs on
+a timer; the API's fast start and the expression budgets given a minute, as
+valgrind slows everything down), creates a hello_world workflow, makes 30
+executions to warm the caches, then counts the instructions of ``--count``
 more: ``create`` calls ``Executions.create``; ``request`` sends ``POST
 /v2/executions`` through the ASGI application (middlewares, routing, the hop
 to the thread pool and the JSON answer), without a socket.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Callable, Iterator
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from sqlalchemy import event
 from levante.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 
 DEFAULT_URL = "sqlite:///levante.sqlite"
-KEPT_CONNECTIONS = 8    # SQLite: open Connections kept between transactions (the pool's size)
+KEPT_CONNECTIONS = 8    # SQLite: open Connections kept between transactions (also the pool's size)
 
 
 class Database:
@@ -30,7 +30,7 @@ class Database:
         if self.is_sqlite:
             self.engine = sa.create_engine(
                 url, connect_args={"check_same_thread": False, "timeout": 60},
-                pool_size=8, max_overflow=16)
+                pool_size=KEPT_CONNECTIONS, max_overflow=16)
             event.listen(self.engine, "connect", _sqlite_on_connect)
             event.listen(self.engine, "begin", _sqlite_on_begin)
             path = self.engine.url.database
@@ -58,20 +58,16 @@ class Database:
     @contextmanager
     def tx(self) -> Iterator[sa.Connection]:
         """A write transaction, committed on success, rolled back on error."""
-        if self._write_lock is not None:
-            with self._write_lock:
-                conn = self._take()
-                try:
-                    conn.info["immediate"] = True
-                    with conn.begin():
-                        yield conn
-                finally:
-                    self._give(conn)    # under the lock: after-commit work runs in commit order
-            if self.checkpointer is not None:
-                self.checkpointer.committed()
-        else:
-            with self.engine.begin() as conn:
-                yield conn
+        with self._write_lock or nullcontext():
+            conn = self._take()
+            try:
+                conn.info["immediate"] = True     # BEGIN IMMEDIATE on SQLite
+                with conn.begin():
+                    yield conn
+            finally:
+                self._give(conn)    # under the lock: after-commit work runs in commit order
+        if self.checkpointer is not None:
+            self.checkpointer.committed()
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
