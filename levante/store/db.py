@@ -20,6 +20,7 @@ from levante.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 
 DEFAULT_URL = "sqlite:///levante.sqlite"
 KEPT_CONNECTIONS = 8    # SQLite: open Connections kept between transactions (also the pool's size)
+UPGRADE_LOCK = 0x4C6576616E7465   # PostgreSQL advisory lock held while the schema is upgraded ("Levante")
 
 
 class Database:
@@ -103,9 +104,20 @@ class Database:
         from alembic import command
 
         cfg = alembic_config()
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        # Processes started together against a new database (an API, engines,
+        # executors) each upgrade it: one at a time, or the others' CREATE
+        # TABLEs fail and those processes die. Each waits for the lock, then
+        # reads the version the one before it left.
+        with self.engine.connect() as conn:
+            conn.info["immediate"] = True       # SQLite: the write lock from BEGIN on
+            try:
+                with conn.begin():
+                    if self.engine.dialect.name == "postgresql":
+                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+            finally:
+                conn.info["immediate"] = False
 
     def dispose(self) -> None:
         if self.checkpointer is not None:

@@ -1,6 +1,8 @@
 """Migrations are explicit, have one head, and give exactly the declared tables."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -140,5 +142,54 @@ def test_downgrade_from_the_head_and_up_again(backend, tmp_path):
         with db.engine.connect() as conn:
             diffs = compare_metadata(MigrationContext.configure(conn), metadata)
         assert [d for d in diffs if not (isinstance(d, list) and d and d[0][0] == "modify_default")] == []
+    finally:
+        db.dispose()
+
+
+_STARTER = """
+import os, sys, time
+from levante.store.db import Database
+go = sys.argv[2]
+while not os.path.exists(go):   # all starters are up: upgrade at once
+    time.sleep(0.005)
+db = Database(sys.argv[1])
+db.upgrade()
+db.dispose()
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_processes_started_together_on_a_new_database_all_come_up(backend, tmp_path):
+    # Every server process brings the schema up to date as it starts; an API,
+    # engines and executors started at once against a new database must not
+    # race to create the same tables (the loser's CREATE TABLE fails and that
+    # process dies). Processes, not threads: Alembic's context is per process.
+    import os
+    import subprocess
+    import sys
+
+    from alembic.script import ScriptDirectory
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'race.sqlite'}"
+    else:
+        assert PG_URL, "needs PostgreSQL: run `make test`, which starts it"
+        url = fresh_pg_database(PG_URL)
+    go = tmp_path / "go"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root)
+    procs = [subprocess.Popen([sys.executable, "-c", _STARTER, url, str(go)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(4)]
+    time.sleep(2)       # let them import
+    go.touch()
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, "\n".join(outputs)
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    db = Database(url)
+    try:
+        with db.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == head
+        assert [d for d in _diff(url) if not (isinstance(d, list) and d and d[0][0] == "modify_default")] == []
     finally:
         db.dispose()
