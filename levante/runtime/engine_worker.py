@@ -262,7 +262,7 @@ class EngineWorker:
                     raise
             try:
                 with self.db.tx() as conn:
-                    version = conn.execute(_version_query(exec_id, not self.db.is_sqlite)).scalar()
+                    version = conn.execute(_VERSION[not self.db.is_sqlite], {"exec_id": exec_id}).scalar()
                     if version != row.version:
                         raise _Conflict
                     if job_ids and jobs.delete(conn, list(job_ids)) != len(job_ids):
@@ -461,9 +461,10 @@ def _meta(row) -> dict:
             "project_id": row.project_id}
 
 
-def _version_query(exec_id: str, for_update: bool):
-    q = sa.select(WE.c.version).where(WE.c.id == exec_id)
-    return q.with_for_update() if for_update else q
+_VERSION_OF = sa.select(WE.c.version).where(WE.c.id == sa.bindparam("exec_id"))
+_VERSION = (_VERSION_OF, _VERSION_OF.with_for_update())     # by for_update
+_ENDED_ACTIONS = (sa.select(AE.c.id, AE.c.state, AE.c.output, AE.c.idx)
+                  .where(AE.c.id.in_(sa.bindparam("ids", expanding=True))))
 
 
 _fail_execution = executions.fail
@@ -502,8 +503,7 @@ def _dispatch(conn: sa.Connection, cond: Conductor, state: ExecState, events: li
     to_run = [i for ev in events if ev.get("event") == "run" for i in ev.get("action_ids", ())]
     done = {}
     for i in range(0, len(wanted), 500):
-        done.update((r.id, r) for r in conn.execute(
-            sa.select(AE.c.id, AE.c.state, AE.c.output, AE.c.idx).where(AE.c.id.in_(wanted[i:i + 500]))))
+        done.update((r.id, r) for r in conn.execute(_ENDED_ACTIONS, {"ids": wanted[i:i + 500]}))
     for ev in events:
         kind = ev.get("event")
         if kind == "action":

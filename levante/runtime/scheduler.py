@@ -23,6 +23,9 @@ from levante.store.schema import action_executions as AE
 
 log = logging.getLogger("levante.scheduler")
 
+# The task and execution of a timer's action (built once: asked for every timer).
+_OWNERS = sa.select(AE.c.task_execution_id, AE.c.workflow_execution_id).where(AE.c.id == sa.bindparam("id"))
+
 # A step services add: called with now, returns (how many it fired, when to call it again or None).
 Step = Callable[[float], "tuple[int, float | None]"]
 
@@ -66,8 +69,7 @@ class Scheduler:
             rows = jobs.due(conn, jobs.TIMER, 256, now, skip_locked=not self.db.is_sqlite)
             fired = 0
             for r in rows:
-                a = conn.execute(sa.select(AE.c.task_execution_id, AE.c.workflow_execution_id)
-                                 .where(AE.c.id == r.key)).first()
+                a = conn.execute(_OWNERS, {"id": r.key}).first()
                 if a is not None:
                     payload = json.loads(r.payload)
                     if complete_action(conn, r.key, a.task_execution_id, a.workflow_execution_id,

@@ -32,11 +32,12 @@ _dumps = json.dumps
 new_id = executions.new_id
 
 
+_EXECUTION = sa.select(WE).where(WE.c.id == sa.bindparam("exec_id"))
+_EXECUTION_LOCKED = _EXECUTION.with_for_update()
+
+
 def lock_execution(conn: sa.Connection, exec_id: str, for_update: bool):
-    q = sa.select(WE).where(WE.c.id == exec_id)
-    if for_update:
-        q = q.with_for_update()
-    return conn.execute(q).first()
+    return conn.execute(_EXECUTION_LOCKED if for_update else _EXECUTION, {"exec_id": exec_id}).first()
 
 
 def load(conn: sa.Connection, row) -> ExecState:

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
+from levante.store import prepared
 from levante.store.schema import jobs
 
 ENGINE = "engine"
@@ -33,18 +34,35 @@ CHANNEL = "levante_jobs"
 ORIGIN = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
+# The loops ask these every step: built once, with parameters, they cost
+# SQLAlchemy a cached compile instead of building the expression (and its
+# cache key) again on each call, which took most of a step's time.
+_NOW = sa.bindparam("now", type_=sa.Float)
+_KIND = sa.bindparam("kind", type_=sa.String)
+_FREE = sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < _NOW)
+_ROW = (jobs.c.id, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.lease_until)
+_IDS = sa.bindparam("ids", expanding=True)
+_NOTIFY = sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("message", type_=sa.String)))
+_insert = prepared.Insert(jobs)
+
+
+def _locked(q) -> tuple:
+    """``q``, and ``q`` with FOR UPDATE SKIP LOCKED (PostgreSQL): indexed by ``skip_locked``."""
+    return (q, q.with_for_update(skip_locked=True))
+
+
 def _announce(conn: sa.Connection, kinds: Iterable[str]) -> None:
     if conn.dialect.name != "postgresql":
         return
     for kind in set(kinds):     # PostgreSQL folds repeats within one transaction
-        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{kind} {ORIGIN}")))
+        conn.execute(_NOTIFY, {"message": f"{kind} {ORIGIN}"})
 
 
 def enqueue(conn: sa.Connection, kind: str, key: str, payload: dict | None = None,
             delay: float = 0.0, now: float | None = None) -> None:
     now = time.time() if now is None else now
-    conn.execute(jobs.insert(), dict(kind=kind, key=key, payload=json.dumps(payload or {}),
-                                     due_at=now + delay, created_at=now))
+    _insert(conn, dict(kind=kind, key=key, payload=json.dumps(payload or {}),
+                       due_at=now + delay, created_at=now))
     _announce(conn, (kind,))
 
 
@@ -54,19 +72,22 @@ def enqueue_many(conn: sa.Connection, rows: Iterable[tuple[str, str, dict, float
     values = [dict(kind=k, key=key, payload=json.dumps(p), due_at=now + d, created_at=now)
               for k, key, p, d in rows]
     if values:
-        conn.execute(jobs.insert(), values)
+        _insert(conn, values)
         _announce(conn, (v["kind"] for v in values))
+
+
+_DUE = _locked(sa.select(*_ROW).where(jobs.c.kind == _KIND, jobs.c.due_at <= _NOW, _FREE)
+               .order_by(jobs.c.id).limit(sa.bindparam("limit", type_=sa.Integer)))
 
 
 def due(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked: bool) -> list[Any]:
     """Due jobs of ``kind`` that nobody holds a live lease on, oldest first."""
-    q = (sa.select(jobs.c.id, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.lease_until)
-         .where(jobs.c.kind == kind, jobs.c.due_at <= now,
-                sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now))
-         .order_by(jobs.c.id).limit(limit))
-    if skip_locked:
-        q = q.with_for_update(skip_locked=True)
-    return conn.execute(q).fetchall()
+    return conn.execute(_DUE[skip_locked], {"kind": kind, "now": now, "limit": limit}).fetchall()
+
+
+_NEWEST = _locked(sa.select(*_ROW).where(jobs.c.kind == _KIND, jobs.c.due_at <= _NOW, _FREE,
+                                         jobs.c.id > sa.bindparam("after", type_=sa.Integer))
+                  .order_by(jobs.c.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer)))
 
 
 def due_fair(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked: bool) -> list[Any]:
@@ -80,24 +101,35 @@ def due_fair(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked
     oldest = due(conn, kind, (limit + 1) // 2, now, skip_locked)
     if len(oldest) < (limit + 1) // 2 or limit < 2:
         return oldest
-    q = (sa.select(jobs.c.id, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.lease_until)
-         .where(jobs.c.kind == kind, jobs.c.due_at <= now,
-                sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now),
-                jobs.c.id > oldest[-1].id)
-         .order_by(jobs.c.id.desc()).limit(limit // 2))
-    if skip_locked:
-        q = q.with_for_update(skip_locked=True)
-    return oldest + conn.execute(q).fetchall()
+    return oldest + conn.execute(_NEWEST[skip_locked], {"kind": kind, "now": now, "after": oldest[-1].id,
+                                                        "limit": limit // 2}).fetchall()
 
 
 def due_kinds(conn: sa.Connection, kinds: tuple[str, ...], now: float) -> set[str]:
     """Which of ``kinds`` have a due job nobody leased (a cheap read that spares
     a write transaction when there is nothing to claim)."""
-    free = sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
-    probes = [sa.select(jobs.c.kind).where(jobs.c.kind == k, jobs.c.due_at <= now, free).limit(1)
-              .subquery() for k in kinds]
-    q = sa.union_all(*[sa.select(p.c.kind) for p in probes])
-    return {r[0] for r in conn.execute(q)}
+    q = _KINDS.get(len(kinds))
+    if q is None:
+        probes = [sa.select(jobs.c.kind).where(jobs.c.kind == sa.bindparam(f"kind{i}", type_=sa.String),
+                                               jobs.c.due_at <= _NOW, _FREE).limit(1).subquery()
+                  for i in range(len(kinds))]
+        q = _KINDS[len(kinds)] = sa.union_all(*[sa.select(p.c.kind) for p in probes])
+    return {r[0] for r in conn.execute(q, {"now": now, **{f"kind{i}": k for i, k in enumerate(kinds)}})}
+
+
+_KINDS: dict[int, Any] = {}     # due_kinds' statement, by how many kinds it probes
+
+
+def _claim(exclude: bool):
+    held = sa.select(jobs.c.key).where(jobs.c.kind == _KIND, jobs.c.lease_until >= _NOW)
+    where = [jobs.c.kind == _KIND, jobs.c.due_at <= _NOW, _FREE, jobs.c.key.not_in(held)]
+    if exclude:
+        where.append(jobs.c.key.not_in(sa.bindparam("exclude", expanding=True)))
+    return _locked(sa.select(*_ROW).where(*where).order_by(jobs.c.id)
+                   .limit(sa.bindparam("limit", type_=sa.Integer)))
+
+
+_CLAIM = (_claim(False), _claim(True))
 
 
 def claim_one_key(conn: sa.Connection, kind: str, limit: int, now: float,
@@ -105,17 +137,10 @@ def claim_one_key(conn: sa.Connection, kind: str, limit: int, now: float,
     """The due jobs of ``kind`` for the key with the oldest due job, among the
     keys of which no job is leased right now and that are not in ``exclude``
     (one worker per key at a time), and whether other keys have due jobs too."""
-    held = sa.select(jobs.c.key).where(jobs.c.kind == kind, jobs.c.lease_until >= now)
-    where = [jobs.c.kind == kind, jobs.c.due_at <= now,
-             sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now),
-             jobs.c.key.not_in(held)]
+    params = {"kind": kind, "now": now, "limit": limit}
     if exclude:
-        where.append(jobs.c.key.not_in(exclude))
-    q = (sa.select(jobs.c.id, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.lease_until)
-         .where(*where).order_by(jobs.c.id).limit(limit))
-    if skip_locked:
-        q = q.with_for_update(skip_locked=True)
-    rows = conn.execute(q).fetchall()
+        params["exclude"] = list(exclude)
+    rows = conn.execute(_CLAIM[bool(exclude)][skip_locked], params).fetchall()
     if not rows:
         return None, [], False
     # The oldest job's key; its other jobs among the oldest ``limit`` go along
@@ -125,23 +150,29 @@ def claim_one_key(conn: sa.Connection, kind: str, limit: int, now: float,
     return key, mine, len(mine) < len(rows)
 
 
+_RELEASE = (jobs.update().where(jobs.c.id.in_(_IDS), jobs.c.owner == sa.bindparam("owner"))
+            .values(lease_until=None, owner=None, attempts=jobs.c.attempts - 1))
+_LEASE = (jobs.update().where(jobs.c.id.in_(_IDS))
+          .values(lease_until=sa.bindparam("until"), owner=sa.bindparam("owner"),
+                  attempts=jobs.c.attempts + 1))
+_DELETE = jobs.delete().where(jobs.c.id.in_(_IDS))
+
+
 def release(conn: sa.Connection, ids: list[int], owner: str) -> None:
     """Give back the jobs ``owner`` leased, without counting the lease as an attempt."""
     if ids:
-        conn.execute(jobs.update().where(jobs.c.id.in_(ids), jobs.c.owner == owner)
-                     .values(lease_until=None, owner=None, attempts=jobs.c.attempts - 1))
+        conn.execute(_RELEASE, {"ids": ids, "owner": owner})
 
 
 def lease(conn: sa.Connection, ids: list[int], owner: str, until: float) -> None:
     if ids:
-        conn.execute(jobs.update().where(jobs.c.id.in_(ids))
-                     .values(lease_until=until, owner=owner, attempts=jobs.c.attempts + 1))
+        conn.execute(_LEASE, {"ids": ids, "owner": owner, "until": until})
 
 
 def delete(conn: sa.Connection, ids: list[int]) -> int:
     """Delete jobs; returns how many were still there."""
     if ids:
-        return conn.execute(jobs.delete().where(jobs.c.id.in_(ids))).rowcount
+        return conn.execute(_DELETE, {"ids": ids}).rowcount
     return 0
 
 
@@ -155,9 +186,14 @@ def next_due(conn: sa.Connection, kind: str, exclude: tuple[str, ...] | None = N
     jobs do not count, and a leased job counts from the end of its lease, so a
     loop that found nothing to claim does not spin on them."""
     if exclude is None:
-        return conn.execute(sa.select(sa.func.min(jobs.c.due_at)).where(jobs.c.kind == kind)).scalar()
-    free_at = sa.case((jobs.c.lease_until > jobs.c.due_at, jobs.c.lease_until), else_=jobs.c.due_at)
-    where = [jobs.c.kind == kind]
+        return conn.execute(_NEXT_DUE, {"kind": kind}).scalar()
     if exclude:
-        where.append(jobs.c.key.not_in(exclude))
-    return conn.execute(sa.select(sa.func.min(free_at)).where(*where)).scalar()
+        return conn.execute(_NEXT_FREE[1], {"kind": kind, "exclude": list(exclude)}).scalar()
+    return conn.execute(_NEXT_FREE[0], {"kind": kind}).scalar()
+
+
+_NEXT_DUE = sa.select(sa.func.min(jobs.c.due_at)).where(jobs.c.kind == _KIND)
+_FREE_AT = sa.case((jobs.c.lease_until > jobs.c.due_at, jobs.c.lease_until), else_=jobs.c.due_at)
+_NEXT_FREE = (sa.select(sa.func.min(_FREE_AT)).where(jobs.c.kind == _KIND),
+              sa.select(sa.func.min(_FREE_AT)).where(
+                  jobs.c.kind == _KIND, jobs.c.key.not_in(sa.bindparam("exclude", expanding=True))))
