@@ -100,7 +100,7 @@ class Executor:
             if not rows:
                 return ran
             ids = [r.key for r in rows]
-            actions = {a.id: a for a in conn.execute(sa.select(AE).where(AE.c.id.in_(ids)))}
+            actions = {a.id: a for a in conn.execute(_ACTIONS, {"ids": ids})}
             to_run, interrupted, gone = [], [], []
             for r in rows:
                 a = actions.get(r.key)
@@ -127,28 +127,24 @@ class Executor:
         return ran + len(rows)
 
     def run_local(self) -> int:
-        """Run a batch of ``local`` jobs (actions without I/O) here and now."""
-        now = time.time()
+        """Run a batch of ``local`` jobs (actions without I/O) here and now, in
+        the transaction that claims them: they only compute (no I/O, no
+        database), so a crash before the commit leaves the jobs to run again,
+        and no lease or second transaction is needed."""
         with self.db.tx() as conn:
+            now = time.time()
             rows = jobs.due_fair(conn, jobs.LOCAL, LOCAL_BATCH, now, skip_locked=not self.db.is_sqlite)
             if not rows:
                 return 0
-            actions = {a.id: a for a in conn.execute(
-                sa.select(AE).where(AE.c.id.in_([r.key for r in rows])))}
+            actions = {a.id: a for a in conn.execute(_ACTIONS, {"ids": [r.key for r in rows]})}
             todo = [(r, actions[r.key]) for r in rows
                     if r.key in actions and actions[r.key].state == states.RUNNING]
-            keep = {r.id for r, _ in todo}
-            jobs.delete(conn, [r.id for r in rows if r.id not in keep])     # cancelled meanwhile
-            # Leased like any job: if this process dies now, they run again (they have
-            # no side effects, so running twice is harmless).
-            jobs.lease(conn, [r.id for r, _ in todo], self.owner, now + LEASE)
-        done = []
-        for r, a in todo:
-            try:
-                done.append((r, a, self.run_action(a.name, json.loads(a.input), a)))
-            except Exception as e:
-                done.append((r, a, Outcome("error", f"{type(e).__name__}: {e}")))
-        with self.db.tx() as conn:
+            done = []
+            for r, a in todo:
+                try:
+                    done.append((r, a, self.run_action(a.name, json.loads(a.input), a)))
+                except Exception as e:
+                    done.append((r, a, Outcome("error", f"{type(e).__name__}: {e}")))
             now = time.time()
             ended = [(r, a, o) for r, a, o in done if o.kind in ("ok", "error")]
             for r, a, outcome in done:
@@ -156,7 +152,8 @@ class Executor:
                     self._finish(conn, a, outcome, r.id, now)
             complete_actions(conn, [(a, o.kind == "ok", o.value) for _, a, o in ended], now,
                              skip_locked=not self.db.is_sqlite)
-            jobs.delete(conn, [r.id for r, _, _ in ended])
+            by_finish = {r.id for r, _, o in done if o.kind not in ("ok", "error")}
+            jobs.delete(conn, [r.id for r in rows if r.id not in by_finish])    # ended, or cancelled meanwhile
         if any(o.kind == "delay" for _, _, o in done):
             self.on_timer()
         if any(o.kind not in ("delay", "async") for _, _, o in done):
@@ -213,14 +210,23 @@ class Executor:
     def _finish(self, conn: sa.Connection, a: Any, outcome: Outcome, job_id: int, now: float) -> None:
         jobs.delete(conn, [job_id])
         if outcome.kind == "async":
-            conn.execute(AE.update().where(AE.c.id == a.id).values(accepted=True, updated_at=now))
+            conn.execute(_ACCEPTED, {"b_id": a.id, "b_now": now})
             return
         if outcome.kind == "delay":
-            conn.execute(AE.update().where(AE.c.id == a.id).values(accepted=True, updated_at=now))
+            conn.execute(_ACCEPTED, {"b_id": a.id, "b_now": now})
             jobs.enqueue(conn, jobs.TIMER, a.id, {"result": outcome.value}, delay=outcome.delay, now=now)
             return
         complete_action(conn, a.id, a.task_execution_id, a.workflow_execution_id,
                         outcome.kind == "ok", outcome.value, now)
+
+
+# Statements of every action's way, built once (see store/jobs.py).
+_ACTIONS = sa.select(AE).where(AE.c.id.in_(sa.bindparam("ids", expanding=True)))
+_ACCEPTED = (AE.update().where(AE.c.id == sa.bindparam("b_id"))
+             .values(accepted=True, updated_at=sa.bindparam("b_now")))
+_COMPLETE = (AE.update().where(AE.c.id == sa.bindparam("b_id"), AE.c.state == states.RUNNING)
+             .values(state=sa.bindparam("b_state"), accepted=True, state_info=sa.bindparam("b_info"),
+                     output=sa.bindparam("b_output"), updated_at=sa.bindparam("b_now")))
 
 
 def ended(ok: bool, value: Any) -> tuple[bool, Any, str | None, str]:
@@ -242,9 +248,8 @@ def complete_action(conn: sa.Connection, action_id: str, task_id: str | None, ex
     A result over execution_field_size_limit_kb fails the action with a message saying so.
     """
     ok, _value, info, output = ended(ok, value)
-    res = conn.execute(AE.update().where(AE.c.id == action_id, AE.c.state == states.RUNNING).values(
-        state=states.SUCCESS if ok else states.ERROR, accepted=True, state_info=info,
-        output=output, updated_at=now))
+    res = conn.execute(_COMPLETE, {"b_id": action_id, "b_state": states.SUCCESS if ok else states.ERROR,
+                                   "b_info": info, "b_output": output, "b_now": now})
     if res.rowcount == 0:
         return False
     if task_id and exec_id:

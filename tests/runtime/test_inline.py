@@ -246,6 +246,40 @@ def test_a_paused_execution_hands_its_waiting_actions_to_the_executor(local):
     assert len(waiting) == 2
 
 
+
+def test_local_jobs_of_a_batch_that_crashed_run_again_at_once(local):
+    # The executor runs actions without I/O in the transaction that claims
+    # them: a crash in the middle commits nothing (no lease to wait out), and
+    # the next batch runs them all, each once.
+    local.rt.engine.fast_start = 60.0
+    local.rt.engine.inline_limit = 2
+    ex = _start(local)
+    r = local.api.put(f"/v2/executions/{ex['id']}", json={"state": "PAUSED"})
+    assert r.status_code == 200, r.text
+    assert local.rt.engine.run_once()
+    assert sorted(_queued(local, ex["id"])) == [(jobs.LOCAL, {}), (jobs.LOCAL, {})]
+    executor = local.rt.executor
+    real = executor.run_action
+    calls = []
+
+    def crash_on_second(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise SystemExit("the process is going down")
+        return real(*args, **kwargs)
+
+    executor.run_action = crash_on_second
+    with pytest.raises(SystemExit):
+        executor.run_local()
+    executor.run_action = real
+    assert sorted(_queued(local, ex["id"])) == [(jobs.LOCAL, {}), (jobs.LOCAL, {})]
+    waiting = sorted(_action_ids(local, ex["id"], "RUNNING"))
+    assert executor.run_local() == 2
+    assert _action_ids(local, ex["id"], "RUNNING") == []
+    queued = _queued(local, ex["id"])      # one engine event per action: each ran once
+    assert [kind for kind, _ in queued] == [jobs.ENGINE, jobs.ENGINE]
+    assert sorted(payload["action_id"] for _, payload in queued) == waiting
+
 def test_a_step_takes_only_the_run_events_it_has_room_for(local, monkeypatch):
     # Queued actions wait in their `run` events; a step reads only those it can
     # run, and the others stay queued as they are (not read and queued again).
