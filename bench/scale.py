@@ -6,6 +6,9 @@ Workloads (each one execution, POST to terminal state, median of --repeat):
   chain N       N std.noop tasks, each on-success the next
   fanout N      N std.noop start tasks, all on-success one `join: all` task
   items N       one task, with-items over N ints, std.echo of each item
+  queued N      N `std.sleep seconds=0` tasks, each on-success the next: every
+                step goes through the job queue (engine, executor, scheduler,
+                engine) instead of running inside the engine's step
 
 and prints the wall time and the cost per task (per item). The workflow
 definitions are created first and deleted at the end; so are the executions.
@@ -23,10 +26,10 @@ import httpx
 TERMINAL = ("SUCCESS", "ERROR", "CANCELLED")
 
 
-def chain(name: str, n: int) -> str:
+def chain(name: str, n: int, action: str = "std.noop") -> str:
     lines = ["version: '2.0'", f"{name}:", "  tasks:"]
     for i in range(n):
-        lines += [f"    t{i}:", "      action: std.noop"]
+        lines += [f"    t{i}:", f"      action: {action}"]
         if i < n - 1:
             lines.append(f"      on-success: t{i + 1}")
     return "\n".join(lines) + "\n"
@@ -45,7 +48,11 @@ def items(name: str, n: int) -> str:
             f"      with-items: i in <% range($.n) %>\n      action: std.echo output=<% $.i %>\n")
 
 
-WORKLOADS = {"chain": chain, "fanout": fanout, "items": items}
+def queued(name: str, n: int) -> str:
+    return chain(name, n, "std.sleep seconds=0")
+
+
+WORKLOADS = {"chain": chain, "fanout": fanout, "items": items, "queued": queued}
 
 
 def run_one(client: httpx.Client, kind: str, n: int, repeat: int, poll: float) -> dict:
@@ -83,7 +90,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--poll", type=float, default=0.01)
     p.add_argument("--sizes", default="chain:50,chain:2000,fanout:100,fanout:1000,items:200,items:10000",
-                   help="comma-separated kind:N (kinds: chain, fanout, items)")
+                   help="comma-separated kind:N (kinds: chain, fanout, items, queued)")
     args = p.parse_args(argv)
     with httpx.Client(base_url=args.url, timeout=600) as client:
         print(f"{'workload':14s} {'median wall':>12s} {'per task':>12s}   runs")

@@ -33,6 +33,14 @@ def test_no_revision_creates_tables_from_the_live_metadata():
         assert "metadata" not in source, f"{rev.path} uses the live metadata"
 
 
+def _new_database(backend: str, tmp_path) -> str:
+    """The URL of a new, empty database on ``backend``."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'levante.sqlite'}"
+    assert PG_URL, "needs PostgreSQL: run `make test`, which starts it"
+    return fresh_pg_database(PG_URL)
+
+
 def _diff(url: str) -> list:
     db = Database(url)
     try:
@@ -45,11 +53,7 @@ def _diff(url: str) -> list:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migrated_database_matches_the_declared_tables(backend, tmp_path):
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'm.sqlite'}"
-    else:
-        assert PG_URL, "needs PostgreSQL: run `make test`, which starts it"
-        url = fresh_pg_database(PG_URL)
+    url = _new_database(backend, tmp_path)
     # Server defaults are compared by neither backend reliably; types,
     # columns, nullability, indexes and constraints are.
     diffs = [d for d in _diff(url) if not (isinstance(d, list) and d and d[0][0] == "modify_default")]
@@ -85,11 +89,7 @@ def test_queues_become_per_project_keeping_their_messages(backend, tmp_path):
 
     from levante.queues.service import QueueService
 
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'q.sqlite'}"
-    else:
-        assert PG_URL, "needs PostgreSQL: run `make test`, which starts it"
-        url = fresh_pg_database(PG_URL)
+    url = _new_database(backend, tmp_path)
     db = Database(url)
     try:
         cfg = alembic_config()
@@ -126,11 +126,7 @@ def test_queues_become_per_project_keeping_their_messages(backend, tmp_path):
 def test_downgrade_from_the_head_and_up_again(backend, tmp_path):
     from alembic import command
 
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'd.sqlite'}"
-    else:
-        assert PG_URL, "needs PostgreSQL: run `make test`, which starts it"
-        url = fresh_pg_database(PG_URL)
+    url = _new_database(backend, tmp_path)
     db = Database(url)
     try:
         db.upgrade()
@@ -170,11 +166,7 @@ def test_processes_started_together_on_a_new_database_all_come_up(backend, tmp_p
 
     from alembic.script import ScriptDirectory
 
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'race.sqlite'}"
-    else:
-        assert PG_URL, "needs PostgreSQL: run `make test`, which starts it"
-        url = fresh_pg_database(PG_URL)
+    url = _new_database(backend, tmp_path)
     go = tmp_path / "go"
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=root)
