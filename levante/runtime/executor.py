@@ -59,6 +59,7 @@ class Executor:
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._inflight: dict[int, str] = {}     # job id -> action id
+        self._wanting = False       # the last claim may have left due jobs for want of a slot
         self._lock = threading.Lock()
 
     def run_forever(self) -> None:
@@ -94,9 +95,11 @@ class Executor:
         remote = free > 0 and jobs.ACTION in due
         ran = self.run_local() if local else 0
         if not remote:
+            self._wanting = jobs.ACTION in due      # no free slot: claim when one frees
             return ran
         with self.db.tx() as conn:
             rows = jobs.due_fair(conn, jobs.ACTION, free, now, skip_locked=not self.db.is_sqlite)
+            self._wanting = len(rows) >= free       # the slots may have left some behind
             if not rows:
                 return ran
             ids = [r.key for r in rows]
@@ -184,7 +187,12 @@ class Executor:
         finally:
             with self._lock:
                 self._inflight.pop(job_id, None)
-            self.wake.set()     # a slot is free: claim the next job now, not at the next poll
+            if self._wanting:
+                # Due jobs were left for want of a slot: claim them now, not at the
+                # next poll. Otherwise the loop sleeps on: a new job wakes it when it
+                # is committed, and a claim now would only take the interpreter from
+                # the engine step this action's outcome just started.
+                self.wake.set()
 
     def run_action(self, name: str, given: dict, a: Any = None, project_id: str | None = None) -> Outcome:
         project_id = project_id or getattr(a, "project_id", None)
