@@ -34,7 +34,7 @@ from levante.engine import states
 from levante.errors import BadRequest, Forbidden, NotFound
 from levante.runtime import caps, definitions, specs
 from levante.store import jobs, prepared, scope
-from levante.store.db import update_where
+from levante.store.db import update_by_id
 from levante.store.scope import Caller
 from levante.store.schema import action_executions as AE
 from levante.store.schema import environments as ENV
@@ -96,7 +96,7 @@ def queue_start(conn: sa.Connection, values: dict) -> None:
 
 def save_step(conn: sa.Connection, exec_id: str, values: dict) -> None:
     """Write what an engine step changed on the execution row; its version moves on."""
-    update_where(conn, WE, WE.c.id == exec_id, {"version": WE.c.version + 1, **values})
+    update_by_id(conn, WE, exec_id, values, bump="version")
 
 
 # The states an execution may fail from, as engine/states.py's table says.

@@ -17,7 +17,7 @@ from levante.engine.task_runtime import TaskRuntime
 from levante.runtime import events, executions, specs
 from levante.runtime.executor import LOCAL_ACTIONS, store_ended
 from levante.store import jobs, prepared
-from levante.store.db import update_where
+from levante.store.db import update_by_id
 from levante.store.schema import CREATION_TICK, DEFAULT_PROJECT
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
@@ -166,7 +166,7 @@ def persist(conn: sa.Connection, state: ExecState, row_meta: dict, now: float | 
         else:
             if t.state == states.RUNNING:
                 values["started_at"] = sa.func.coalesce(TE.c.started_at, now)
-            update_where(conn, TE, TE.c.id == t.id, values)
+            update_by_id(conn, TE, t.id, values)
     if new_rows:
         keys = set().union(*(r.keys() for r in new_rows))
         for r in new_rows:

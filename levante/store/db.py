@@ -140,6 +140,29 @@ def update_where(conn: sa.Connection, table: sa.Table, where, values: dict) -> i
     return conn.execute(table.update().where(where).values(**exprs), params).rowcount
 
 
+_BY_ID: dict[tuple, sa.Update] = {}
+
+
+def update_by_id(conn: sa.Connection, table: sa.Table, row_id: str, values: dict,
+                 bump: str | None = None) -> int:
+    """UPDATE ``table`` SET ``values`` (and ``bump`` = ``bump`` + 1) WHERE id =
+    ``row_id``; returns the rows changed. The statement is built once per
+    table and set of columns (an engine step runs two or more of these):
+    values that are SQL expressions take :func:`update_where`'s way."""
+    if any(isinstance(v, sa.ClauseElement) for v in values.values()):
+        if bump:
+            values = {bump: table.c[bump] + 1, **values}
+        return update_where(conn, table, table.c.id == row_id, values)
+    key = (table.name, bump, tuple(values))
+    stmt = _BY_ID.get(key)
+    if stmt is None:
+        stmt = table.update().where(table.c.id == sa.bindparam("b_row_id"))
+        if bump:
+            stmt = stmt.values({bump: table.c[bump] + 1})
+        stmt = _BY_ID.setdefault(key, stmt)
+    return conn.execute(stmt, {**values, "b_row_id": row_id}).rowcount
+
+
 def alembic_config():
     """Alembic's configuration for Levante's migrations (no ini file needed)."""
     from alembic.config import Config

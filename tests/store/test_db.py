@@ -128,3 +128,30 @@ def test_dispose_closes_the_kept_connections(db):
     assert pool.checkedout() == 1
     db.dispose()
     assert pool.checkedout() == 0
+
+
+def test_update_by_id_sets_the_values_and_bumps_the_counter(tmp_path):
+    from levante.store.db import update_by_id
+
+    rows = sa.Table("rows", sa.MetaData(), sa.Column("id", sa.String, primary_key=True),
+                    sa.Column("state", sa.String), sa.Column("started", sa.Float),
+                    sa.Column("version", sa.Integer))
+    d = Database(f"sqlite:///{tmp_path / 'u.sqlite'}")
+    try:
+        rows.create(d.engine)
+        with d.tx() as conn:
+            conn.execute(rows.insert(), [dict(id="a", state="IDLE", started=None, version=0),
+                                         dict(id="b", state="IDLE", started=None, version=0)])
+        for i in range(3):      # the same columns: one statement, built once
+            with d.tx() as conn:
+                assert update_by_id(conn, rows, "a", {"state": f"S{i}"}, bump="version") == 1
+        with d.tx() as conn:
+            # An SQL expression among the values: the statement is built for it.
+            assert update_by_id(conn, rows, "b", {"started": sa.func.coalesce(rows.c.started, 7.0),
+                                                  "state": "RUNNING"}, bump="version") == 1
+            assert update_by_id(conn, rows, "missing", {"state": "X"}) == 0
+        with d.read() as conn:
+            got = {r.id: (r.state, r.started, r.version) for r in conn.execute(sa.select(rows))}
+        assert got == {"a": ("S2", None, 3), "b": ("RUNNING", 7.0, 1)}
+    finally:
+        d.dispose()
