@@ -10,6 +10,7 @@ import argparse
 import gc
 import logging
 import os
+import signal
 import sys
 
 DEFAULT_HOST = "127.0.0.1"
@@ -185,6 +186,10 @@ def run_server(argv: list[str]) -> int:
     runtime.start()
     log = logging.getLogger("levante.server")
     try:
+        # uvicorn stops serving on SIGTERM, then raises the signal again once it
+        # is done: with the default handler that killed the process before the
+        # runtime below was stopped (threads cut off, SQLite left unclosed).
+        signal.signal(signal.SIGTERM, _terminate)
         if "api" in roles:
             import uvicorn
 
@@ -198,7 +203,6 @@ def run_server(argv: list[str]) -> int:
             uvicorn.run(app, host=args.host, port=args.port, log_config=None,
                         access_log=False, server_header=False, timeout_graceful_shutdown=5)
         else:
-            import signal
             import threading
 
             stop = threading.Event()
@@ -206,6 +210,19 @@ def run_server(argv: list[str]) -> int:
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             signal.signal(signal.SIGINT, lambda *_: stop.set())
             stop.wait()
+    except (Terminated, KeyboardInterrupt):
+        pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)      # a second SIGTERM does not wait
         runtime.stop()
+        log.info("role=runtime stopped")
     return 0
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: leave what is running the way Ctrl-C does, through the
+    ``finally`` that stops the runtime."""
+
+
+def _terminate(_signum, _frame) -> None:
+    raise Terminated()
