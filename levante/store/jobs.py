@@ -39,6 +39,7 @@ ORIGIN = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 # cache key) again on each call, which took most of a step's time.
 _NOW = sa.bindparam("now", type_=sa.Float)
 _KIND = sa.bindparam("kind", type_=sa.String)
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)
 _FREE = sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < _NOW)
 _ROW = (jobs.c.id, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.lease_until)
 _IDS = sa.bindparam("ids", expanding=True)
@@ -77,7 +78,7 @@ def enqueue_many(conn: sa.Connection, rows: Iterable[tuple[str, str, dict, float
 
 
 _DUE = _locked(sa.select(*_ROW).where(jobs.c.kind == _KIND, jobs.c.due_at <= _NOW, _FREE)
-               .order_by(jobs.c.id).limit(sa.bindparam("limit", type_=sa.Integer)))
+               .order_by(jobs.c.id).limit(_LIMIT))
 
 
 def due(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked: bool) -> list[Any]:
@@ -87,7 +88,7 @@ def due(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked: boo
 
 _NEWEST = _locked(sa.select(*_ROW).where(jobs.c.kind == _KIND, jobs.c.due_at <= _NOW, _FREE,
                                          jobs.c.id > sa.bindparam("after", type_=sa.Integer))
-                  .order_by(jobs.c.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer)))
+                  .order_by(jobs.c.id.desc()).limit(_LIMIT))
 
 
 def due_fair(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked: bool) -> list[Any]:
@@ -126,7 +127,7 @@ def _claim(exclude: bool):
     if exclude:
         where.append(jobs.c.key.not_in(sa.bindparam("exclude", expanding=True)))
     return _locked(sa.select(*_ROW).where(*where).order_by(jobs.c.id)
-                   .limit(sa.bindparam("limit", type_=sa.Integer)))
+                   .limit(_LIMIT))
 
 
 _CLAIM = (_claim(False), _claim(True))

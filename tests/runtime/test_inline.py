@@ -246,7 +246,6 @@ def test_a_paused_execution_hands_its_waiting_actions_to_the_executor(local):
     assert len(waiting) == 2
 
 
-
 def test_local_jobs_of_a_batch_that_crashed_run_again_at_once(local):
     # The executor runs actions without I/O in the transaction that claims
     # them: a crash in the middle commits nothing (no lease to wait out), and
@@ -279,6 +278,7 @@ def test_local_jobs_of_a_batch_that_crashed_run_again_at_once(local):
     queued = _queued(local, ex["id"])      # one engine event per action: each ran once
     assert [kind for kind, _ in queued] == [jobs.ENGINE, jobs.ENGINE]
     assert sorted(payload["action_id"] for _, payload in queued) == waiting
+
 
 def test_a_step_takes_only_the_run_events_it_has_room_for(local, monkeypatch):
     # Queued actions wait in their `run` events; a step reads only those it can

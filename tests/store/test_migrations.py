@@ -17,7 +17,7 @@ import levante.store.queues  # noqa: F401
 import levante.store.triggers  # noqa: F401
 from levante.store.db import Database, alembic_config
 from levante.store.schema import metadata
-from tests.conftest import PG_URL, fresh_pg_database
+from tests.conftest import PG_URL, ROOT, fresh_pg_database
 
 
 def test_one_head():
@@ -41,6 +41,12 @@ def _new_database(backend: str, tmp_path) -> str:
     return fresh_pg_database(PG_URL)
 
 
+def _schema_diffs(diffs: list) -> list:
+    """Alembic's differences, without server defaults (compared by neither
+    backend reliably; types, columns, nullability, indexes and constraints are)."""
+    return [d for d in diffs if not (isinstance(d, list) and d and d[0][0] == "modify_default")]
+
+
 def _diff(url: str) -> list:
     db = Database(url)
     try:
@@ -54,9 +60,7 @@ def _diff(url: str) -> list:
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migrated_database_matches_the_declared_tables(backend, tmp_path):
     url = _new_database(backend, tmp_path)
-    # Server defaults are compared by neither backend reliably; types,
-    # columns, nullability, indexes and constraints are.
-    diffs = [d for d in _diff(url) if not (isinstance(d, list) and d and d[0][0] == "modify_default")]
+    diffs = _schema_diffs(_diff(url))
     assert diffs == [], diffs
 
 
@@ -137,7 +141,7 @@ def test_downgrade_from_the_head_and_up_again(backend, tmp_path):
         db.upgrade()
         with db.engine.connect() as conn:
             diffs = compare_metadata(MigrationContext.configure(conn), metadata)
-        assert [d for d in diffs if not (isinstance(d, list) and d and d[0][0] == "modify_default")] == []
+        assert _schema_diffs(diffs) == []
     finally:
         db.dispose()
 
@@ -146,6 +150,7 @@ _STARTER = """
 import os, sys, time
 from levante.store.db import Database
 go = sys.argv[2]
+open(go + "." + str(os.getpid()), "w").close()      # imported: ready
 while not os.path.exists(go):   # all starters are up: upgrade at once
     time.sleep(0.005)
 db = Database(sys.argv[1])
@@ -168,12 +173,13 @@ def test_processes_started_together_on_a_new_database_all_come_up(backend, tmp_p
 
     url = _new_database(backend, tmp_path)
     go = tmp_path / "go"
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, PYTHONPATH=root)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
     procs = [subprocess.Popen([sys.executable, "-c", _STARTER, url, str(go)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for _ in range(4)]
-    time.sleep(2)       # let them import
+    deadline = time.time() + 60
+    while len(list(tmp_path.glob("go.*"))) < len(procs) and time.time() < deadline:
+        time.sleep(0.01)    # until every starter has imported
     go.touch()
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, "\n".join(outputs)
@@ -182,6 +188,6 @@ def test_processes_started_together_on_a_new_database_all_come_up(backend, tmp_p
     try:
         with db.engine.connect() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == head
-        assert [d for d in _diff(url) if not (isinstance(d, list) and d and d[0][0] == "modify_default")] == []
+        assert _schema_diffs(_diff(url)) == []
     finally:
         db.dispose()
