@@ -61,7 +61,7 @@ def _find_query(restricted: bool):
     return sa.select(WD).where(*where).order_by(sa.case((WD.c.project_id == project, 0), else_=1))
 
 
-_FIND = {False: prepared.Query(_find_query(False)), True: prepared.Query(_find_query(True))}
+_FIND = {False: prepared.Statement(_find_query(False)), True: prepared.Statement(_find_query(True))}
 
 
 def find_row(conn: sa.Connection, identifier: str, namespace: str, caller: Caller | None):

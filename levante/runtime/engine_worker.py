@@ -27,7 +27,7 @@ from levante.errors import Conflict
 from levante.expr.budget import Abandoned
 from levante.runtime import executions, state_store
 from levante.runtime import inline as inline_actions
-from levante.store import jobs
+from levante.store import jobs, prepared
 from levante.store.db import Database
 from levante.store.schema import action_executions as AE
 from levante.store.schema import workflow_executions as WE
@@ -262,7 +262,7 @@ class EngineWorker:
                     raise
             try:
                 with self.db.tx() as conn:
-                    version = conn.execute(_VERSION[not self.db.is_sqlite], {"exec_id": exec_id}).scalar()
+                    version = _VERSION[not self.db.is_sqlite].scalar(conn, {"exec_id": exec_id})
                     if version != row.version:
                         raise _Conflict
                     if job_ids and jobs.delete(conn, list(job_ids)) != len(job_ids):
@@ -462,9 +462,9 @@ def _meta(row) -> dict:
 
 
 _VERSION_OF = sa.select(WE.c.version).where(WE.c.id == sa.bindparam("exec_id"))
-_VERSION = (_VERSION_OF, _VERSION_OF.with_for_update())     # by for_update
-_ENDED_ACTIONS = (sa.select(AE.c.id, AE.c.state, AE.c.output, AE.c.idx)
-                  .where(AE.c.id.in_(sa.bindparam("ids", expanding=True))))
+_VERSION = (prepared.Statement(_VERSION_OF), prepared.Statement(_VERSION_OF.with_for_update()))  # by for_update
+_ENDED_ACTIONS = prepared.Statement(sa.select(AE.c.id, AE.c.state, AE.c.output, AE.c.idx)
+                                    .where(AE.c.id.in_(sa.bindparam("ids", expanding=True))))
 
 
 _fail_execution = executions.fail
@@ -503,7 +503,7 @@ def _dispatch(conn: sa.Connection, cond: Conductor, state: ExecState, events: li
     to_run = [i for ev in events if ev.get("event") == "run" for i in ev.get("action_ids", ())]
     done = {}
     for i in range(0, len(wanted), 500):
-        done.update((r.id, r) for r in conn.execute(_ENDED_ACTIONS, {"ids": wanted[i:i + 500]}))
+        done.update((r.id, r) for r in _ENDED_ACTIONS.all(conn, {"ids": wanted[i:i + 500]}))
     for ev in events:
         kind = ev.get("event")
         if kind == "action":

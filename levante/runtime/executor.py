@@ -24,7 +24,7 @@ from levante import limits
 from levante.actions.base import Outcome
 from levante.engine import states
 from levante.runtime.action_resolver import ActionResolver
-from levante.store import jobs
+from levante.store import jobs, prepared
 from levante.store.db import Database
 from levante.store.schema import action_executions as AE
 
@@ -218,10 +218,10 @@ class Executor:
     def _finish(self, conn: sa.Connection, a: Any, outcome: Outcome, job_id: int, now: float) -> None:
         jobs.delete(conn, [job_id])
         if outcome.kind == "async":
-            conn.execute(_ACCEPTED, {"b_id": a.id, "b_now": now})
+            _ACCEPTED.rowcount(conn, {"b_id": a.id, "b_now": now})
             return
         if outcome.kind == "delay":
-            conn.execute(_ACCEPTED, {"b_id": a.id, "b_now": now})
+            _ACCEPTED.rowcount(conn, {"b_id": a.id, "b_now": now})
             jobs.enqueue(conn, jobs.TIMER, a.id, {"result": outcome.value}, delay=outcome.delay, now=now)
             return
         complete_action(conn, a.id, a.task_execution_id, a.workflow_execution_id,
@@ -230,11 +230,12 @@ class Executor:
 
 # Statements of every action's way, built once (see store/jobs.py).
 _ACTIONS = sa.select(AE).where(AE.c.id.in_(sa.bindparam("ids", expanding=True)))
-_ACCEPTED = (AE.update().where(AE.c.id == sa.bindparam("b_id"))
-             .values(accepted=True, updated_at=sa.bindparam("b_now")))
-_COMPLETE = (AE.update().where(AE.c.id == sa.bindparam("b_id"), AE.c.state == states.RUNNING)
-             .values(state=sa.bindparam("b_state"), accepted=True, state_info=sa.bindparam("b_info"),
-                     output=sa.bindparam("b_output"), updated_at=sa.bindparam("b_now")))
+_ACCEPTED = prepared.Statement(AE.update().where(AE.c.id == sa.bindparam("b_id"))
+                               .values(accepted=True, updated_at=sa.bindparam("b_now")))
+_COMPLETE = prepared.Statement(
+    AE.update().where(AE.c.id == sa.bindparam("b_id"), AE.c.state == states.RUNNING)
+    .values(state=sa.bindparam("b_state"), accepted=True, state_info=sa.bindparam("b_info"),
+            output=sa.bindparam("b_output"), updated_at=sa.bindparam("b_now")))
 
 
 def ended(ok: bool, value: Any) -> tuple[bool, Any, str | None, str]:
@@ -256,9 +257,9 @@ def complete_action(conn: sa.Connection, action_id: str, task_id: str | None, ex
     A result over execution_field_size_limit_kb fails the action with a message saying so.
     """
     ok, _value, info, output = ended(ok, value)
-    res = conn.execute(_COMPLETE, {"b_id": action_id, "b_state": states.SUCCESS if ok else states.ERROR,
-                                   "b_info": info, "b_output": output, "b_now": now})
-    if res.rowcount == 0:
+    changed = _COMPLETE.rowcount(conn, {"b_id": action_id, "b_state": states.SUCCESS if ok else states.ERROR,
+                                        "b_info": info, "b_output": output, "b_now": now})
+    if changed == 0:
         return False
     if task_id and exec_id:
         jobs.enqueue(conn, jobs.ENGINE, exec_id,

@@ -17,14 +17,15 @@ from typing import Callable
 import sqlalchemy as sa
 
 from levante.runtime.executor import complete_action
-from levante.store import jobs
+from levante.store import jobs, prepared
 from levante.store.db import Database
 from levante.store.schema import action_executions as AE
 
 log = logging.getLogger("levante.scheduler")
 
 # The task and execution of a timer's action (built once: asked for every timer).
-_OWNERS = sa.select(AE.c.task_execution_id, AE.c.workflow_execution_id).where(AE.c.id == sa.bindparam("id"))
+_OWNERS = prepared.Statement(sa.select(AE.c.task_execution_id, AE.c.workflow_execution_id)
+                             .where(AE.c.id == sa.bindparam("id")))
 
 # A step services add: called with now, returns (how many it fired, when to call it again or None).
 Step = Callable[[float], "tuple[int, float | None]"]
@@ -69,7 +70,7 @@ class Scheduler:
             rows = jobs.due(conn, jobs.TIMER, 256, now, skip_locked=not self.db.is_sqlite)
             fired = 0
             for r in rows:
-                a = conn.execute(_OWNERS, {"id": r.key}).first()
+                a = _OWNERS.first(conn, {"id": r.key})
                 if a is not None:
                     payload = json.loads(r.payload)
                     if complete_action(conn, r.key, a.task_execution_id, a.workflow_execution_id,

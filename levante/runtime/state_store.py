@@ -33,11 +33,11 @@ new_id = executions.new_id
 
 
 _EXECUTION = sa.select(WE).where(WE.c.id == sa.bindparam("exec_id"))
-_EXECUTION_LOCKED = _EXECUTION.with_for_update()
+_EXECUTION_BY = (prepared.Statement(_EXECUTION), prepared.Statement(_EXECUTION.with_for_update()))
 
 
 def lock_execution(conn: sa.Connection, exec_id: str, for_update: bool):
-    return conn.execute(_EXECUTION_LOCKED if for_update else _EXECUTION, {"exec_id": exec_id}).first()
+    return _EXECUTION_BY[for_update].first(conn, {"exec_id": exec_id})
 
 
 def load(conn: sa.Connection, row) -> ExecState:

@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from levante.store import prepared
 from levante.store.checkpoint import BACKSTOP_PAGES, Checkpointer
 
 DEFAULT_URL = "sqlite:///levante.sqlite"
@@ -156,11 +157,11 @@ def update_by_id(conn: sa.Connection, table: sa.Table, row_id: str, values: dict
     key = (table.name, bump, tuple(values))
     stmt = _BY_ID.get(key)
     if stmt is None:
-        stmt = table.update().where(table.c.id == sa.bindparam("b_row_id"))
+        update = table.update().where(table.c.id == sa.bindparam("b_row_id"))
         if bump:
-            stmt = stmt.values({bump: table.c[bump] + 1})
-        stmt = _BY_ID.setdefault(key, stmt)
-    return conn.execute(stmt, {**values, "b_row_id": row_id}).rowcount
+            update = update.values({bump: table.c[bump] + 1})
+        stmt = _BY_ID.setdefault(key, prepared.Statement(update, column_keys=list(values)))
+    return stmt.rowcount(conn, {**values, "b_row_id": row_id})
 
 
 def alembic_config():

@@ -43,20 +43,21 @@ _LIMIT = sa.bindparam("limit", type_=sa.Integer)
 _FREE = sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < _NOW)
 _ROW = (jobs.c.id, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.lease_until)
 _IDS = sa.bindparam("ids", expanding=True)
-_NOTIFY = sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("message", type_=sa.String)))
+_NOTIFY = prepared.Statement(sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("message", type_=sa.String),
+                                                         type_=sa.String)))
 _insert = prepared.Insert(jobs)
 
 
 def _locked(q) -> tuple:
     """``q``, and ``q`` with FOR UPDATE SKIP LOCKED (PostgreSQL): indexed by ``skip_locked``."""
-    return (q, q.with_for_update(skip_locked=True))
+    return (prepared.Statement(q), prepared.Statement(q.with_for_update(skip_locked=True)))
 
 
 def _announce(conn: sa.Connection, kinds: Iterable[str]) -> None:
     if conn.dialect.name != "postgresql":
         return
     for kind in set(kinds):     # PostgreSQL folds repeats within one transaction
-        conn.execute(_NOTIFY, {"message": f"{kind} {ORIGIN}"})
+        _NOTIFY.all(conn, {"message": f"{kind} {ORIGIN}"})
 
 
 def enqueue(conn: sa.Connection, kind: str, key: str, payload: dict | None = None,
@@ -83,7 +84,7 @@ _DUE = _locked(sa.select(*_ROW).where(jobs.c.kind == _KIND, jobs.c.due_at <= _NO
 
 def due(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked: bool) -> list[Any]:
     """Due jobs of ``kind`` that nobody holds a live lease on, oldest first."""
-    return conn.execute(_DUE[skip_locked], {"kind": kind, "now": now, "limit": limit}).fetchall()
+    return _DUE[skip_locked].all(conn, {"kind": kind, "now": now, "limit": limit})
 
 
 _NEWEST = _locked(sa.select(*_ROW).where(jobs.c.kind == _KIND, jobs.c.due_at <= _NOW, _FREE,
@@ -102,8 +103,8 @@ def due_fair(conn: sa.Connection, kind: str, limit: int, now: float, skip_locked
     oldest = due(conn, kind, (limit + 1) // 2, now, skip_locked)
     if len(oldest) < (limit + 1) // 2 or limit < 2:
         return oldest
-    return oldest + conn.execute(_NEWEST[skip_locked], {"kind": kind, "now": now, "after": oldest[-1].id,
-                                                        "limit": limit // 2}).fetchall()
+    return oldest + _NEWEST[skip_locked].all(conn, {"kind": kind, "now": now, "after": oldest[-1].id,
+                                                    "limit": limit // 2})
 
 
 def due_kinds(conn: sa.Connection, kinds: tuple[str, ...], now: float) -> set[str]:
@@ -114,8 +115,8 @@ def due_kinds(conn: sa.Connection, kinds: tuple[str, ...], now: float) -> set[st
         probes = [sa.select(jobs.c.kind).where(jobs.c.kind == sa.bindparam(f"kind{i}", type_=sa.String),
                                                jobs.c.due_at <= _NOW, _FREE).limit(1).subquery()
                   for i in range(len(kinds))]
-        q = _KINDS[len(kinds)] = sa.union_all(*[sa.select(p.c.kind) for p in probes])
-    return {r[0] for r in conn.execute(q, {"now": now, **{f"kind{i}": k for i, k in enumerate(kinds)}})}
+        q = _KINDS[len(kinds)] = prepared.Statement(sa.union_all(*[sa.select(p.c.kind) for p in probes]))
+    return {r[0] for r in q.all(conn, {"now": now, **{f"kind{i}": k for i, k in enumerate(kinds)}})}
 
 
 _KINDS: dict[int, Any] = {}     # due_kinds' statement, by how many kinds it probes
@@ -141,7 +142,7 @@ def claim_one_key(conn: sa.Connection, kind: str, limit: int, now: float,
     params = {"kind": kind, "now": now, "limit": limit}
     if exclude:
         params["exclude"] = list(exclude)
-    rows = conn.execute(_CLAIM[bool(exclude)][skip_locked], params).fetchall()
+    rows = _CLAIM[bool(exclude)][skip_locked].all(conn, params)
     if not rows:
         return None, [], False
     # The oldest job's key; its other jobs among the oldest ``limit`` go along
@@ -151,29 +152,30 @@ def claim_one_key(conn: sa.Connection, kind: str, limit: int, now: float,
     return key, mine, len(mine) < len(rows)
 
 
-_RELEASE = (jobs.update().where(jobs.c.id.in_(_IDS), jobs.c.owner == sa.bindparam("owner"))
-            .values(lease_until=None, owner=None, attempts=jobs.c.attempts - 1))
-_LEASE = (jobs.update().where(jobs.c.id.in_(_IDS))
-          .values(lease_until=sa.bindparam("until"), owner=sa.bindparam("owner"),
-                  attempts=jobs.c.attempts + 1))
-_DELETE = jobs.delete().where(jobs.c.id.in_(_IDS))
+_RELEASE = prepared.Statement(
+    jobs.update().where(jobs.c.id.in_(_IDS), jobs.c.owner == sa.bindparam("b_owner"))
+    .values(lease_until=None, owner=None, attempts=jobs.c.attempts - 1))
+_LEASE = prepared.Statement(
+    jobs.update().where(jobs.c.id.in_(_IDS))
+    .values(lease_until=sa.bindparam("until"), owner=sa.bindparam("owner"), attempts=jobs.c.attempts + 1))
+_DELETE = prepared.Statement(jobs.delete().where(jobs.c.id.in_(_IDS)))
 
 
 def release(conn: sa.Connection, ids: list[int], owner: str) -> None:
     """Give back the jobs ``owner`` leased, without counting the lease as an attempt."""
     if ids:
-        conn.execute(_RELEASE, {"ids": ids, "owner": owner})
+        _RELEASE.rowcount(conn, {"ids": ids, "b_owner": owner})
 
 
 def lease(conn: sa.Connection, ids: list[int], owner: str, until: float) -> None:
     if ids:
-        conn.execute(_LEASE, {"ids": ids, "owner": owner, "until": until})
+        _LEASE.rowcount(conn, {"ids": ids, "owner": owner, "until": until})
 
 
 def delete(conn: sa.Connection, ids: list[int]) -> int:
     """Delete jobs; returns how many were still there."""
     if ids:
-        return conn.execute(_DELETE, {"ids": ids}).rowcount
+        return _DELETE.rowcount(conn, {"ids": ids})
     return 0
 
 
@@ -187,14 +189,14 @@ def next_due(conn: sa.Connection, kind: str, exclude: tuple[str, ...] | None = N
     jobs do not count, and a leased job counts from the end of its lease, so a
     loop that found nothing to claim does not spin on them."""
     if exclude is None:
-        return conn.execute(_NEXT_DUE, {"kind": kind}).scalar()
+        return _NEXT_DUE.scalar(conn, {"kind": kind})
     if exclude:
-        return conn.execute(_NEXT_FREE[1], {"kind": kind, "exclude": list(exclude)}).scalar()
-    return conn.execute(_NEXT_FREE[0], {"kind": kind}).scalar()
+        return _NEXT_FREE[1].scalar(conn, {"kind": kind, "exclude": list(exclude)})
+    return _NEXT_FREE[0].scalar(conn, {"kind": kind})
 
 
-_NEXT_DUE = sa.select(sa.func.min(jobs.c.due_at)).where(jobs.c.kind == _KIND)
+_NEXT_DUE = prepared.Statement(sa.select(sa.func.min(jobs.c.due_at)).where(jobs.c.kind == _KIND))
 _FREE_AT = sa.case((jobs.c.lease_until > jobs.c.due_at, jobs.c.lease_until), else_=jobs.c.due_at)
-_NEXT_FREE = (sa.select(sa.func.min(_FREE_AT)).where(jobs.c.kind == _KIND),
-              sa.select(sa.func.min(_FREE_AT)).where(
-                  jobs.c.kind == _KIND, jobs.c.key.not_in(sa.bindparam("exclude", expanding=True))))
+_NEXT_FREE = (prepared.Statement(sa.select(sa.func.min(_FREE_AT)).where(jobs.c.kind == _KIND)),
+              prepared.Statement(sa.select(sa.func.min(_FREE_AT)).where(
+                  jobs.c.kind == _KIND, jobs.c.key.not_in(sa.bindparam("exclude", expanding=True)))))

@@ -1,11 +1,13 @@
 """The busiest statements, compiled once and handed to the database driver.
 
-SQLAlchemy's ``Connection.execute`` costs some 25 to 40 microseconds of
+SQLAlchemy's ``Connection.execute`` costs some 20 to 40 microseconds of
 Python per statement on top of what the database does (cache key, execution
 context, result set-up, events): more than SQLite itself needs to insert a
-row. A new execution runs four such statements, so for those the SQL is
-compiled once per dialect, here, and run on the driver's cursor inside the
-caller's transaction (the same connection, so the same transaction).
+row or to look one up by its key. A step of the engine or the executor runs
+a dozen or more such statements, so for the busiest ones the SQL is compiled
+once per dialect (and, for an ``IN`` list, per length of the list), here,
+and run on the driver's cursor inside the caller's transaction (the same
+connection, so the same transaction).
 
 Only statements whose parameters and columns need no conversion by
 SQLAlchemy (text, numbers, booleans) take the direct way; any other falls
@@ -60,23 +62,27 @@ def _compile(stmt, dialect, column_keys: list[str] | None, plain: bool, given: I
     return _Compiled(str(compiled), names, fixed, compiled.positional, direct)
 
 
-def _run(conn: sa.Connection, c: _Compiled, params: list[dict], many: bool):
+def _execute(conn: sa.Connection, sql: str, args, many: bool = False):
     dialect = conn.dialect
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, args)
+        else:
+            cursor.execute(sql, args)
+        return cursor
+    except dialect.loaded_dbapi.Error as e:
+        cursor.close()
+        raise sa.exc.DBAPIError.instance(sql, args, e, dialect.loaded_dbapi.Error,
+                                         dialect=dialect) from e
+
+
+def _run(conn: sa.Connection, c: _Compiled, params: list[dict], many: bool):
     if c.positional:
         args = [c.pick(p) for p in params]
     else:
         args = [{**c.fixed, **p} for p in params] if c.fixed else params
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        if many:
-            cursor.executemany(c.sql, args)
-        else:
-            cursor.execute(c.sql, args[0])
-        return cursor
-    except dialect.loaded_dbapi.Error as e:
-        cursor.close()
-        raise sa.exc.DBAPIError.instance(c.sql, args, e, dialect.loaded_dbapi.Error,
-                                         dialect=dialect) from e
+    return _execute(conn, c.sql, args if many else args[0], many)
 
 
 class Insert:
@@ -103,25 +109,93 @@ class Insert:
         _run(conn, c, rows, many=len(rows) > 1).close()
 
 
-class Query:
-    """A SELECT with named ``sa.bindparam`` parameters; rows by attribute."""
+class Statement:
+    """A statement built once, with named ``sa.bindparam`` parameters (expanding
+    ones too, for ``IN`` lists): a SELECT's rows by attribute, or how many rows
+    an UPDATE or DELETE changed. Every call gives every parameter.
+    ``column_keys``: the columns an UPDATE sets from parameters of their names."""
 
-    def __init__(self, select: sa.Select):
-        self.select = select
-        self.Row = collections.namedtuple("Row", [c.key for c in select.selected_columns])
-        self._compiled: dict[str, _Compiled] = {}
+    def __init__(self, stmt, column_keys: list[str] | None = None):
+        self.stmt = stmt
+        self.column_keys = column_keys
+        self.is_select = stmt.is_select
+        if self.is_select:
+            self.Row = collections.namedtuple(
+                "Row", [str(c.key) for c in stmt.selected_columns], rename=True)
+        self._base: dict[str, tuple] = {}   # dialect -> (SQLAlchemy's compiled form, its IN lists)
+        self._compiled: dict[tuple, _Compiled] = {}     # (dialect, IN list lengths) -> SQL
+
+    def _get(self, conn: sa.Connection, params: dict[str, Any]) -> _Compiled:
+        dialect = conn.dialect
+        hit = self._base.get(dialect.name)
+        if hit is None:
+            compiled = self.stmt.compile(dialect=dialect, column_keys=self.column_keys)
+            hit = self._base[dialect.name] = (
+                compiled, tuple(n for bp, n in compiled.bind_names.items() if bp.expanding))
+        base, expanding = hit
+        key = (dialect.name, tuple(len(params[n]) for n in expanding)) if expanding else dialect.name
+        c = self._compiled.get(key)
+        if c is None:
+            c = self._compiled[key] = self._compile(base, params)
+        return c
+
+    def _compile(self, base, params: dict[str, Any]) -> _Compiled:
+        plain = (all(isinstance(bp.type, _PLAIN_PARAMS) for bp in base.bind_names)
+                 and (not self.is_select
+                      or all(isinstance(c.type, _PLAIN_RESULTS) for c in self.stmt.selected_columns)))
+        fixed = {name: bp.effective_value for bp, name in base.bind_names.items() if not bp.required}
+        state = base.construct_expanded_state(params)
+        names = tuple(state.positiontup) if base.positional else tuple(state.parameters)
+        direct = (plain and not getattr(base, "escaped_bind_names", None)
+                  and set(base.bind_names.values()) <= set(params) | set(fixed)
+                  and all(isinstance(v, (str, int, float, type(None))) for v in fixed.values()))
+        spread = {n: (k, i) for k, ns in state.parameter_expansion.items() for i, n in enumerate(ns)}
+        c = _Compiled(state.statement, names, fixed, base.positional, direct)
+        if spread:      # an IN list's items, each its own parameter
+            c.pick = lambda p: tuple([p[spread[n][0]][spread[n][1]] if n in spread
+                                      else p[n] if n in p else fixed[n] for n in names])
+        return c
+
+    def _cursor(self, conn: sa.Connection, params: dict[str, Any]):
+        """The driver's cursor after running the statement, or None if it must
+        go through ``Connection.execute``."""
+        c = self._get(conn, params)
+        if not c.direct:
+            return None
+        args = c.pick(params)
+        return _execute(conn, c.sql, args if c.positional else dict(zip(c.names, args)))
+
+    def all(self, conn: sa.Connection, params: dict[str, Any]) -> list:
+        cursor = self._cursor(conn, params)
+        if cursor is None:
+            return conn.execute(self.stmt, params).fetchall()
+        try:
+            return [self.Row(*r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
 
     def first(self, conn: sa.Connection, params: dict[str, Any]):
-        """The first row, or None (``params``: every parameter, always the same names)."""
-        c = self._compiled.get(conn.dialect.name)
-        if c is None:
-            plain = all(isinstance(col.type, _PLAIN_RESULTS) for col in self.select.selected_columns)
-            c = self._compiled[conn.dialect.name] = _compile(self.select, conn.dialect, None, plain, params)
-        if not c.direct:
-            return conn.execute(self.select, params).first()
-        cursor = _run(conn, c, [params], many=False)
+        """The first row, or None."""
+        cursor = self._cursor(conn, params)
+        if cursor is None:
+            return conn.execute(self.stmt, params).first()
         try:
             row = cursor.fetchone()
         finally:
             cursor.close()
         return None if row is None else self.Row(*row)
+
+    def scalar(self, conn: sa.Connection, params: dict[str, Any]):
+        """The first column of the first row, or None."""
+        row = self.first(conn, params)
+        return None if row is None else row[0]
+
+    def rowcount(self, conn: sa.Connection, params: dict[str, Any]) -> int:
+        """Run an UPDATE or DELETE; how many rows it matched."""
+        cursor = self._cursor(conn, params)
+        if cursor is None:
+            return conn.execute(self.stmt, params).rowcount
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()

@@ -86,7 +86,7 @@ def test_query_rows_by_attribute_with_literals_in_the_statement(db):
               .where(sa.or_(T.c.id == sa.bindparam("ident"), T.c.kind == sa.bindparam("kind")),
                      T.c.n < 100)
               .order_by(sa.case((T.c.id == sa.bindparam("ident"), 0), else_=1), T.c.id))
-    query = prepared.Query(select)
+    query = prepared.Statement(select)
     with db.read() as conn:
         for params in ({"ident": "c", "kind": "k"}, {"ident": "b", "kind": "none"},
                        {"ident": "zz", "kind": "k"}, {"ident": "zz", "kind": "none"}):
@@ -103,7 +103,7 @@ def test_types_sqlalchemy_converts_go_through_connection_execute(db):
     import datetime
 
     insert = prepared.Insert(D)
-    query = prepared.Query(sa.select(D.c.id, D.c.at).where(D.c.id == sa.bindparam("ident")))
+    query = prepared.Statement(sa.select(D.c.id, D.c.at).where(D.c.id == sa.bindparam("ident")))
     day = datetime.date(2026, 12, 6)
     with db.tx() as conn:
         insert(conn, dict(id="a", at=day))
@@ -112,3 +112,59 @@ def test_types_sqlalchemy_converts_go_through_connection_execute(db):
     assert row.at == day
     assert not insert._compiled[(db.engine.dialect.name, ("id", "at"))].direct
     assert not query._compiled[db.engine.dialect.name].direct
+
+
+def test_statement_with_an_in_list_of_any_length(db):
+    with db.tx() as conn:
+        conn.execute(T.insert(), [dict(r) for r in ROWS])
+    select = (sa.select(T.c.id, T.c.n).where(T.c.id.in_(sa.bindparam("ids", expanding=True)),
+                                             T.c.n < sa.bindparam("most"))
+              .order_by(T.c.id))
+    stmt = prepared.Statement(select)
+    with db.read() as conn:
+        for ids in ([], ["b"], ["a", "c", "zz"], ["c", "b", "a"]):
+            params = {"ids": ids, "most": 3}
+            got = stmt.all(conn, params)
+            assert [tuple(r) for r in got] == [tuple(r) for r in conn.execute(select, params)]
+            assert [r.id for r in got] == sorted(i for i in ids if i in ("a", "b"))
+        # once per length of the list
+        assert stmt.all(conn, {"ids": ["c", "a", "b"], "most": 100})[-1].id == "c"
+        assert stmt.scalar(conn, {"ids": ["b", "c"], "most": 100}) == "b"
+        assert stmt.scalar(conn, {"ids": ["zz"], "most": 100}) is None
+    name = db.engine.dialect.name
+    assert sorted(stmt._compiled) == [(name, (0,)), (name, (1,)), (name, (2,)), (name, (3,))]
+    assert all(c.direct for c in stmt._compiled.values())
+
+
+def test_update_and_delete_say_how_many_rows_they_changed(db):
+    with db.tx() as conn:
+        conn.execute(T.insert(), [dict(r) for r in ROWS])
+    bump = prepared.Statement(
+        T.update().where(T.c.id.in_(sa.bindparam("ids", expanding=True)), T.c.kind == sa.bindparam("b_kind"))
+        .values(n=T.c.n + 10, flag=False, x=sa.bindparam("b_x")))
+    set_body = prepared.Statement(T.update().where(T.c.id == sa.bindparam("b_id")), column_keys=["body", "n"])
+    delete = prepared.Statement(T.delete().where(T.c.n > sa.bindparam("n_over")))
+    with db.tx() as conn:
+        assert bump.rowcount(conn, {"ids": ["a", "b", "c"], "b_kind": "k", "b_x": 2.5}) == 2
+        assert bump.rowcount(conn, {"ids": ["b"], "b_kind": "k", "b_x": 2.5}) == 0
+        assert set_body.rowcount(conn, {"b_id": "b", "body": "new", "n": 7}) == 1
+        assert set_body.rowcount(conn, {"b_id": "zz", "body": "new", "n": 7}) == 0
+    assert _all(db) == [("a", 11, 2.5, False, ROWS[0]["body"], "k"), ("b", 7, None, False, "new", "plain"),
+                        ("c", 13, 2.5, False, ROWS[2]["body"], "k")]
+    with db.tx() as conn:
+        assert delete.rowcount(conn, {"n_over": 10}) == 2
+    assert [r[0] for r in _all(db)] == ["b"]
+    for stmt in (bump, set_body, delete):
+        assert all(c.direct for c in stmt._compiled.values())
+
+
+def test_locking_reads_take_the_direct_way_too(db):
+    with db.tx() as conn:
+        conn.execute(T.insert(), [dict(r) for r in ROWS])
+    select = sa.select(T.c.id).where(T.c.kind == sa.bindparam("kind")).order_by(T.c.id)
+    locked = prepared.Statement(select.with_for_update(skip_locked=True))
+    with db.tx() as conn:
+        assert [r.id for r in locked.all(conn, {"kind": "k"})] == ["a", "c"]
+    assert locked._compiled[db.engine.dialect.name].direct
+    if db.engine.dialect.name == "postgresql":
+        assert "SKIP LOCKED" in locked._compiled["postgresql"].sql
