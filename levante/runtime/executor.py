@@ -103,7 +103,7 @@ class Executor:
             if not rows:
                 return ran
             ids = [r.key for r in rows]
-            actions = {a.id: a for a in conn.execute(_ACTIONS, {"ids": ids})}
+            actions = {a.id: a for a in _ACTIONS.all(conn, {"ids": ids})}
             to_run, interrupted, gone = [], [], []
             for r in rows:
                 a = actions.get(r.key)
@@ -139,7 +139,7 @@ class Executor:
             rows = jobs.due_fair(conn, jobs.LOCAL, LOCAL_BATCH, now, skip_locked=not self.db.is_sqlite)
             if not rows:
                 return 0
-            actions = {a.id: a for a in conn.execute(_ACTIONS, {"ids": [r.key for r in rows]})}
+            actions = {a.id: a for a in _ACTIONS.all(conn, {"ids": [r.key for r in rows]})}
             todo = [(r, actions[r.key]) for r in rows
                     if r.key in actions and actions[r.key].state == states.RUNNING]
             done = []
@@ -229,7 +229,7 @@ class Executor:
 
 
 # Statements of every action's way, built once (see store/jobs.py).
-_ACTIONS = sa.select(AE).where(AE.c.id.in_(sa.bindparam("ids", expanding=True)))
+_ACTIONS = prepared.Statement(sa.select(AE).where(AE.c.id.in_(sa.bindparam("ids", expanding=True))))
 _ACCEPTED = prepared.Statement(AE.update().where(AE.c.id == sa.bindparam("b_id"))
                                .values(accepted=True, updated_at=sa.bindparam("b_now")))
 _COMPLETE = prepared.Statement(

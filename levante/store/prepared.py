@@ -44,7 +44,8 @@ def _picker(names: tuple[str, ...], fixed: dict) -> Callable[[dict], tuple]:
 
 
 # Values of these types go to the driver and come back from it as they are
-# (booleans only go: SQLite gives them back as 0 and 1).
+# (booleans only go: SQLite gives them back as 0 and 1, which Statement turns
+# back into booleans).
 _PLAIN_RESULTS = (sa.String, sa.Integer, sa.Float)
 _PLAIN_PARAMS = _PLAIN_RESULTS + (sa.Boolean,)
 
@@ -120,8 +121,12 @@ class Statement:
         self.column_keys = column_keys
         self.is_select = stmt.is_select
         if self.is_select:
-            self.Row = collections.namedtuple(
-                "Row", [str(c.key) for c in stmt.selected_columns], rename=True)
+            columns = stmt.selected_columns
+            Row = collections.namedtuple("Row", [str(c.key) for c in columns], rename=True)
+            flags = [i for i, c in enumerate(columns) if isinstance(c.type, sa.Boolean)]
+            self.row = Row._make if not flags else (
+                lambda r: Row._make([bool(v) if i in flags and v is not None else v
+                                     for i, v in enumerate(r)]))
         self._base: dict[str, tuple] = {}   # dialect -> (SQLAlchemy's compiled form, its IN lists)
         self._compiled: dict[tuple, _Compiled] = {}     # (dialect, IN list lengths) -> SQL
 
@@ -142,7 +147,7 @@ class Statement:
     def _compile(self, base, params: dict[str, Any]) -> _Compiled:
         plain = (all(isinstance(bp.type, _PLAIN_PARAMS) for bp in base.bind_names)
                  and (not self.is_select
-                      or all(isinstance(c.type, _PLAIN_RESULTS) for c in self.stmt.selected_columns)))
+                      or all(isinstance(c.type, _PLAIN_PARAMS) for c in self.stmt.selected_columns)))
         fixed = {name: bp.effective_value for bp, name in base.bind_names.items() if not bp.required}
         state = base.construct_expanded_state(params)
         names = tuple(state.positiontup) if base.positional else tuple(state.parameters)
@@ -170,7 +175,7 @@ class Statement:
         if cursor is None:
             return conn.execute(self.stmt, params).fetchall()
         try:
-            return [self.Row(*r) for r in cursor.fetchall()]
+            return [self.row(r) for r in cursor.fetchall()]
         finally:
             cursor.close()
 
@@ -183,7 +188,7 @@ class Statement:
             row = cursor.fetchone()
         finally:
             cursor.close()
-        return None if row is None else self.Row(*row)
+        return None if row is None else self.row(row)
 
     def scalar(self, conn: sa.Connection, params: dict[str, Any]):
         """The first column of the first row, or None."""

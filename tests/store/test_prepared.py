@@ -117,7 +117,7 @@ def test_types_sqlalchemy_converts_go_through_connection_execute(db):
 def test_statement_with_an_in_list_of_any_length(db):
     with db.tx() as conn:
         conn.execute(T.insert(), [dict(r) for r in ROWS])
-    select = (sa.select(T.c.id, T.c.n).where(T.c.id.in_(sa.bindparam("ids", expanding=True)),
+    select = (sa.select(T.c.id, T.c.n, T.c.flag).where(T.c.id.in_(sa.bindparam("ids", expanding=True)),
                                              T.c.n < sa.bindparam("most"))
               .order_by(T.c.id))
     stmt = prepared.Statement(select)
@@ -127,6 +127,9 @@ def test_statement_with_an_in_list_of_any_length(db):
             got = stmt.all(conn, params)
             assert [tuple(r) for r in got] == [tuple(r) for r in conn.execute(select, params)]
             assert [r.id for r in got] == sorted(i for i in ids if i in ("a", "b"))
+            # booleans as booleans (SQLite stores 0 and 1)
+            assert [(r.id, r.flag) for r in got if r.flag is True or r.flag is False] == \
+                [(r.id, ROWS["abc".index(r.id)]["flag"]) for r in got]
         # once per length of the list
         assert stmt.all(conn, {"ids": ["c", "a", "b"], "most": 100})[-1].id == "c"
         assert stmt.scalar(conn, {"ids": ["b", "c"], "most": 100}) == "b"
