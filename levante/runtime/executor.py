@@ -194,7 +194,10 @@ class Executor:
                 # the engine step this action's outcome just started.
                 self.wake.set()
 
-    def run_action(self, name: str, given: dict, a: Any = None, project_id: str | None = None) -> Outcome:
+    def run_action(self, name: str, given: dict, a: Any = None, project_id: str | None = None,
+                   log_level: int = logging.INFO) -> Outcome:
+        """Run one action; its outcome is logged at ``log_level`` (the engine's
+        inline actions, std.echo and the like, run thousands at a time: DEBUG)."""
         project_id = project_id or getattr(a, "project_id", None)
         security = None
         if self.credentials is not None and project_id:
@@ -210,9 +213,9 @@ class Executor:
         started = time.time()
         outcome = self.resolver.run(name, given, ctx, namespace=getattr(a, "workflow_namespace", None),
                                     project_id=project_id)
-        log.info("role=executor execution=%s task=%s action=%s name=%s outcome=%s %.3fs",
-                 getattr(a, "workflow_execution_id", None), getattr(a, "task_execution_id", None),
-                 getattr(a, "id", None), name, outcome.kind, time.time() - started)
+        log.log(log_level, "role=executor execution=%s task=%s action=%s name=%s outcome=%s %.3fs",
+                getattr(a, "workflow_execution_id", None), getattr(a, "task_execution_id", None),
+                getattr(a, "id", None), name, outcome.kind, time.time() - started)
         return outcome
 
     def _finish(self, conn: sa.Connection, a: Any, outcome: Outcome, job_id: int, now: float) -> None:

@@ -165,12 +165,13 @@ class Runtime:
         self.engine.wake.set()
 
     def _run_inline(self, a, state, meta: dict):
-        """Run action request ``a`` of execution ``state`` here, as the executor would."""
+        """Run action request ``a`` of execution ``state`` here, as the executor would
+        (its line in the log at DEBUG: a with-items may run thousands in one step)."""
         row = SimpleNamespace(id=a.id, workflow_execution_id=state.id, task_execution_id=a.task_id,
                               workflow_name=state.workflow_name, idx=a.index,
                               workflow_namespace=meta.get("workflow_namespace", ""),
                               project_id=meta.get("project_id"))
-        return self.executor.run_action(a.name, a.input, row)
+        return self.executor.run_action(a.name, a.input, row, log_level=logging.DEBUG)
 
     def _wake_executor(self) -> None:
         self.executor.wake.set()

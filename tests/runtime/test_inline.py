@@ -121,6 +121,31 @@ def test_inline_and_executor_runs_leave_the_same_record(tmp_path):
     assert pictures[0] == pictures[1]
 
 
+def test_inline_actions_are_logged_at_debug_the_executors_at_info(tmp_path, caplog):
+    # A with-items of std.echo runs thousands of actions in one step: a line each
+    # at INFO would flood the log with nothing an operator acts on.
+    levels = {}
+    for inline in (True, False):
+        loc = Local(tmp_path / f"{inline}.sqlite")
+        try:
+            loc.workflow(FLOW)
+            loc.rt.engine.fast_start = 60.0
+            if not inline:
+                loc.rt.engine.inline = None
+            loc.start()
+            caplog.clear()
+            with caplog.at_level("DEBUG", logger="levante.executor"):
+                ex = _finish(loc, _start(loc))
+            assert ex["state"] == "SUCCESS", ex["state_info"]
+            lines = [r for r in caplog.records if r.getMessage().startswith("role=executor")
+                     and ex["id"] in r.getMessage()]
+            levels[inline] = sorted({r.levelname for r in lines})
+            assert len(lines) == 6      # first, fan x3, boom, rescue
+        finally:
+            loc.stop()
+    assert levels == {True: ["DEBUG"], False: ["INFO"]}
+
+
 def test_events_are_those_of_a_task_that_ran(local):
     local.rt.engine.fast_start = 60.0
     seen: list[tuple] = []
