@@ -102,8 +102,9 @@ def test_a_short_workflow_is_stored_finished_by_its_start(local):
     assert all(a[7] for a in pic["actions"])      # accepted, as the executor leaves them
 
 
-def test_inline_and_executor_runs_leave_the_same_record(tmp_path):
-    pictures = []
+def _both_ways(tmp_path, run) -> None:
+    """``run(inline, loc)`` on a started runtime that runs std.noop, echo and fail
+    inside the engine step, then on one that leaves them to the executor."""
     for inline in (True, False):
         loc = Local(tmp_path / f"{inline}.sqlite")
         try:
@@ -112,37 +113,39 @@ def test_inline_and_executor_runs_leave_the_same_record(tmp_path):
             if not inline:
                 loc.rt.engine.inline = None
             loc.start()
-            ex = _start(loc)
-            ex = _finish(loc, ex)
-            assert ex["state"] == "SUCCESS", ex["state_info"]
-            pictures.append((json.loads(ex["output"]), ex["state_info"], _picture(loc, ex["id"])))
+            run(inline, loc)
         finally:
             loc.stop()
-    assert pictures[0] == pictures[1]
+
+
+def test_inline_and_executor_runs_leave_the_same_record(tmp_path):
+    pictures = []
+
+    def run(inline, loc):
+        ex = _finish(loc, _start(loc))
+        assert ex["state"] == "SUCCESS", ex["state_info"]
+        pictures.append((json.loads(ex["output"]), ex["state_info"], _picture(loc, ex["id"])))
+
+    _both_ways(tmp_path, run)
+    assert len(pictures) == 2 and pictures[0] == pictures[1]
 
 
 def test_inline_actions_are_logged_at_debug_the_executors_at_info(tmp_path, caplog):
     # A with-items of std.echo runs thousands of actions in one step: a line each
     # at INFO would flood the log with nothing an operator acts on.
     levels = {}
-    for inline in (True, False):
-        loc = Local(tmp_path / f"{inline}.sqlite")
-        try:
-            loc.workflow(FLOW)
-            loc.rt.engine.fast_start = 60.0
-            if not inline:
-                loc.rt.engine.inline = None
-            loc.start()
-            caplog.clear()
-            with caplog.at_level("DEBUG", logger="levante.executor"):
-                ex = _finish(loc, _start(loc))
-            assert ex["state"] == "SUCCESS", ex["state_info"]
-            lines = [r for r in caplog.records if r.getMessage().startswith("role=executor")
-                     and ex["id"] in r.getMessage()]
-            levels[inline] = sorted({r.levelname for r in lines})
-            assert len(lines) == 6      # first, fan x3, boom, rescue
-        finally:
-            loc.stop()
+
+    def run(inline, loc):
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="levante.executor"):
+            ex = _finish(loc, _start(loc))
+        assert ex["state"] == "SUCCESS", ex["state_info"]
+        lines = [r for r in caplog.records if r.getMessage().startswith("role=executor")
+                 and ex["id"] in r.getMessage()]
+        levels[inline] = sorted({r.levelname for r in lines})
+        assert len(lines) == 6      # first, fan x3, boom, rescue
+
+    _both_ways(tmp_path, run)
     assert levels == {True: ["DEBUG"], False: ["INFO"]}
 
 
