@@ -37,11 +37,13 @@ def test_api_engine_executor_scheduler_in_separate_processes(tmp_path, pg_url):
     dirs = [tmp_path / n for n in ("api", "engine", "executor1", "executor2", "scheduler")]
     for d in dirs:
         d.mkdir()
-    api = Server(dirs[0], pg_url, ("--role", "api"))
-    others = [Server(dirs[1], pg_url, ("--role", "engine")),
-              Server(dirs[2], pg_url, ("--role", "executor", "--executor-workers", "2")),
-              Server(dirs[3], pg_url, ("--role", "executor", "--executor-workers", "2")),
-              Server(dirs[4], pg_url, ("--role", "scheduler"))]
+    # At DEBUG, so that the actions run inside an engine step are in the logs too.
+    debug = ("--log-level", "debug")
+    api = Server(dirs[0], pg_url, ("--role", "api", *debug))
+    others = [Server(dirs[1], pg_url, ("--role", "engine", *debug)),
+              Server(dirs[2], pg_url, ("--role", "executor", "--executor-workers", "2", *debug)),
+              Server(dirs[3], pg_url, ("--role", "executor", "--executor-workers", "2", *debug)),
+              Server(dirs[4], pg_url, ("--role", "scheduler", *debug))]
     try:
         api.start()
         for s in others:
