@@ -32,12 +32,12 @@ _dumps = json.dumps
 new_id = executions.new_id
 
 
-_EXECUTION = sa.select(WE).where(WE.c.id == sa.bindparam("exec_id"))
-_EXECUTION_BY = (prepared.Statement(_EXECUTION), prepared.Statement(_EXECUTION.with_for_update()))
+_EXECUTION_OF = sa.select(WE).where(WE.c.id == sa.bindparam("exec_id"))
+_EXECUTION = (prepared.Statement(_EXECUTION_OF), prepared.Statement(_EXECUTION_OF.with_for_update()))  # by for_update
 
 
 def lock_execution(conn: sa.Connection, exec_id: str, for_update: bool):
-    return _EXECUTION_BY[for_update].first(conn, {"exec_id": exec_id})
+    return _EXECUTION[for_update].first(conn, {"exec_id": exec_id})
 
 
 def load(conn: sa.Connection, row) -> ExecState:

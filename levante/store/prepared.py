@@ -50,17 +50,26 @@ _PLAIN_RESULTS = (sa.String, sa.Integer, sa.Float)
 _PLAIN_PARAMS = _PLAIN_RESULTS + (sa.Boolean,)
 
 
+def _fixed(compiled) -> dict:
+    """The values the statement itself binds (literals in it), by parameter name."""
+    return {name: bp.effective_value for bp, name in compiled.bind_names.items() if not bp.required}
+
+
+def _direct(compiled, plain: bool, given: Iterable[str], fixed: dict) -> bool:
+    """Whether the driver may run ``compiled`` as it is: ``plain`` types only, and
+    every parameter given or bound by the statement (no Python-side column
+    default to compute, no name the driver would see escaped)."""
+    return (plain
+            and set(compiled.bind_names.values()) <= set(given) | set(fixed)
+            and not getattr(compiled, "escaped_bind_names", None)
+            and all(isinstance(v, (str, int, float, type(None))) for v in fixed.values()))
+
+
 def _compile(stmt, dialect, column_keys: list[str] | None, plain: bool, given: Iterable[str]) -> _Compiled:
     compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
-    fixed = {name: bp.effective_value for bp, name in compiled.bind_names.items() if not bp.required}
+    fixed = _fixed(compiled)
     names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.bind_names.values())
-    direct = (plain
-              # every parameter is given or bound by the statement: no Python-side
-              # column default to compute, no name the driver would see escaped
-              and set(names) <= set(given) | set(fixed)
-              and not getattr(compiled, "escaped_bind_names", None)
-              and all(isinstance(v, (str, int, float, type(None))) for v in fixed.values()))
-    return _Compiled(str(compiled), names, fixed, compiled.positional, direct)
+    return _Compiled(str(compiled), names, fixed, compiled.positional, _direct(compiled, plain, given, fixed))
 
 
 def _execute(conn: sa.Connection, sql: str, args, many: bool = False):
@@ -148,14 +157,11 @@ class Statement:
         plain = (all(isinstance(bp.type, _PLAIN_PARAMS) for bp in base.bind_names)
                  and (not self.is_select
                       or all(isinstance(c.type, _PLAIN_PARAMS) for c in self.stmt.selected_columns)))
-        fixed = {name: bp.effective_value for bp, name in base.bind_names.items() if not bp.required}
+        fixed = _fixed(base)
         state = base.construct_expanded_state(params)
         names = tuple(state.positiontup) if base.positional else tuple(state.parameters)
-        direct = (plain and not getattr(base, "escaped_bind_names", None)
-                  and set(base.bind_names.values()) <= set(params) | set(fixed)
-                  and all(isinstance(v, (str, int, float, type(None))) for v in fixed.values()))
         spread = {n: (k, i) for k, ns in state.parameter_expansion.items() for i, n in enumerate(ns)}
-        c = _Compiled(state.statement, names, fixed, base.positional, direct)
+        c = _Compiled(state.statement, names, fixed, base.positional, _direct(base, plain, params, fixed))
         if spread:      # an IN list's items, each its own parameter
             c.pick = lambda p: tuple([p[spread[n][0]][spread[n][1]] if n in spread
                                       else p[n] if n in p else fixed[n] for n in names])
