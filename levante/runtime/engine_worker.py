@@ -461,8 +461,7 @@ def _meta(row) -> dict:
             "project_id": row.project_id}
 
 
-_VERSION_OF = sa.select(WE.c.version).where(WE.c.id == sa.bindparam("exec_id"))
-_VERSION = (prepared.Statement(_VERSION_OF), prepared.Statement(_VERSION_OF.with_for_update()))  # by for_update
+_VERSION = prepared.with_lock(sa.select(WE.c.version).where(WE.c.id == sa.bindparam("exec_id")))
 _ENDED_ACTIONS = prepared.Statement(sa.select(AE.c.id, AE.c.state, AE.c.output, AE.c.idx)
                                     .where(AE.c.id.in_(sa.bindparam("ids", expanding=True))))
 

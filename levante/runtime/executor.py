@@ -220,12 +220,10 @@ class Executor:
 
     def _finish(self, conn: sa.Connection, a: Any, outcome: Outcome, job_id: int, now: float) -> None:
         jobs.delete(conn, [job_id])
-        if outcome.kind == "async":
+        if outcome.kind in ("async", "delay"):     # it ends later: accepted for now
             _ACCEPTED.rowcount(conn, {"b_id": a.id, "b_now": now})
-            return
-        if outcome.kind == "delay":
-            _ACCEPTED.rowcount(conn, {"b_id": a.id, "b_now": now})
-            jobs.enqueue(conn, jobs.TIMER, a.id, {"result": outcome.value}, delay=outcome.delay, now=now)
+            if outcome.kind == "delay":
+                jobs.enqueue(conn, jobs.TIMER, a.id, {"result": outcome.value}, delay=outcome.delay, now=now)
             return
         complete_action(conn, a.id, a.task_execution_id, a.workflow_execution_id,
                         outcome.kind == "ok", outcome.value, now)

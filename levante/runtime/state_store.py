@@ -32,8 +32,7 @@ _dumps = json.dumps
 new_id = executions.new_id
 
 
-_EXECUTION_OF = sa.select(WE).where(WE.c.id == sa.bindparam("exec_id"))
-_EXECUTION = (prepared.Statement(_EXECUTION_OF), prepared.Statement(_EXECUTION_OF.with_for_update()))  # by for_update
+_EXECUTION = prepared.with_lock(sa.select(WE).where(WE.c.id == sa.bindparam("exec_id")))
 
 
 def lock_execution(conn: sa.Connection, exec_id: str, for_update: bool):

@@ -50,7 +50,7 @@ _insert = prepared.Insert(jobs)
 
 def _locked(q) -> tuple:
     """``q``, and ``q`` with FOR UPDATE SKIP LOCKED (PostgreSQL): indexed by ``skip_locked``."""
-    return (prepared.Statement(q), prepared.Statement(q.with_for_update(skip_locked=True)))
+    return prepared.with_lock(q, skip_locked=True)
 
 
 def _announce(conn: sa.Connection, kinds: Iterable[str]) -> None:

@@ -119,6 +119,12 @@ class Insert:
         _run(conn, c, rows, many=len(rows) > 1).close()
 
 
+def with_lock(stmt, **for_update) -> tuple["Statement", "Statement"]:
+    """``stmt``, and ``stmt`` FOR UPDATE (``for_update``: ``with_for_update``'s
+    options), as Statements: indexed by whether the caller locks."""
+    return Statement(stmt), Statement(stmt.with_for_update(**for_update))
+
+
 class Statement:
     """A statement built once, with named ``sa.bindparam`` parameters (expanding
     ones too, for ``IN`` lists): a SELECT's rows by attribute, or how many rows
