@@ -9,7 +9,7 @@ import pytest
 
 from levante.runtime import engine_worker
 from levante.store import jobs
-from tests.triggers.helpers import Local
+from tests.triggers.helpers import Local, local_runtime
 
 ONE = """
 version: '2.0'
@@ -29,10 +29,7 @@ class _Moved:
 
 @pytest.fixture
 def local(tmp_path):
-    loc = Local(tmp_path / "levante.sqlite")
-    loc.workflow(ONE)
-    yield loc
-    loc.stop()
+    yield from local_runtime(tmp_path / "levante.sqlite", ONE)
 
 
 def _engine_jobs(loc: Local) -> list:

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from levante.store import jobs
-from tests.triggers.helpers import Local
+from tests.triggers.helpers import Local, local_runtime
 
 TWO = """
 version: '2.0'
@@ -24,10 +24,7 @@ two_actions:
 
 @pytest.fixture
 def local(tmp_path):
-    loc = Local(tmp_path / "levante.sqlite")
-    loc.workflow(TWO)
-    yield loc
-    loc.stop()
+    yield from local_runtime(tmp_path / "levante.sqlite", TWO)
 
 
 def _action_jobs(loc: Local) -> int:

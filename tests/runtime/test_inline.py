@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from levante.store import jobs
 from levante.store.schema import action_executions as AE
 from levante.store.schema import task_executions as TE
-from tests.triggers.helpers import Local
+from tests.triggers.helpers import Local, local_runtime
 
 FLOW = """---
 version: '2.0'
@@ -45,10 +45,7 @@ flow:
 
 @pytest.fixture
 def local(tmp_path):
-    loc = Local(tmp_path / "levante.sqlite")
-    loc.workflow(FLOW)
-    yield loc
-    loc.stop()
+    yield from local_runtime(tmp_path / "levante.sqlite", FLOW)
 
 
 def _start(loc: Local) -> dict:

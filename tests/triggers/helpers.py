@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Iterator
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -70,6 +71,18 @@ class Local:
                 return row
             assert time.time() < deadline, f"execution {exec_id} not finished"
             time.sleep(0.05)
+
+
+def local_runtime(path, *workflows: str) -> Iterator[Local]:
+    """For a fixture to ``yield from``: a Local on ``path`` with ``workflows``
+    stored, stopped when the fixture ends (or when storing one fails)."""
+    loc = Local(path)
+    try:
+        for text in workflows:
+            loc.workflow(text)
+        yield loc
+    finally:
+        loc.stop()
 
 
 def params(row) -> dict:

@@ -13,14 +13,12 @@ from sqlalchemy.dialects import postgresql
 from levante.store import triggers as store
 from levante.store.db import Database
 from levante.triggers import cron
-from tests.triggers.helpers import Local, params
+from tests.triggers.helpers import local_runtime, params
 
 
 @pytest.fixture
 def local(tmp_path):
-    loc = Local(tmp_path / "levante.sqlite")
-    yield loc
-    loc.stop()
+    yield from local_runtime(tmp_path / "levante.sqlite")
 
 
 def _trigger(db: Database, wf: dict, *, due: float, pattern: str | None = "* * * * *",
