@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import http.client
 import json
 import os
 import platform
@@ -28,6 +29,7 @@ import secrets
 import statistics
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -49,37 +51,123 @@ class BenchError(Exception):
 # --------------------------------------------------------------------- client
 
 
+class LeanResponse:
+    """What the workloads read of an answer: status, text, JSON."""
+
+    def __init__(self, status: int, body: bytes):
+        self.status_code = status
+        self.content = body
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class LeanClient:
+    """HTTP/1.1 on one kept connection (``http.client``), with the few
+    features of ``httpx.Client`` the workloads use: a base URL, default
+    headers, ``json=``, ``content=`` and ``params=``.
+
+    A kept connection the server closed while it was idle is opened again
+    and the request sent once more; the request had not reached the server,
+    which answers nothing on a connection it is closing. Any other failure
+    is raised."""
+
+    def __init__(self, base_url: str, timeout: float, headers: dict | None = None):
+        parts = urllib.parse.urlsplit(base_url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or (443 if self._https else 80)
+        self._prefix = parts.path.rstrip("/")
+        self._timeout = timeout
+        self._headers = {"Accept": "*/*", **(headers or {})}
+        self._conn: http.client.HTTPConnection | None = None
+
+    def _connect(self) -> http.client.HTTPConnection:
+        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        return cls(self._host, self._port, timeout=self._timeout)
+
+    def request(self, method: str, path: str, *, json: Any = None, content: str | bytes | None = None,
+                headers: dict | None = None, params: dict | None = None) -> LeanResponse:
+        target = self._prefix + path
+        if params:
+            target += "?" + urllib.parse.urlencode(params)
+        sent = dict(self._headers)
+        body: bytes | None = None
+        if json is not None:
+            body = _json_dumps(json).encode()
+            sent["Content-Type"] = "application/json"
+        elif content is not None:
+            body = content.encode() if isinstance(content, str) else content
+        sent.update(headers or {})
+        while True:
+            reused = self._conn is not None
+            conn = self._conn if reused else self._connect()
+            self._conn = None
+            try:
+                conn.request(method, target, body=body, headers=sent)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                conn.close()
+                if reused:
+                    continue    # closed while idle: once more on a new connection
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            if resp.will_close:
+                conn.close()
+            else:
+                self._conn = conn
+            return LeanResponse(resp.status, data)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+_json_dumps = json.dumps    # LeanClient.request's `json` argument hides the module
+
+
 class Server:
     """Thin REST v2 client for one server: only what the workloads need."""
 
     def __init__(self, label: str, url: str, poll: float, http_timeout: float,
-                 keep_executions: bool = False, token: str | None = None):
+                 keep_executions: bool = False, token: str | None = None,
+                 client: str = "lean"):
         self.label = label
         self.keep_executions = keep_executions
         self.url = url.rstrip("/")
         self.poll = poll
         # trust_env=False: never route loopback traffic through an HTTP proxy
         # taken from the environment.
-        self.http = httpx.Client(
-            base_url=self.url, timeout=http_timeout, trust_env=False,
-            headers={"X-Auth-Token": token} if token else None,
-        )
+        headers = {"X-Auth-Token": token} if token else None
+        if client == "httpx":
+            self.http = httpx.Client(base_url=self.url, timeout=http_timeout,
+                                     trust_env=False, headers=headers)
+        else:
+            self.http = LeanClient(self.url, http_timeout, headers)
         self.requests = 0
 
     def close(self) -> None:
         self.http.close()
 
-    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response | LeanResponse:
         self.requests += 1
         try:
             return self.http.request(method, path, **kw)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, http.client.HTTPException, OSError) as exc:
             raise BenchError(
                 f"{method} {self.url}{path}: {type(exc).__name__}: {exc}"
             ) from exc
 
     @staticmethod
-    def _fail(resp: httpx.Response, what: str) -> BenchError:
+    def _fail(resp: httpx.Response | LeanResponse, what: str) -> BenchError:
         body = resp.text
         if len(body) > 500:
             body = body[:500] + "..."
@@ -487,6 +575,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="seconds allowed per HTTP request (default 60)")
     p.add_argument("--keep-executions", action="store_true",
                    help="do not delete the executions created (workflows are always deleted)")
+    p.add_argument("--client", choices=("lean", "httpx"), default="lean",
+                   help="HTTP client: the standard library's http.client on a kept "
+                        "connection (default), or httpx as in earlier rounds")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print every run's wall time on stderr")
@@ -510,10 +601,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     servers = [Server("target", args.url, args.poll, args.http_timeout,
-                      args.keep_executions, args.token)]
+                      args.keep_executions, args.token, args.client)]
     if args.peer:
         servers.append(Server("peer", args.peer, args.poll, args.http_timeout,
-                              args.keep_executions, args.peer_token))
+                              args.keep_executions, args.peer_token, args.client))
     results: list[dict] = []
     try:
         for s in servers:
@@ -538,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
             "servers": {s.label: s.url for s in servers},
             "repeat": args.repeat,
             "poll_s": args.poll,
+            "client": args.client,
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),
             "ok": not failed,
@@ -547,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"target: {args.url}" + (f"   peer: {args.peer}" if args.peer else ""))
         print(f"median of {args.repeat} run(s), poll every {args.poll} s, "
-              f"{os.cpu_count()} CPU(s)\n")
+              f"{args.client} client, {os.cpu_count()} CPU(s)\n")
         print(format_table(results, bool(args.peer)))
     return 1 if failed else 0
 
