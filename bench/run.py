@@ -51,6 +51,9 @@ class BenchError(Exception):
 # --------------------------------------------------------------------- client
 
 
+_json_dumps = json.dumps    # LeanClient.request's `json` argument hides the module
+
+
 class LeanResponse:
     """What the workloads read of an answer: status, text, JSON."""
 
@@ -131,9 +134,6 @@ class LeanClient:
             self._conn = None
 
 
-_json_dumps = json.dumps    # LeanClient.request's `json` argument hides the module
-
-
 class Server:
     """Thin REST v2 client for one server: only what the workloads need."""
 
@@ -144,10 +144,10 @@ class Server:
         self.keep_executions = keep_executions
         self.url = url.rstrip("/")
         self.poll = poll
-        # trust_env=False: never route loopback traffic through an HTTP proxy
-        # taken from the environment.
         headers = {"X-Auth-Token": token} if token else None
         if client == "httpx":
+            # trust_env=False: never route loopback traffic through an HTTP
+            # proxy taken from the environment (http.client never does).
             self.http = httpx.Client(base_url=self.url, timeout=http_timeout,
                                      trust_env=False, headers=headers)
         else:
